@@ -1,0 +1,66 @@
+# guestkit: plain GNU make, no autotools.
+#
+#   make            build the library, guestd, the appliance and the tools
+#   make deps       install missing Debian packages (as root), else print
+#                   the apt-get line
+#   make quick      fast tests, no VM (seconds)
+#   make check      everything, against real appliances
+#   make demo       build, make a sample image, run the manual's example
+#   make bench      speed and memory figures (and libguestfs's, if present)
+#   make generate   regenerate code and docs from schemas/*.tsv
+#
+# Each folder adds its targets in its own fragment (core/core.mk, ...).
+
+CC       ?= cc
+CXX      ?= c++
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -D_GNU_SOURCE -std=gnu11 $(WARN) -MMD -MP -pthread
+LDFLAGS  += -pthread
+
+TIRPC_CFLAGS := $(shell pkg-config --cflags libtirpc 2>/dev/null || echo -I/usr/include/tirpc)
+TIRPC_LIBS   := $(shell pkg-config --libs libtirpc 2>/dev/null || echo -ltirpc)
+
+ifdef SANITIZE
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+PYTHON   ?= python3
+
+# Debian packages needed to build, test and run.  One list, used by
+# `make deps' and checked by tests.
+DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
+  qemu-system-x86 qemu-utils supermin linux-image-amd64 \
+  e2fsprogs lvm2 parted fdisk file kmod busybox-static \
+  libyaml-dev libsqlite3-dev sqlite3
+
+all:
+
+include schemas/schemas.mk
+include core/core.mk
+include guestd/guestd.mk
+include appliance/appliance.mk
+include tests/tests.mk
+
+.PHONY: all deps generate quick check demo bench clean
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "deps: missing packages; as root run:"; \
+	  echo "  apt-get install -y --no-install-recommends $$missing"; exit 1; \
+	fi; \
+	echo "deps: installing $$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends $$missing
+
+clean:
+	rm -f $(CLEAN_FILES)
+	find . -name '*.o' -o -name '*.d' | xargs rm -f
+
+-include $(shell find . -name '*.d' 2>/dev/null)

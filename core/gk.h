@@ -1,0 +1,171 @@
+/* core/ internals: the handle, and the gk_* functions shared between the
+ * files of the library.  Nothing here is exported (see libguestkit.syms).
+ *
+ * State machine (guestfs_get_state values):
+ *
+ *   CONFIG --launch--> LAUNCHING --daemon up--> READY <--call--> BUSY
+ *     ^                    |                      |
+ *     +---- appliance dies / kill_subprocess -----+
+ */
+#ifndef GK_H
+#define GK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "guestfs.h"
+#include "wire.h"
+#include "actions-gen.h"
+
+enum gk_state { GK_CONFIG = 0, GK_LAUNCHING = 1, GK_READY = 2, GK_BUSY = 3 };
+
+struct gk_drive {
+  char *filename;        /* as given by the caller */
+  char *format;          /* qemu block driver: "raw", "qcow2", ... */
+  int readonly;          /* opened read-only by qemu */
+  int cdrom;             /* attached as a CD-ROM (read-only) */
+};
+
+#define GK_CONSOLE_TAIL 4096  /* console bytes kept for error messages */
+
+struct guestfs_h {
+  enum gk_state state;
+
+  /* Configuration (CONFIG state). */
+  struct gk_drive *drives;     /* in the order added: sda, sdb, ... */
+  size_t ndrives;
+  char **qemu_params;          /* extra qemu args from guestfs_config */
+  size_t nqemu_params;
+  char *path;                  /* appliance search path */
+  char *qemu;                  /* qemu binary or wrapper */
+  char *append;                /* extra kernel command line, or NULL */
+  int memsize;                 /* appliance RAM, MiB */
+  int verbose, trace, autosync, selinux, direct, recovery_proc;
+
+  /* Errors and callbacks. */
+  char *last_error;            /* owned; NULL before the first error */
+  int error_pending;           /* set by gk_error during the current call */
+  guestfs_error_handler_cb error_cb;
+  void *error_cb_data;
+  guestfs_abort_cb abort_cb;
+  guestfs_log_message_cb log_cb;
+  void *log_cb_data;
+  guestfs_subprocess_quit_cb quit_cb;
+  void *quit_cb_data;
+  guestfs_launch_done_cb launch_done_cb;
+  void *launch_done_cb_data;
+
+  /* The running appliance. */
+  pid_t pid;                   /* qemu, 0 when none */
+  pid_t recovery_pid;          /* watchdog process, 0 when none */
+  int sock;                    /* channel to guestd, -1 when none */
+  int console;                 /* qemu's stdout+stderr, -1 when none */
+  char *tmpdir;                /* per-launch temp dir, removed at close */
+  const char *accel;           /* "kvm" or "tcg": what launch used */
+  uint32_t serial;             /* next RPC serial */
+  char console_tail[GK_CONSOLE_TAIL]; /* last console bytes, for errors */
+  size_t console_len;
+  char *msgbuf;                /* GK_MESSAGE_MAX + 4 bytes, lazily */
+};
+
+/* errors.c */
+void gk_default_error_handler (guestfs_h *g, void *opaque, const char *msg);
+void gk_error (guestfs_h *g, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+void gk_perror (guestfs_h *g, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+void gk_set_error_string (guestfs_h *g, const char *msg);
+void *gk_malloc (guestfs_h *g, size_t n);
+void *gk_calloc (guestfs_h *g, size_t n, size_t size);
+void *gk_realloc (guestfs_h *g, void *p, size_t n);
+char *gk_strdup (guestfs_h *g, const char *s);
+char *gk_asprintf (guestfs_h *g, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+int gk_error_pending (guestfs_h *g);
+void gk_debug (guestfs_h *g, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+/* state.c: the generic wrapper of every library call */
+int gk_enter (guestfs_h *g, const struct gk_action *a, const union gk_val *args);
+void gk_leave (guestfs_h *g, const struct gk_action *a, int failed);
+void gk_not_supported (guestfs_h *g, const struct gk_action *a);
+int gk_check_state (guestfs_h *g, const struct gk_action *a);
+int gk_check_args (guestfs_h *g, const struct gk_action *a, const union gk_val *args);
+void gk_trace_call (guestfs_h *g, const struct gk_action *a, const union gk_val *args);
+void gk_free_struct (const struct gk_struct *s, void *p);
+void gk_free_struct_list (const struct gk_struct *s, struct gk_list *l);
+
+/* rpc.c: calls into the daemon */
+int gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
+             union gk_retval *ret);
+ssize_t gk_read_full (guestfs_h *g, void *buf, size_t n);
+int gk_write_full (guestfs_h *g, const void *buf, size_t n);
+
+/* console.c: qemu's output */
+void gk_console_feed (guestfs_h *g, const char *buf, size_t n);
+int gk_console_drain (guestfs_h *g);
+const char *gk_console_tail (guestfs_h *g);
+
+/* child.c: the qemu process */
+void gk_child_died (guestfs_h *g, const char *call);
+void gk_shutdown (guestfs_h *g);
+
+/* appliance.c: finding and caching the appliance */
+struct gk_appliance {
+  char *kernel, *initrd, *root;   /* owned paths */
+};
+int gk_appliance_get (guestfs_h *g, struct gk_appliance *ap);
+void gk_appliance_free (struct gk_appliance *ap);
+char *gk_cache_dir (guestfs_h *g);
+
+/* accel.c */
+const char *gk_accel_choose (guestfs_h *g, int *probe_kvm);
+void gk_accel_record (guestfs_h *g, const char *verdict);
+
+/* launch.c */
+char **gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap,
+                     const char *accel, const char *sockpath);
+
+/* The hand-written bodies of library calls (called by core/actions-gen.c). */
+int gk_impl_launch (guestfs_h *g);
+int gk_impl_wait_ready (guestfs_h *g);
+int gk_impl_kill_subprocess (guestfs_h *g);
+int gk_impl_add_drive (guestfs_h *g, const char *filename);
+int gk_impl_add_cdrom (guestfs_h *g, const char *filename);
+int gk_impl_add_drive_ro (guestfs_h *g, const char *filename);
+int gk_impl_config (guestfs_h *g, const char *param, const char *value);
+int gk_impl_set_qemu (guestfs_h *g, const char *qemu);
+const char *gk_impl_get_qemu (guestfs_h *g);
+int gk_impl_set_path (guestfs_h *g, const char *path);
+const char *gk_impl_get_path (guestfs_h *g);
+int gk_impl_set_append (guestfs_h *g, const char *append);
+const char *gk_impl_get_append (guestfs_h *g);
+int gk_impl_set_autosync (guestfs_h *g, int v);
+int gk_impl_get_autosync (guestfs_h *g);
+int gk_impl_set_verbose (guestfs_h *g, int v);
+int gk_impl_get_verbose (guestfs_h *g);
+int gk_impl_is_ready (guestfs_h *g);
+int gk_impl_is_config (guestfs_h *g);
+int gk_impl_is_launching (guestfs_h *g);
+int gk_impl_is_busy (guestfs_h *g);
+int gk_impl_get_state (guestfs_h *g);
+int gk_impl_set_memsize (guestfs_h *g, int v);
+int gk_impl_get_memsize (guestfs_h *g);
+int gk_impl_get_pid (guestfs_h *g);
+struct guestfs_version *gk_impl_version (guestfs_h *g);
+int gk_impl_set_selinux (guestfs_h *g, int v);
+int gk_impl_get_selinux (guestfs_h *g);
+int gk_impl_set_trace (guestfs_h *g, int v);
+int gk_impl_get_trace (guestfs_h *g);
+int gk_impl_set_direct (guestfs_h *g, int v);
+int gk_impl_get_direct (guestfs_h *g);
+int gk_impl_set_recovery_proc (guestfs_h *g, int v);
+int gk_impl_get_recovery_proc (guestfs_h *g);
+
+#define GK_VERSION_MAJOR 1
+#define GK_VERSION_MINOR 0
+#define GK_VERSION_RELEASE 80
+#define GK_VERSION_EXTRA "guestkit-0.1"
+
+#endif /* GK_H */

@@ -1,0 +1,417 @@
+/* core/launch.c: start the appliance and wait for guestd.
+ *
+ * Steps (one `goto out' unwinds whatever was set up):
+ *   1. find or build the appliance (appliance.c), choose KVM/TCG (accel.c)
+ *   2. make a private temp dir with the channel's listening Unix socket
+ *   3. fork + exec qemu with its stdout/stderr on a pipe (the console)
+ *   4. wait for qemu to connect, then for the GK_LAUNCH_FLAG word,
+ *      draining the console and watching for qemu's death and a timeout
+ *   5. READY; the launch-done callback runs
+ * An automatic KVM try that fails or times out is recorded, and the
+ * launch is redone with TCG.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gk.h"
+
+#define CHANNEL_NAME "org.guestkit.channel.0"
+
+static double
+now_s (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (double) t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* A growable argv. */
+struct argv { char **v; size_t n; };
+
+static void
+push (guestfs_h *g, struct argv *a, char *s)
+{
+  a->v = gk_realloc (g, a->v, (a->n + 2) * sizeof (char *));
+  a->v[a->n++] = s;
+  a->v[a->n] = NULL;
+}
+
+/* qemu's key=value option syntax: a comma in a value is written twice. */
+static char *
+qemu_escape (guestfs_h *g, const char *s)
+{
+  size_t n = 0;
+  char *r, *p;
+
+  for (const char *q = s; *q; q++)
+    n += *q == ',' ? 2 : 1;
+  r = p = gk_malloc (g, n + 1);
+  for (const char *q = s; *q; q++) {
+    *p++ = *q;
+    if (*q == ',')
+      *p++ = ',';
+  }
+  *p = '\0';
+  return r;
+}
+
+static void
+push_drive (guestfs_h *g, struct argv *a, const struct gk_drive *d, size_t i)
+{
+  char *fn = qemu_escape (g, d->filename);
+  const char *ro = d->readonly ? "on" : "off";
+
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=file,node-name=file%zu,filename=%s,"
+                           "read-only=%s,cache.direct=off,locking=off",
+                           i, fn, ro));
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=%s,node-name=drive%zu,file=file%zu,"
+                           "read-only=%s", d->format, i, i, ro));
+  push (g, a, gk_strdup (g, "-device"));
+  push (g, a, gk_asprintf (g, "%s,drive=drive%zu,bus=scsi0.0,channel=0,"
+                           "scsi-id=0,lun=%zu",
+                           d->cdrom ? "scsi-cd" : "scsi-hd", i, i));
+  free (fn);
+}
+
+static char *
+kernel_cmdline (guestfs_h *g)
+{
+  return gk_asprintf (g,
+    "console=ttyS0 %s root=/dev/vda ro rootfstype=ext2 panic=-1 "
+    "reboot=t no_timer_check noreplace-smp tsc=reliable cryptomgr.notests "
+    "8250.nr_uarts=1 rcupdate.rcu_expedited=1 mitigations=off "
+    "selinux=%d%s%s%s",
+    g->verbose ? "" : "quiet loglevel=0", g->selinux,
+    g->verbose ? " guestkit.verbose=1" : "",
+    g->append ? " " : "", g->append ? g->append : "");
+}
+
+char **
+gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+              const char *sockpath)
+{
+  struct argv a = { NULL, 0 };
+  char *root = qemu_escape (g, ap->root);
+  char *sock = qemu_escape (g, sockpath);
+  int kvm = strcmp (accel, "kvm") == 0;
+
+  push (g, &a, gk_strdup (g, g->qemu));
+  push (g, &a, gk_strdup (g, "-nodefaults"));
+  push (g, &a, gk_strdup (g, "-no-user-config"));
+  push (g, &a, gk_strdup (g, "-display"));
+  push (g, &a, gk_strdup (g, "none"));
+  push (g, &a, gk_strdup (g, "-no-reboot"));
+  push (g, &a, gk_strdup (g, "-machine"));
+  push (g, &a, gk_asprintf (g, "pc,accel=%s", accel));
+  push (g, &a, gk_strdup (g, "-cpu"));
+  push (g, &a, gk_strdup (g, kvm ? "host" : "max"));
+  push (g, &a, gk_strdup (g, "-m"));
+  push (g, &a, gk_asprintf (g, "%d", g->memsize));
+  push (g, &a, gk_strdup (g, "-kernel"));
+  push (g, &a, gk_strdup (g, ap->kernel));
+  push (g, &a, gk_strdup (g, "-initrd"));
+  push (g, &a, gk_strdup (g, ap->initrd));
+  push (g, &a, gk_strdup (g, "-append"));
+  push (g, &a, kernel_cmdline (g));
+  push (g, &a, gk_strdup (g, "-device"));
+  push (g, &a, gk_strdup (g, "virtio-scsi-pci,id=scsi0"));
+  for (size_t i = 0; i < g->ndrives; i++)
+    push_drive (g, &a, &g->drives[i], i);
+  push (g, &a, gk_strdup (g, "-blockdev"));
+  push (g, &a, gk_asprintf (g, "driver=file,node-name=approot-file,filename=%s,"
+                            "read-only=on,locking=off", root));
+  push (g, &a, gk_strdup (g, "-blockdev"));
+  push (g, &a, gk_strdup (g, "driver=raw,node-name=approot,file=approot-file,"
+                          "read-only=on"));
+  push (g, &a, gk_strdup (g, "-device"));
+  push (g, &a, gk_strdup (g, "virtio-blk-pci,drive=approot"));
+  push (g, &a, gk_strdup (g, "-chardev"));
+  push (g, &a, gk_asprintf (g, "socket,id=channel0,path=%s", sock));
+  push (g, &a, gk_strdup (g, "-device"));
+  push (g, &a, gk_strdup (g, "virtio-serial-pci"));
+  push (g, &a, gk_strdup (g, "-device"));
+  push (g, &a, gk_strdup (g, "virtserialport,chardev=channel0,name=" CHANNEL_NAME));
+  push (g, &a, gk_strdup (g, "-device"));
+  push (g, &a, gk_strdup (g, "virtio-rng-pci"));
+  push (g, &a, gk_strdup (g, "-serial"));
+  push (g, &a, gk_strdup (g, g->direct ? "mon:stdio" : "stdio"));
+  for (size_t i = 0; i < g->nqemu_params; i++)
+    push (g, &a, gk_strdup (g, g->qemu_params[i]));
+  free (root);
+  free (sock);
+  return a.v;
+}
+
+static void
+free_argv (char **v)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    free (v[i]);
+  free (v);
+}
+
+static int
+make_tmpdir (guestfs_h *g)
+{
+  const char *t = getenv ("TMPDIR");
+  char *tmpl = gk_asprintf (g, "%s/guestkit.XXXXXX", t && *t ? t : "/tmp");
+
+  /* A socket path must fit in sun_path. */
+  if (strlen (tmpl) + 16 > sizeof ((struct sockaddr_un *) 0)->sun_path) {
+    free (tmpl);
+    tmpl = gk_strdup (g, "/tmp/guestkit.XXXXXX");
+  }
+  if (mkdtemp (tmpl) == NULL) {
+    gk_perror (g, "launch: cannot make a temporary directory %s", tmpl);
+    free (tmpl);
+    return -1;
+  }
+  g->tmpdir = tmpl;
+  return 0;
+}
+
+static int
+listen_socket (guestfs_h *g, const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", path);
+  if (fd == -1 || bind (fd, (struct sockaddr *) &addr, sizeof addr) == -1 ||
+      listen (fd, 1) == -1) {
+    gk_perror (g, "launch: socket %s", path);
+    if (fd >= 0) close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Watchdog: kills qemu if this process dies without closing the handle. */
+static pid_t
+start_recovery (pid_t parent, pid_t qemu)
+{
+  pid_t pid = fork ();
+
+  if (pid != 0)
+    return pid;
+  for (int fd = 3; fd < 1024; fd++)
+    close (fd);
+  for (;;) {
+    if (getppid () != parent) {
+      kill (qemu, SIGKILL);
+      _exit (0);
+    }
+    if (kill (qemu, 0) == -1)
+      _exit (0);
+    sleep (1);
+  }
+}
+
+static pid_t
+spawn_qemu (guestfs_h *g, char **argv, int *console_fd)
+{
+  int p[2];
+  pid_t pid;
+
+  if (pipe2 (p, O_CLOEXEC) == -1) {
+    gk_perror (g, "launch: pipe");
+    return -1;
+  }
+  pid = fork ();
+  if (pid == -1) {
+    gk_perror (g, "launch: fork");
+    close (p[0]); close (p[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    int null = open ("/dev/null", O_RDONLY);
+    setpgid (0, 0);            /* keep ^C on the terminal away from qemu */
+    if (!g->direct && null >= 0) dup2 (null, 0);
+    if (!g->direct) dup2 (p[1], 1);
+    dup2 (p[1], 2);
+    execvp (argv[0], argv);
+    dprintf (2, "guestkit: cannot run %s: %s\n", argv[0], strerror (errno));
+    _exit (127);
+  }
+  close (p[1]);
+  fcntl (p[0], F_SETFL, O_NONBLOCK);
+  *console_fd = p[0];
+  return pid;
+}
+
+/* Wait for fd to be readable, draining the console; 0 ready, -1 qemu
+ * died, -2 timed out. */
+static int
+wait_readable (guestfs_h *g, int fd, double deadline)
+{
+  for (;;) {
+    struct pollfd pf[2] = {
+      { .fd = fd, .events = POLLIN },
+      { .fd = g->console, .events = POLLIN },
+    };
+    double left = deadline - now_s ();
+    int n;
+
+    if (left <= 0)
+      return -2;
+    n = poll (pf, g->console >= 0 ? 2 : 1, (int) (left * 1000) + 1);
+    if (n == -1 && errno != EINTR)
+      return -1;
+    if (n > 0 && g->console >= 0 && (pf[1].revents & (POLLIN | POLLHUP)) &&
+        gk_console_drain (g) == -1)
+      return -1;                 /* console EOF: qemu has exited */
+    if (n > 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+      return 0;
+  }
+}
+
+static double
+launch_timeout (void)
+{
+  const char *v = getenv ("GUESTKIT_LAUNCH_TIMEOUT");
+  double t = v ? atof (v) : 0;
+  return t > 0 ? t : 300;
+}
+
+/* Wait for qemu to connect and guestd to say it is up. */
+static int
+await_daemon (guestfs_h *g, int lfd, double timeout)
+{
+  double deadline = now_s () + timeout;
+  unsigned char w[4];
+  int r;
+
+  if ((r = wait_readable (g, lfd, deadline)) != 0)
+    return r;
+  g->sock = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (g->sock == -1)
+    return -1;
+  if ((r = wait_readable (g, g->sock, deadline)) != 0)
+    return r;
+  if (gk_read_full (g, w, 4) == -1)
+    return -1;
+  if (gk_get_u32 (w) != GK_LAUNCH_FLAG)
+    return -3;
+  return 0;
+}
+
+static int
+launch_once (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+             double timeout)
+{
+  char *sockpath = NULL;
+  char **argv = NULL;
+  int lfd = -1, r = -4;            /* -4: set-up failed, error is set */
+  double t0 = now_s ();
+
+  g->console_len = 0;
+  if (make_tmpdir (g) == -1)
+    goto out;
+  sockpath = gk_asprintf (g, "%s/channel", g->tmpdir);
+  if ((lfd = listen_socket (g, sockpath)) == -1)
+    goto out;
+  argv = gk_qemu_argv (g, ap, accel, sockpath);
+  if (g->verbose) {
+    fputs ("guestkit: qemu command:", stderr);
+    for (size_t i = 0; argv[i]; i++)
+      fprintf (stderr, " %s", argv[i]);
+    fputc ('\n', stderr);
+  }
+  g->pid = spawn_qemu (g, argv, &g->console);
+  if (g->pid == -1) {
+    g->pid = 0;
+    goto out;
+  }
+  if (g->recovery_proc)
+    g->recovery_pid = start_recovery (getpid (), g->pid);
+  r = await_daemon (g, lfd, timeout);
+  if (r == 0) {
+    g->accel = strcmp (accel, "kvm") == 0 ? "kvm" : "tcg";
+    gk_debug (g, "appliance is up in %.3f s (accelerator: %s)",
+              now_s () - t0, g->accel);
+  }
+ out:
+  if (lfd >= 0)
+    close (lfd);
+  free (sockpath);
+  free_argv (argv);
+  return r;
+}
+
+static void
+report_failure (guestfs_h *g, int r, double timeout)
+{
+  char *why;
+
+  if (r == -2)
+    why = gk_asprintf (g, "timed out after %.0f s waiting for the appliance", timeout);
+  else if (r == -3)
+    why = gk_strdup (g, "the appliance sent a wrong greeting");
+  else
+    why = gk_strdup (g, "qemu exited before the appliance was ready");
+  if (g->pid > 0) {
+    kill (g->pid, SIGKILL);
+    waitpid (g->pid, NULL, 0);
+    g->pid = 0;
+  }
+  while (gk_console_drain (g) > 0)
+    ;
+  gk_shutdown (g);
+  {
+    const char *tail = gk_console_tail (g);
+    gk_error (g, "launch: %s%s%s", why, *tail ? ": " : "", tail);
+  }
+  free (why);
+}
+
+int
+gk_impl_launch (guestfs_h *g)
+{
+  struct gk_appliance ap;
+  int probe, r;
+  const char *accel;
+  double timeout = launch_timeout ();
+
+  if (gk_appliance_get (g, &ap) == -1)
+    return -1;
+  accel = gk_accel_choose (g, &probe);
+  gk_debug (g, "accelerator: %s%s", accel, probe ? " (trying; TCG if it fails)" : "");
+  g->state = GK_LAUNCHING;
+  r = launch_once (g, &ap, accel, probe ? 20 : timeout);
+  if (r != 0 && r != -4 && probe) {
+    gk_debug (g, "KVM did not work here; falling back to TCG");
+    if (g->pid > 0) { kill (g->pid, SIGKILL); waitpid (g->pid, NULL, 0); g->pid = 0; }
+    gk_shutdown (g);
+    gk_accel_record (g, "tcg");
+    g->state = GK_LAUNCHING;
+    accel = "tcg";
+    r = launch_once (g, &ap, accel, timeout);
+  } else if (r == 0 && probe)
+    gk_accel_record (g, "kvm");
+  gk_appliance_free (&ap);
+  if (r == -4) {
+    gk_shutdown (g);
+    return -1;
+  }
+  if (r != 0) {
+    report_failure (g, r, timeout);
+    return -1;
+  }
+  g->state = GK_READY;
+  if (g->launch_done_cb)
+    g->launch_done_cb (g, g->launch_done_cb_data);
+  return 0;
+}

@@ -1,0 +1,454 @@
+/* core/rpc.c: one call into guestd.  Encode the request from the action's
+ * descriptor, send it, stream a FileIn argument, read and check the reply,
+ * decode it, stream a FileOut argument to its local file.
+ *
+ * Everything that comes back is hostile until checked: the length word is
+ * bounded by GK_MESSAGE_MAX, the header must echo our program, version,
+ * procedure and serial, and the body must decode to exactly its length.
+ * If the appliance dies at any point the call fails cleanly and the handle
+ * returns to CONFIG (see child.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gk.h"
+
+/* Wait until the channel is readable (events POLLIN) or writable
+ * (POLLOUT), draining the console meanwhile.  -1 if qemu went away. */
+static int
+wait_channel (guestfs_h *g, short events)
+{
+  for (;;) {
+    struct pollfd p[2] = {
+      { .fd = g->sock, .events = events },
+      { .fd = g->console, .events = POLLIN },
+    };
+    int n = poll (p, g->console >= 0 ? 2 : 1, -1);
+    if (n == -1) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (g->console >= 0 && (p[1].revents & (POLLIN | POLLHUP)))
+      gk_console_drain (g);
+    if (p[0].revents & (events | POLLHUP | POLLERR))
+      return 0;
+  }
+}
+
+ssize_t
+gk_read_full (guestfs_h *g, void *buf, size_t n)
+{
+  size_t got = 0;
+
+  while (got < n) {
+    ssize_t r = read (g->sock, (char *) buf + got, n - got);
+    if (r > 0) { got += (size_t) r; continue; }
+    if (r == 0) return -1;                     /* EOF: appliance gone */
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN || wait_channel (g, POLLIN) == -1)
+      return -1;
+  }
+  return (ssize_t) got;
+}
+
+int
+gk_write_full (guestfs_h *g, const void *buf, size_t n)
+{
+  size_t done = 0;
+
+  while (done < n) {
+    ssize_t r = write (g->sock, (const char *) buf + done, n - done);
+    if (r > 0) { done += (size_t) r; continue; }
+    if (r == -1 && errno == EINTR) continue;
+    if (r == -1 && errno == EAGAIN && wait_channel (g, POLLOUT) == 0)
+      continue;
+    return -1;
+  }
+  return 0;
+}
+
+static char *
+msgbuf (guestfs_h *g)
+{
+  if (g->msgbuf == NULL)
+    g->msgbuf = gk_malloc (g, GK_MESSAGE_MAX + 4);
+  return g->msgbuf;
+}
+
+/* Encode and send header + args.  -2 if the arguments are too large. */
+static int
+send_request (guestfs_h *g, const struct gk_action *a, union gk_val *args,
+              uint32_t serial)
+{
+  char *buf = msgbuf (g);
+  struct gk_header h = { GK_PROGRAM, GK_PROTOCOL_VERS, (uint32_t) a->proc,
+                         GK_CALL, serial, GK_OK };
+  XDR x;
+  u_int len;
+
+  xdrmem_create (&x, buf + 4, GK_MESSAGE_MAX, XDR_ENCODE);
+  if (!gk_xdr_header (&x, &h) ||
+      !gk_xdr_args (&x, a, args, GK_MESSAGE_MAX)) {
+    xdr_destroy (&x);
+    return -2;
+  }
+  len = xdr_getpos (&x);
+  xdr_destroy (&x);
+  gk_put_u32 ((unsigned char *) buf, len);
+  return gk_write_full (g, buf, len + 4);
+}
+
+/* Read one framed message into the handle's buffer; returns its length,
+ * -1 on I/O failure, -2 on a bad length word. */
+static ssize_t
+read_message (guestfs_h *g)
+{
+  unsigned char w[4];
+  uint32_t len;
+
+  if (gk_read_full (g, w, 4) == -1)
+    return -1;
+  len = gk_get_u32 (w);
+  if (len == GK_CANCEL_FLAG)       /* late cancel of a FileIn: skip it */
+    return read_message (g);
+  if (len < GK_HEADER_LEN || len > GK_MESSAGE_MAX)
+    return -2;
+  if (gk_read_full (g, msgbuf (g), len) == -1)
+    return -1;
+  return (ssize_t) len;
+}
+
+static int
+io_failed (guestfs_h *g, const struct gk_action *a)
+{
+  gk_child_died (g, a->name);
+  return -1;
+}
+
+/* A reply we cannot trust: drop the appliance, it is out of step. */
+static int
+protocol_error (guestfs_h *g, const struct gk_action *a, const char *what)
+{
+  gk_shutdown (g);
+  gk_error (g, "%s: bad reply from the appliance: %s", a->name, what);
+  return -1;
+}
+
+/* Decode a reply in the buffer.  Returns 0 OK, 1 error reply (message
+ * set), -1 malformed. */
+static int
+decode_reply (guestfs_h *g, const struct gk_action *a, size_t len,
+              uint32_t serial, union gk_retval *ret, const char **why)
+{
+  struct gk_header h;
+  XDR x;
+  int r = -1;
+
+  xdrmem_create (&x, msgbuf (g), (u_int) len, XDR_DECODE);
+  if (!gk_xdr_header (&x, &h)) { *why = "short header"; goto out; }
+  if (h.prog != GK_PROGRAM || h.vers != GK_PROTOCOL_VERS ||
+      h.direction != GK_REPLY) { *why = "wrong program or direction"; goto out; }
+  if (h.serial != serial || h.proc != (uint32_t) a->proc) {
+    *why = "reply to another call"; goto out;
+  }
+  if (h.status == GK_ERROR) {
+    struct gk_error e = { NULL, 0 };
+    if (!gk_xdr_error (&x, &e)) {
+      *why = "undecodable error message";
+      xdr_free ((xdrproc_t) xdr_wrapstring, (char *) &e.message);
+      goto out;
+    }
+    gk_set_error_string (g, e.message);
+    free (e.message);
+    r = 1;
+    goto out;
+  }
+  if (h.status != GK_OK) { *why = "unknown status"; goto out; }
+  if (!gk_xdr_ret (&x, a, ret, len) || xdr_getpos (&x) != len) {
+    gk_free_ret (a, ret);
+    *why = "undecodable or oversized result";
+    goto out;
+  }
+  r = 0;
+ out:
+  xdr_destroy (&x);
+  return r;
+}
+
+/* ---- chunk streams ---- */
+
+static int
+send_chunk (guestfs_h *g, int cancel, const char *data, u_int n)
+{
+  char hdr[16];
+  XDR x;
+  u_int len;
+  char *p = (char *) data;
+
+  /* XDR of { int cancel; opaque data<> } is 8 bytes + padded data. */
+  xdrmem_create (&x, hdr + 4, 12, XDR_ENCODE);
+  if (!xdr_int (&x, &cancel) || !xdr_u_int (&x, &n)) {
+    xdr_destroy (&x);
+    return -1;
+  }
+  xdr_destroy (&x);
+  len = 8 + ((n + 3) & ~3u);
+  gk_put_u32 ((unsigned char *) hdr, len);
+  if (gk_write_full (g, hdr, 12) == -1)
+    return -1;
+  if (n && gk_write_full (g, p, n) == -1)
+    return -1;
+  if (n & 3) {
+    static const char pad[4];
+    if (gk_write_full (g, pad, 4 - (n & 3)) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* Has guestd written a cancel word while we stream to it? */
+static int
+daemon_cancelled (guestfs_h *g)
+{
+  struct pollfd p = { .fd = g->sock, .events = POLLIN };
+  unsigned char w[4];
+
+  if (poll (&p, 1, 0) <= 0 || !(p.revents & POLLIN))
+    return 0;
+  if (gk_read_full (g, w, 4) == -1)
+    return -1;
+  return gk_get_u32 (w) == GK_CANCEL_FLAG ? 1 : -1;
+}
+
+/* Stream a local file into the appliance.  Returns 0 when sent, 1 when
+ * the daemon cancelled (its error reply follows), -1 on I/O failure,
+ * -2 on a local read error (the stream was cancelled by us). */
+static int
+send_file (guestfs_h *g, const char *path, int *local_errno)
+{
+  size_t cap = GK_CHUNK_MAX;
+  char *buf = msgbuf (g);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int r;
+
+  if (fd == -1) {
+    *local_errno = errno;
+    return send_chunk (g, 1, NULL, 0) == -1 ? -1 : -2;
+  }
+  for (;;) {
+    ssize_t n = read (fd, buf, cap);
+    if (n == -1 && errno == EINTR) continue;
+    if (n == -1) {
+      *local_errno = errno;
+      close (fd);
+      return send_chunk (g, 1, NULL, 0) == -1 ? -1 : -2;
+    }
+    if ((r = daemon_cancelled (g)) != 0) {
+      close (fd);
+      if (r == -1 || send_chunk (g, 1, NULL, 0) == -1)
+        return -1;
+      return 1;
+    }
+    if (send_chunk (g, 0, buf, (u_int) n) == -1) {
+      close (fd);
+      return -1;
+    }
+    if (n == 0)
+      break;
+  }
+  close (fd);
+  return 0;
+}
+
+/* Open the local destination of a FileOut.  Regular files are written to a
+ * temp file beside the target and renamed into place when complete. */
+static int
+open_dest (guestfs_h *g, const char *path, char **tmp)
+{
+  struct stat st;
+  int fd;
+
+  *tmp = NULL;
+  if (stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+    return open (path, O_WRONLY | O_CLOEXEC);   /* /dev/stdout, a pipe ... */
+  *tmp = gk_asprintf (g, "%s.guestkit-XXXXXX", path);
+  fd = mkostemp (*tmp, O_CLOEXEC);
+  if (fd == -1) {
+    free (*tmp);
+    *tmp = NULL;
+  }
+  return fd;
+}
+
+/* Receive a chunk stream into fd.  0 complete, 1 cancelled by the daemon,
+ * -1 I/O failure, -2 protocol error, -3 local write error (we asked the
+ * daemon to cancel and drained the stream). */
+static int
+receive_file (guestfs_h *g, int fd, int *local_errno)
+{
+  int wfailed = 0;
+
+  for (;;) {
+    ssize_t len = read_message (g);
+    XDR x;
+    int cancel = 0;
+    char *data = NULL;
+    u_int n = 0;
+
+    if (len == -1) return -1;
+    if (len == -2) return -2;
+    xdrmem_create (&x, msgbuf (g), (u_int) len, XDR_DECODE);
+    data = NULL;
+    if (!gk_xdr_chunk (&x, &cancel, &data, &n) || xdr_getpos (&x) != (u_int) len) {
+      xdr_destroy (&x);
+      free (data);
+      return -2;
+    }
+    xdr_destroy (&x);
+    if (n == 0) {
+      free (data);
+      return wfailed ? -3 : cancel ? 1 : 0;
+    }
+    if (!wfailed && fd >= 0) {
+      size_t off = 0;
+      while (off < n) {
+        ssize_t w = write (fd, data + off, n - off);
+        if (w == -1 && errno == EINTR) continue;
+        if (w <= 0) {
+          unsigned char cw[4];
+          *local_errno = errno;
+          wfailed = 1;
+          gk_put_u32 (cw, GK_CANCEL_FLAG);
+          if (gk_write_full (g, cw, 4) == -1) { free (data); return -1; }
+          break;
+        }
+        off += (size_t) w;
+      }
+    }
+    free (data);
+  }
+}
+
+static const char *
+file_arg (const struct gk_action *a, union gk_val *args, enum gk_argtype t)
+{
+  for (size_t i = 0; i < a->nargs; i++)
+    if (a->args[i].type == t)
+      return args[i].s;
+  return NULL;
+}
+
+static int
+finish_fileout (guestfs_h *g, const struct gk_action *a, const char *dest)
+{
+  char *tmp;
+  int local_errno = 0;
+  int fd = open_dest (g, dest, &tmp);
+  int r;
+
+  if (fd == -1)
+    local_errno = errno;
+  r = receive_file (g, fd, &local_errno);
+  if (fd >= 0 && close (fd) == -1 && r == 0) {
+    local_errno = errno;
+    r = -3;
+  }
+  if (r == 0 && tmp && rename (tmp, dest) == -1) {
+    local_errno = errno;
+    r = -3;
+  }
+  if (r != 0 && tmp)
+    unlink (tmp);
+  free (tmp);
+  if (r == 0 && fd == -1)
+    r = -3;
+  switch (r) {
+  case 0: return 0;
+  case 1: gk_error (g, "%s: the appliance cancelled the transfer", a->name); return -1;
+  case -1: return io_failed (g, a);
+  case -2: return protocol_error (g, a, "malformed file chunk");
+  default:
+    errno = local_errno;
+    gk_perror (g, "%s: %s", a->name, dest);
+    return -1;
+  }
+}
+
+/* After a FileIn stream: the daemon's reply comes as usual. */
+static int
+finish_filein (guestfs_h *g, const struct gk_action *a, const char *src,
+               int *local_errno)
+{
+  int r = send_file (g, src, local_errno);
+  if (r == -1)
+    return io_failed (g, a);
+  return r;
+}
+
+int
+gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
+         union gk_retval *ret)
+{
+  uint32_t serial;
+  ssize_t len;
+  const char *why = "";
+  int r, local_errno = 0, in_r = 0;
+
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  if (!a->done) {
+    gk_not_supported (g, a);
+    return -1;
+  }
+  g->state = GK_BUSY;
+  serial = g->serial++;
+  r = send_request (g, a, args, serial);
+  if (r == -2) {
+    g->state = GK_READY;
+    gk_error (g, "%s: arguments are too large for the protocol (limit %u bytes)",
+              a->name, GK_MESSAGE_MAX);
+    return -1;
+  }
+  if (r == -1)
+    return io_failed (g, a);
+  if (file_arg (a, args, GK_ARG_FILEIN)) {
+    in_r = finish_filein (g, a, file_arg (a, args, GK_ARG_FILEIN), &local_errno);
+    if (in_r == -1)
+      return -1;
+    if (in_r == -2) {             /* we cancelled: no reply will come */
+      g->state = GK_READY;
+      errno = local_errno;
+      gk_perror (g, "%s: %s", a->name, file_arg (a, args, GK_ARG_FILEIN));
+      return -1;
+    }
+  }
+  len = read_message (g);
+  if (len == -1)
+    return io_failed (g, a);
+  if (len == -2)
+    return protocol_error (g, a, "bad length word");
+  r = decode_reply (g, a, (size_t) len, serial, ret, &why);
+  if (r == -1)
+    return protocol_error (g, a, why);
+  if (r == 1) {
+    g->state = GK_READY;
+    return -1;
+  }
+  if (file_arg (a, args, GK_ARG_FILEOUT)) {
+    r = finish_fileout (g, a, file_arg (a, args, GK_ARG_FILEOUT));
+    if (r == -1) {
+      gk_free_ret (a, ret);
+      if (g->state == GK_BUSY)
+        g->state = GK_READY;
+      return -1;
+    }
+  }
+  g->state = GK_READY;
+  return 0;
+}

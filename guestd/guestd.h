@@ -1,0 +1,140 @@
+/* guestd internals: the one header shared by the daemon's files.
+ *
+ * guestd runs inside the appliance (normally as PID 1), reads calls from
+ * the library over a virtio-serial port, runs them and writes replies.
+ * Names here are the middle tier (gd_*), except the handler helpers that
+ * the generated dispatcher expects (reply_with_error, reply_with_perror)
+ * and the handlers themselves (do_NAME, declared in actions-gen.h).
+ *
+ * Sections follow the files: each declaration lives in the file named.
+ */
+#ifndef GD_GUESTD_H
+#define GD_GUESTD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "wire.h"                     /* schemas/: codec and descriptors */
+#include "../schemas/actions-gen.h"   /* schemas/: action indexes */
+#include "actions-gen.h"              /* guestd/: do_NAME prototypes */
+
+#define GD_CHANNEL_NAME "org.guestkit.channel.0"
+
+/* dispatch-gen.c (generated): check arguments, run the handler, reply. */
+void gd_dispatch (const struct gk_action *a, union gk_val *args);
+
+/* main.c */
+extern int gd_verbose;          /* guestkit.verbose=1 or --verbose: log calls */
+extern int gd_pid1;             /* running as init inside the appliance */
+void gd_log (const char *fmt, ...)        /* console, only when verbose */
+  __attribute__((format (printf, 1, 2)));
+void gd_warn (const char *fmt, ...)       /* console, always */
+  __attribute__((format (printf, 1, 2)));
+_Noreturn void gd_fatal (const char *fmt, ...)  /* log, then power off */
+  __attribute__((format (printf, 1, 2)));
+
+/* init.c: the PID-1 duties (mounts, modules, console, power off). */
+void gd_init_system (void);
+_Noreturn void gd_poweroff (void);
+void gd_reap_children (void);
+int gd_find_channel (void);               /* open the virtio-serial port */
+
+/* proto.c: framing, replies and chunk streams on the channel. */
+void gd_proto_init (int fd);
+int gd_read_message (unsigned char **buf_r, uint32_t *len_r);
+void gd_call_begin (const struct gk_action *a, uint32_t proc,
+                    uint32_t serial);
+void gd_call_end (void);
+const char *gd_call_name (void);
+
+/* Send an error reply "CALL: message" (errnum 0).  Inside a FileIn call
+ * whose stream is not read yet, the stream is cancelled and drained first;
+ * after the library cancelled the stream, nothing is sent; inside a
+ * FileOut stream that has started, the stream is ended by a cancel chunk
+ * and the message only logged. */
+void reply_with_error (const char *fmt, ...)
+  __attribute__((format (printf, 1, 2)));
+/* Same, with ": strerror(errno)" appended and errnum = errno. */
+void reply_with_perror (const char *fmt, ...)
+  __attribute__((format (printf, 1, 2)));
+/* Encode and send the OK reply.  a == NULL: the current call; r == NULL:
+ * no return value (RErr).  Too large a result becomes an error reply. */
+void gd_reply_ok (const struct gk_action *a, union gk_retval *r);
+
+/* FileIn: read the stream that follows the request, handing each chunk
+ * to cb (cb may be NULL: discard).  Returns 0 when the stream completed,
+ * -1 when cb failed (errno from cb; the stream is still open and the
+ * next reply_with_* cancels it), -2 when the library cancelled (no reply
+ * may be sent: reply_with_* then do nothing, so handlers can simply
+ * report any non-zero return). */
+int gd_receive_file (int (*cb) (void *opaque, const void *buf, size_t len),
+                     void *opaque);
+/* Daemon-side cancel: send GK_CANCEL_FLAG, drain chunks to the end. */
+void gd_cancel_receive (void);
+/* FileOut, after gd_reply_ok: send len bytes as chunks; len == 0 sends the
+ * final chunk.  Returns -1 (errno ECANCELED) if the library asked to stop,
+ * in which case the stream has already been ended. */
+int gd_send_chunk (const void *buf, size_t len);
+/* FileOut: end the stream with a cancel chunk (on a daemon-side error). */
+void gd_cancel_send (void);
+
+/* utils.c: the one string-list helper and small text/file helpers. */
+struct gd_strlist {
+  char **v;                     /* NULL-terminated once gd_strlist_end ran */
+  size_t n;                     /* strings in v */
+  size_t cap;                   /* slots allocated in v */
+};
+int gd_strlist_add (struct gd_strlist *l, const char *s);   /* copies s */
+int gd_strlist_take (struct gd_strlist *l, char *s);        /* owns s */
+char **gd_strlist_end (struct gd_strlist *l);  /* caller frees (gk_free_strings) */
+void gd_strlist_free (struct gd_strlist *l);
+void gd_sort_strings (char **v, size_t n);
+char *gd_trim (char *s);                 /* in place, returns s */
+char *gd_read_small_file (const char *path);  /* whole text file, caller frees */
+int gd_mkstr (char **out, const char *fmt, ...)  /* asprintf, -1 on ENOMEM */
+  __attribute__((format (printf, 2, 3)));
+
+/* command.c: run a program without a shell.  argv[0] is searched in PATH.
+ * out/err (either may be NULL) receive the captured output, NUL-terminated,
+ * caller frees.  cwd_fd >= 0: the child fchdir()s there first.  Returns
+ * the exit status (0-255), or -1 if the program could not be run or was
+ * killed (then *err explains). */
+int gd_commandv (char **out, char **err, int cwd_fd,
+                 const char *const *argv);
+int gd_command (char **out, char **err, const char *prog, ...)
+  __attribute__((sentinel));
+/* Run argv and reply with an error naming the program and quoting its
+ * stderr if it fails.  Returns 0 on success, -1 after replying. */
+int gd_run_or_reply (char **out, int cwd_fd, const char *const *argv);
+
+/* paths.c: guest paths, always resolved inside the sysroot. */
+extern const char *gd_sysroot;         /* "/sysroot", or --sysroot DIR */
+extern int gd_sysroot_assume_mounted;  /* --sysroot given: no mount check */
+int gd_sysroot_mounted (void);
+int gd_open_in_root (const char *path, int flags, mode_t mode);
+int gd_open_parent (const char *path, char **base_r);
+int gd_open_regular (const char *path, int flags);
+int gd_is_mount_root (const char *path);
+/* Pathname arguments: absolute, not empty, and a guest filesystem must be
+ * mounted on /.  Replies and returns -1 on failure. */
+int gd_check_path (char **path, const char *argname);
+/* Dev_or_Path arguments: /dev/... is checked as a device, else a path. */
+int gd_check_dev_or_path (char **p, const char *argname);
+void gd_fd_path (char *buf, size_t size, int fd);  /* "/proc/self/fd/N" */
+
+/* devices.c */
+/* Device arguments: translate /dev/sdX to /dev/hdX or /dev/vdX if needed
+ * (replacing *dev), then require an existing block device that is not the
+ * appliance's own disk.  Replies and returns -1 on failure. */
+int gd_check_device (char **dev, const char *argname);
+int gd_check_devices (char ***devs, const char *argname);
+void gd_devices_init (void);               /* find the appliance's root disk */
+char **gd_list_disks (void);               /* sorted /dev names, caller frees */
+int gd_is_appliance_disk (dev_t rdev);
+int gd_wait_partitions (const char *device);
+
+/* lvm.c */
+void gd_lvm_activate (void);               /* vgchange -ay, errors logged */
+
+#endif /* GD_GUESTD_H */
