@@ -33,7 +33,7 @@ PYTHON   ?= python3
 # `make deps' and checked by tests.
 DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   qemu-system-x86 qemu-utils supermin linux-image-amd64 \
-  e2fsprogs lvm2 parted fdisk file kmod busybox-static \
+  e2fsprogs lvm2 parted fdisk file kmod cpio xz-utils \
   libyaml-dev libsqlite3-dev sqlite3
 
 all:
@@ -61,6 +61,20 @@ deps:
 
 clean:
 	rm -f $(CLEAN_FILES)
-	find . -name '*.o' -o -name '*.d' | xargs rm -f
+	find core guestd schemas tests runner -name '*.o' -o -name '*.d' -type f | xargs rm -f
 
--include $(shell find . -name '*.d' 2>/dev/null)
+-include $(shell find core guestd schemas tests runner -name '*.d' -type f 2>/dev/null)
+
+# ---- demo: the manual's example program on a generated sample image ----
+DEMO_IMAGE := jobs/samples/demo.img
+
+$(DEMO_IMAGE): | tests/bin/make-sample-image
+	@mkdir -p jobs/samples
+	@echo "demo: making a sample image $@ (partitioned, ext4, a few files)"
+	tests/bin/make-sample-image $@ 64 demo-host
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) $(DEMO_IMAGE)
+	@echo "demo: running the manual's example program on $(DEMO_IMAGE)"
+	time tests/bin/manual-example $(DEMO_IMAGE)

@@ -1893,11 +1893,11 @@ guestfs_scrub_freespace (guestfs_h *g, const char *dir)
 }
 
 char *
-guestfs_mkdtemp (guestfs_h *g, const char *template)
+guestfs_mkdtemp (guestfs_h *g, const char *template_)
 {
   const struct gk_action *a = &gk_actions[GK_ACTION_mkdtemp];
   union gk_val args[1] = { { 0 } };
-  args[0].s = (char *) template;
+  args[0].s = (char *) template_;
   union gk_retval r = { 0 };
   if (gk_call (g, a, args, &r) == -1)
     return NULL;

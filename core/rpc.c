@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,7 +64,8 @@ gk_write_full (guestfs_h *g, const void *buf, size_t n)
   size_t done = 0;
 
   while (done < n) {
-    ssize_t r = write (g->sock, (const char *) buf + done, n - done);
+    /* send, not write: a dead appliance must not SIGPIPE the caller */
+    ssize_t r = send (g->sock, (const char *) buf + done, n - done, MSG_NOSIGNAL);
     if (r > 0) { done += (size_t) r; continue; }
     if (r == -1 && errno == EINTR) continue;
     if (r == -1 && errno == EAGAIN && wait_channel (g, POLLOUT) == 0)
@@ -104,10 +106,11 @@ send_request (guestfs_h *g, const struct gk_action *a, union gk_val *args,
   return gk_write_full (g, buf, len + 4);
 }
 
-/* Read one framed message into the handle's buffer; returns its length,
- * -1 on I/O failure, -2 on a bad length word. */
+/* Read one framed message (a reply, or a chunk: `min' is the smallest
+ * legal length) into the handle's buffer; returns its length, -1 on I/O
+ * failure, -2 on a bad length word. */
 static ssize_t
-read_message (guestfs_h *g)
+read_message (guestfs_h *g, uint32_t min)
 {
   unsigned char w[4];
   uint32_t len;
@@ -116,8 +119,8 @@ read_message (guestfs_h *g)
     return -1;
   len = gk_get_u32 (w);
   if (len == GK_CANCEL_FLAG)       /* late cancel of a FileIn: skip it */
-    return read_message (g);
-  if (len < GK_HEADER_LEN || len > GK_MESSAGE_MAX)
+    return read_message (g, min);
+  if (len < min || len > GK_MESSAGE_MAX)
     return -2;
   if (gk_read_full (g, msgbuf (g), len) == -1)
     return -1;
@@ -295,7 +298,7 @@ receive_file (guestfs_h *g, int fd, int *local_errno)
   int wfailed = 0;
 
   for (;;) {
-    ssize_t len = read_message (g);
+    ssize_t len = read_message (g, 8);
     XDR x;
     int cancel = 0;
     char *data = NULL;
@@ -428,7 +431,7 @@ gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
       return -1;
     }
   }
-  len = read_message (g);
+  len = read_message (g, GK_HEADER_LEN);
   if (len == -1)
     return io_failed (g, a);
   if (len == -2)

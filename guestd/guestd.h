@@ -39,9 +39,11 @@ void gd_init_system (void);
 _Noreturn void gd_poweroff (void);
 void gd_reap_children (void);
 int gd_find_channel (void);               /* open the virtio-serial port */
+void gd_load_module (const char *name);   /* and its deps, if not loaded */
 
 /* proto.c: framing, replies and chunk streams on the channel. */
 void gd_proto_init (int fd);
+void gd_send_launch_flag (void);
 int gd_read_message (unsigned char **buf_r, uint32_t *len_r);
 void gd_call_begin (const struct gk_action *a, uint32_t proc,
                     uint32_t serial);
@@ -115,6 +117,7 @@ int gd_sysroot_mounted (void);
 int gd_open_in_root (const char *path, int flags, mode_t mode);
 int gd_open_parent (const char *path, char **base_r);
 int gd_open_regular (const char *path, int flags);
+int gd_open_for_write (const char *path, int trunc);
 int gd_is_mount_root (const char *path);
 /* Pathname arguments: absolute, not empty, and a guest filesystem must be
  * mounted on /.  Replies and returns -1 on failure. */

@@ -44,6 +44,10 @@ FIELD_ENUM = {
 }
 
 
+CXX_KEYWORDS = {"template", "class", "new", "delete", "this", "operator",
+                "private", "public", "namespace", "typename", "bool"}
+
+
 class Action:
     def __init__(self, row, lineno):
         if len(row) != 9:
@@ -55,6 +59,8 @@ class Action:
         if args != "-":
             for a in args.split():
                 t, n = a.split(":")
+                if n in CXX_KEYWORDS:       # the header must compile as C++
+                    n += "_"
                 if t not in ARG_ENUM:
                     sys.exit("actions.tsv:%d: unknown argument type %s" % (lineno, t))
                 self.args.append((t, n))

@@ -305,7 +305,7 @@ extern int guestfs_scrub_file (guestfs_h *g, const char *file);
 /* fill free space of a filesystem with a scrubbed temp file then remove it [not supported yet]: returns -1 on error */
 extern int guestfs_scrub_freespace (guestfs_h *g, const char *dir);
 /* create a uniquely named temporary directory from an XXXXXX template [not supported yet]: the caller frees the string with free(); NULL on error */
-extern char * guestfs_mkdtemp (guestfs_h *g, const char *template);
+extern char * guestfs_mkdtemp (guestfs_h *g, const char *template_);
 /* count lines of a file [not supported yet]: returns -1 on error */
 extern int guestfs_wc_l (guestfs_h *g, const char *path);
 /* count words of a file [not supported yet]: returns -1 on error */

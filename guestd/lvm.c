@@ -1,0 +1,79 @@
+/* guestd LVM: the pvs / vgs / lvs listings and volume group activation,
+ * through the lvm(8) binary.
+ *
+ * The appliance has no udev: the appliance's lvm.conf (appliance/) and the
+ * --config below tell LVM to make its own /dev/mapper nodes and /dev/VG/LV
+ * links and never to wait for udev.  Nothing activates volume groups on
+ * its own either, so lvs (and a Device check of a missing /dev/VG/LV)
+ * first runs vgchange -ay.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "guestd.h"
+
+#define LVM_CONFIG "devices{obtain_device_list_from_udev=0} " \
+  "activation{udev_sync=0 udev_rules=0}"
+
+void
+gd_lvm_activate (void)
+{
+  char *err = NULL;
+  int r;
+
+  gd_load_module ("dm_mod");
+  r = gd_command (NULL, &err, "lvm", "vgchange", "--config", LVM_CONFIG,
+                      "-ay", NULL);
+
+  if (r != 0)
+    gd_log ("vgchange -ay: %s", err ? gd_trim (err) : "failed");
+  free (err);
+}
+
+/* Run an lvm report (no headings, one field per line) and collect the
+ * trimmed non-empty lines, each prefixed by `prefix'. */
+static char **
+lvm_report (const char *cmd, const char *fields, const char *prefix)
+{
+  const char *argv[] = { "lvm", cmd, "--config", LVM_CONFIG, "--noheadings",
+                         "--separator", "/", "-o", fields, NULL };
+  struct gd_strlist l = { 0 };
+  char *out, *save = NULL, *s;
+
+  gd_load_module ("dm_mod");
+  if (gd_run_or_reply (&out, -1, argv) == -1)
+    return NULL;
+  for (char *line = strtok_r (out, "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save)) {
+    if (*gd_trim (line) == '\0')
+      continue;
+    if (gd_mkstr (&s, "%s%s", prefix, line) == -1 ||
+        gd_strlist_take (&l, s) == -1) {
+      reply_with_perror ("%s", cmd);
+      gd_strlist_free (&l);
+      free (out);
+      return NULL;
+    }
+  }
+  free (out);
+  return gd_strlist_end (&l);
+}
+
+char **
+do_pvs (void)
+{
+  return lvm_report ("pvs", "pv_name", "");
+}
+
+char **
+do_vgs (void)
+{
+  return lvm_report ("vgs", "vg_name", "");
+}
+
+char **
+do_lvs (void)
+{
+  gd_lvm_activate ();
+  return lvm_report ("lvs", "vg_name,lv_name", "/dev/");
+}

@@ -1,0 +1,313 @@
+/* guestd mounts: guest filesystems are mounted under the sysroot, the
+ * first one on the sysroot itself ("/" to the library).
+ *
+ * Mounting uses util-linux mount(8), which probes the filesystem type and
+ * parses option strings; the mount point is resolved inside the guest
+ * (paths.c) and handed over as /proc/self/fd/N with --no-canonicalize, so
+ * a guest symlink can never make us mount over the appliance.  What is
+ * mounted is read back from /proc/self/mountinfo, never tracked on the
+ * side, so it is right even after a failed or partial operation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "guestd.h"
+
+struct mnt {
+  char *source;                 /* "/dev/sda1" as the kernel shows it */
+  char *target;                 /* absolute appliance path */
+  dev_t dev;                    /* st_dev of the mounted filesystem */
+};
+
+/* Undo mountinfo's octal escapes (\040 for space, ...) in place. */
+static char *
+unescape (char *s)
+{
+  char *r = s, *w = s;
+
+  while (*r) {
+    if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' &&
+        r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+      *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+      r += 4;
+    } else
+      *w++ = *r++;
+  }
+  *w = '\0';
+  return s;
+}
+
+/* Is target the sysroot or below it? */
+static int
+under_sysroot (const char *target)
+{
+  size_t n = strlen (gd_sysroot);
+
+  return strncmp (target, gd_sysroot, n) == 0 &&
+         (target[n] == '\0' || target[n] == '/');
+}
+
+/* One mountinfo line into m (strings point into line); -1 if malformed.
+ * Fields: id parent maj:min root mountpoint options [optional...] - fstype
+ * source superoptions. */
+static int
+parse_line (char *line, struct mnt *m)
+{
+  char *f[6], *w, *save = NULL;
+  unsigned maj, min;
+  int i;
+
+  for (i = 0; i < 6; i++)
+    if ((f[i] = strtok_r (i ? NULL : line, " ", &save)) == NULL)
+      return -1;
+  if (sscanf (f[2], "%u:%u", &maj, &min) != 2)
+    return -1;
+  while ((w = strtok_r (NULL, " ", &save)) != NULL && strcmp (w, "-") != 0)
+    ;                                           /* optional fields */
+  if (w == NULL || strtok_r (NULL, " ", &save) == NULL)      /* fstype */
+    return -1;
+  if ((m->source = strtok_r (NULL, " ", &save)) == NULL)
+    return -1;
+  m->target = unescape (f[4]);
+  unescape (m->source);
+  m->dev = makedev (maj, min);
+  return 0;
+}
+
+/* The mounts under the sysroot, in mount order.  *text_r owns the
+ * strings; caller frees both.  -1 with errno on error. */
+static int
+read_mounts (struct mnt **mv_r, size_t *n_r, char **text_r)
+{
+  char *text = gd_read_small_file ("/proc/self/mountinfo"), *save = NULL;
+  struct mnt *mv = NULL, m, *nv;
+  size_t n = 0;
+
+  if (text == NULL)
+    return -1;
+  for (char *l = strtok_r (text, "\n", &save); l; l = strtok_r (NULL, "\n", &save)) {
+    if (parse_line (l, &m) == -1 || !under_sysroot (m.target))
+      continue;
+    if ((nv = realloc (mv, (n + 1) * sizeof *mv)) == NULL) {
+      free (mv);
+      free (text);
+      return -1;
+    }
+    mv = nv;
+    mv[n++] = m;
+  }
+  *mv_r = mv;
+  *n_r = n;
+  *text_r = text;
+  return 0;
+}
+
+/* Replace "/proc/self/fd/N" in mount(8)'s message by the guest path. */
+static void
+reply_mount_error (char *err, const char *proc, const char *device,
+                   const char *mountpoint)
+{
+  char *hint = strstr (err, "\n"), *p;
+
+  if (hint && strstr (hint, "dmesg(1)"))     /* util-linux's log hint */
+    *hint = '\0';
+  p = strstr (err, proc);
+
+  if (p)
+    reply_with_error ("%s on %s: %.*s%s%s", device, mountpoint,
+                      (int) (p - err), err, mountpoint, p + strlen (proc));
+  else
+    reply_with_error ("%s on %s: %s", device, mountpoint, err);
+}
+
+static int
+mount_with (const char *options, const char *device, const char *mountpoint)
+{
+  char proc[64], *err = NULL;
+  const char *argv[8], *target = gd_sysroot;
+  int fd = -1, r, n = 0;
+
+  if (mountpoint[0] != '/') {
+    reply_with_error ("mountpoint %s: must be an absolute path", mountpoint);
+    return -1;
+  }
+  if (mountpoint[strspn (mountpoint, "/")] != '\0') {
+    if (!gd_sysroot_mounted ()) {
+      reply_with_error ("mountpoint %s: mount a filesystem on / first",
+                        mountpoint);
+      return -1;
+    }
+    fd = gd_open_in_root (mountpoint, O_PATH | O_DIRECTORY, 0);
+    if (fd == -1 || fcntl (fd, F_SETFD, 0) == -1) {
+      reply_with_perror ("mountpoint %s", mountpoint);
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+    gd_fd_path (proc, sizeof proc, fd);
+    target = proc;
+  }
+  argv[n++] = "mount";
+  argv[n++] = "--no-canonicalize";
+  if (options && *options) {
+    argv[n++] = "-o";
+    argv[n++] = options;
+  }
+  argv[n++] = device;
+  argv[n++] = target;
+  argv[n] = NULL;
+  r = gd_commandv (NULL, &err, -1, argv);
+  if (r != 0 && err && *gd_trim (err))
+    reply_mount_error (err, target, device, mountpoint);
+  else if (r != 0)
+    reply_with_error ("%s on %s: mount failed", device, mountpoint);
+  free (err);
+  if (fd >= 0)
+    close (fd);
+  return r == 0 ? 0 : -1;
+}
+
+int
+do_mount (const char *device, const char *mountpoint)
+{
+  return mount_with (NULL, device, mountpoint);
+}
+
+int
+do_mount_ro (const char *device, const char *mountpoint)
+{
+  return mount_with ("ro", device, mountpoint);
+}
+
+int
+do_mount_options (const char *options, const char *device,
+                  const char *mountpoint)
+{
+  return mount_with (options, device, mountpoint);
+}
+
+/* Does mount m match the argument: a device (by number or name) or a
+ * guest mount point (by its appliance path)? */
+static int
+mount_matches (const struct mnt *m, const char *arg, const struct stat *st,
+               const char *target)
+{
+  if (st)
+    return (S_ISBLK (st->st_mode) && m->dev == st->st_rdev) ||
+           strcmp (m->source, arg) == 0;
+  return strcmp (m->target, target) == 0;
+}
+
+/* The appliance path of a guest mount point: sysroot + path, without
+ * trailing slashes.  Lexical only: it is compared, never opened. */
+static char *
+sysroot_path (const char *path)
+{
+  char *s;
+  size_t n;
+
+  while (*path == '/')
+    path++;
+  if (gd_mkstr (&s, "%s/%s", gd_sysroot, path) == -1)
+    return NULL;
+  n = strlen (s);
+  while (n > 1 && s[n-1] == '/')
+    s[--n] = '\0';
+  return s;
+}
+
+int
+do_umount (const char *pathordevice)
+{
+  int isdev = strncmp (pathordevice, "/dev/", 5) == 0, r = -1;
+  char *target = NULL, *text;
+  struct stat st;
+  struct mnt *mv;
+  size_t n;
+
+  if (isdev && stat (pathordevice, &st) == -1)
+    st.st_mode = 0;                           /* match by name only */
+  if (!isdev && (pathordevice[0] != '/' ||
+                 (target = sysroot_path (pathordevice)) == NULL)) {
+    reply_with_error ("%s: not a device or an absolute path", pathordevice);
+    return -1;
+  }
+  if (read_mounts (&mv, &n, &text) == -1) {
+    reply_with_perror ("/proc/self/mountinfo");
+    free (target);
+    return -1;
+  }
+  while (n-- > 0)                             /* the topmost match */
+    if (mount_matches (&mv[n], pathordevice, isdev ? &st : NULL, target)) {
+      if ((r = umount2 (mv[n].target, 0)) == -1)
+        reply_with_perror ("%s", pathordevice);
+      break;
+    }
+  if (n == (size_t) -1)
+    reply_with_error ("%s: not mounted", pathordevice);
+  free (mv);
+  free (text);
+  free (target);
+  return r;
+}
+
+int
+do_umount_all (void)
+{
+  char *text;
+  struct mnt *mv;
+  size_t n;
+
+  if (read_mounts (&mv, &n, &text) == -1) {
+    reply_with_perror ("/proc/self/mountinfo");
+    return -1;
+  }
+  while (n-- > 0)                 /* reverse mount order: children first */
+    if (umount2 (mv[n].target, 0) == -1) {
+      reply_with_perror ("%s", mv[n].target);
+      break;
+    }
+  free (mv);
+  free (text);
+  return n == (size_t) -1 ? 0 : -1;
+}
+
+char **
+do_mounts (void)
+{
+  struct gd_strlist l = { 0 };
+  char *text, **r;
+  struct mnt *mv;
+  size_t n;
+
+  if (read_mounts (&mv, &n, &text) == -1) {
+    reply_with_perror ("/proc/self/mountinfo");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (gd_strlist_add (&l, mv[i].source) == -1)
+      break;
+  r = l.n == n ? gd_strlist_end (&l) : NULL;
+  if (r == NULL) {
+    reply_with_perror ("mounts");
+    gd_strlist_free (&l);
+  }
+  free (mv);
+  free (text);
+  return r;
+}
+
+int
+do_sync (void)
+{
+  sync ();
+  return 0;
+}

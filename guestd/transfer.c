@@ -1,0 +1,100 @@
+/* guestd file transfer: upload (a FileIn chunk stream into a guest file
+ * or device) and download (a guest file or device out as a FileOut chunk
+ * stream).  Data is streamed a chunk at a time, never held whole, and
+ * sizes are never stored, so files of any size work.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guestd.h"
+
+static char buf[GK_CHUNK_MAX];
+
+static int
+is_device (const char *p)
+{
+  return strncmp (p, "/dev/", 5) == 0;
+}
+
+static int
+write_chunk (void *opaque, const void *data, size_t len)
+{
+  int fd = *(int *) opaque;
+  const char *p = data;
+
+  while (len > 0) {
+    ssize_t r = write (fd, p, len);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1)
+      return -1;
+    p += r;
+    len -= (size_t) r;
+  }
+  return 0;
+}
+
+int
+do_upload (const char *remotefilename)
+{
+  int fd, r, saved;
+
+  if (is_device (remotefilename))
+    fd = open (remotefilename, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  else
+    fd = gd_open_for_write (remotefilename, 1);
+  if (fd == -1) {
+    reply_with_perror ("%s", remotefilename);   /* cancels the stream */
+    return -1;
+  }
+  r = gd_receive_file (write_chunk, &fd);
+  if (r == 0 && is_device (remotefilename) && fsync (fd) == -1)
+    r = -1;
+  saved = errno;
+  if (close (fd) == -1 && r == 0)
+    r = -1;
+  else
+    errno = saved;
+  if (r != 0) {
+    reply_with_perror ("%s", remotefilename);   /* silent if r == -2 */
+    return -1;
+  }
+  return 0;
+}
+
+int
+do_download (const char *remotefilename)
+{
+  int fd;
+  ssize_t n;
+
+  if (is_device (remotefilename))
+    fd = open (remotefilename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  else
+    fd = gd_open_regular (remotefilename, O_RDONLY);
+  if (fd == -1) {
+    reply_with_perror ("%s", remotefilename);
+    return -1;
+  }
+  gd_reply_ok (NULL, NULL);
+  for (;;) {
+    do
+      n = read (fd, buf, sizeof buf);
+    while (n == -1 && errno == EINTR);
+    if (n <= 0)
+      break;
+    if (gd_send_chunk (buf, (size_t) n) == -1) {
+      close (fd);
+      return -1;                /* the library cancelled: stream ended */
+    }
+  }
+  if (n == -1)
+    reply_with_perror ("%s", remotefilename);   /* ends with a cancel chunk */
+  else
+    gd_send_chunk (NULL, 0);
+  close (fd);
+  return n == -1 ? -1 : 0;
+}

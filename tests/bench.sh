@@ -1,0 +1,57 @@
+#!/bin/bash
+# tests/bench.sh: make bench.  Runs guestkit's benchmark (tests/bin/bench)
+# and, when Debian's libguestfs is installed (guestfish on PATH), the same
+# measurements with it in the same run, then prints both with ratios.
+# libguestfs runs with LIBGUESTFS_BACKEND=direct and force_tcg, as here
+# KVM does not work.  Figures only; nothing is asserted.
+cd "$(dirname "$0")/.." || exit 1
+LAUNCHES=${BENCH_LAUNCHES:-5} CALLS=${BENCH_CALLS:-2000} MIB=${BENCH_MIB:-100}
+mkdir -p tests/out
+ours=$(tests/bin/bench "$LAUNCHES" "$CALLS" "$MIB") || { echo "bench: guestkit run failed"; exit 1; }
+
+theirs=""
+if command -v guestfish >/dev/null; then
+  export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+  d=$(mktemp -d tests/out/lgfs.XXXXXX); trap 'rm -rf "$d"' EXIT
+  truncate -s $((MIB * 2 + 64))M "$d/disk.img"
+  now() { date +%s.%N; }
+  lts=()
+  for i in $(seq "$LAUNCHES"); do
+    t0=$(now); guestfish -a "$d/disk.img" run >/dev/null 2>&1; t1=$(now)
+    lts+=("$(echo "$t1 - $t0" | awk '{print $1 - $3}')")
+  done
+  launch=$(printf '%s\n' "${lts[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+  # Trivial calls: N is-file calls minus the same script with none.
+  { echo run; echo part-disk /dev/sda mbr; echo mkfs ext4 /dev/sda1; echo mount /dev/sda1 /; } > "$d/base"
+  { cat "$d/base"; for i in $(seq "$CALLS"); do echo "is-file /lost+found"; done; } > "$d/calls"
+  t0=$(now); guestfish -a "$d/disk.img" -f "$d/base" >/dev/null; t1=$(now)
+  guestfish -a "$d/disk.img" -f "$d/calls" >/dev/null; t2=$(now)
+  call=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$CALLS" 'BEGIN {print ((c - b) - (b - a)) / n * 1000}')
+  head -c $((MIB << 20)) /dev/urandom > "$d/src"
+  eval "$(guestfish --listen -a "$d/disk.img")"
+  guestfish --remote -- run
+  guestfish --remote -- part-disk /dev/sda mbr
+  guestfish --remote -- mkfs ext4 /dev/sda1
+  guestfish --remote -- mount /dev/sda1 /
+  t0=$(now); guestfish --remote -- upload "$d/src" /big; t1=$(now)
+  guestfish --remote -- download /big "$d/back"; t2=$(now)
+  pid=$(guestfish --remote -- get-pid)
+  rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' /proc/"$pid"/status)
+  guestfish --remote -- exit
+  theirs=$(awk -v l="$launch" -v c="$call" -v a="$t0" -v b="$t1" -v e="$t2" -v m="$MIB" -v r="$rss" 'BEGIN {
+    printf "launch %.3f s\nis_file %.3f ms\nupload %.1f MiB/s\ndownload %.1f MiB/s\ntransfer %.2f s\nrss %s MiB\n",
+      l, c, m / (b - a), m / (e - b), e - a, r }')
+fi
+
+echo "guestkit make bench ($(date -u +%F), $(nproc) cores, TCG unless KVM works;" \
+     "$LAUNCHES launches, $CALLS calls, $MIB MiB)"
+if [ -z "$theirs" ]; then
+  echo "$ours" | awk '{printf "  %-10s %10s %s\n", $1, $2, $3}'
+  echo "  (libguestfs not installed: no comparison; apt-get install libguestfs-tools for one)"
+else
+  printf '  %-10s %12s %12s %8s\n' figure guestkit libguestfs ratio
+  paste <(echo "$ours") <(echo "$theirs") | awk '{
+    better = ($1 == "upload" || $1 == "download") ? $5 / $2 : $2 / $5;
+    printf "  %-10s %8s %-4s %8s %-4s %7.1fx%s\n", $1, $2, $3, $5, $6, ($1 == "upload" || $1 == "download") ? $2 / $5 : $5 / $2, "" }'
+  echo "  (ratio > 1: guestkit is better by that factor)"
+fi

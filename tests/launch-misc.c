@@ -1,0 +1,338 @@
+/* tests/launch-misc.c: checks that are about launch and the appliance's
+ * life: read-only drives, formats never probed, hostile images, qemu
+ * dying mid-call, wrappers, callbacks, and two handles in two threads.
+ * Each check launches its own appliance.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+static uint64_t
+file_hash (const char *path)
+{
+  uint64_t h = 14695981039346656037ull;
+  FILE *f = fopen (path, "r");
+  int c;
+  if (f == NULL) return 0;
+  while ((c = fgetc (f)) != EOF) { h ^= (unsigned char) c; h *= 1099511628211ull; }
+  fclose (f);
+  return h;
+}
+
+static char *
+sample (const char *name)
+{
+  char *p, *cmd;
+  if (asprintf (&p, "tests/out/%s-%d.img", name, (int) getpid ()) == -1 ||
+      asprintf (&cmd, "tests/bin/make-sample-image %s 32 %s", p, name) == -1)
+    abort ();
+  unlink (p);
+  if (system (cmd) != 0) { free (cmd); free (p); return NULL; }
+  free (cmd);
+  return p;
+}
+
+static void
+t_readonly (void)
+{
+  char *img = sample ("ro");
+  uint64_t before;
+  guestfs_h *g;
+  CHECK (img, "make-sample-image failed");
+  before = file_hash (img);
+  g = guestfs_create ();
+  th_quiet (g);
+  CHECK (guestfs_add_drive_ro (g, img) == 0 && guestfs_launch (g) == 0,
+         "launch: %s", guestfs_last_error (g));
+  CHECK (guestfs_mount_ro (g, "/dev/sda1", "/") == 0, "mount_ro: %s", guestfs_last_error (g));
+  CHECK (guestfs_is_file (g, "/etc/hostname") == 1, "sample file missing");
+  CHECK (guestfs_touch (g, "/new") == -1, "write on a read-only drive succeeded");
+  CHECK (guestfs_umount_all (g) == 0, "umount_all");
+  CHECK (guestfs_mount (g, "/dev/sda1", "/") == -1 ||
+         guestfs_touch (g, "/new") == -1, "read-write mount of a read-only drive wrote");
+  CHECK (guestfs_mkfs (g, "ext2", "/dev/sda1") == -1, "mkfs on a read-only drive succeeded");
+  CHECK (guestfs_part_disk (g, "/dev/sda", "gpt") == -1, "part_disk on a read-only drive succeeded");
+  guestfs_close (g);
+  CHECK (file_hash (img) == before, "read-only image changed");
+  unlink (img);
+  free (img);
+}
+
+/* A raw image that begins with a qcow2 header naming a host file as its
+ * backing file: the guest must see the raw bytes, not the host file. */
+static void
+t_qcow2_header_in_raw (void)
+{
+  char *img = th_scratch ("fakeqcow", 1), *back = th_scratch ("hostsecret", 1);
+  unsigned char hdr[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+  const char *bname = back;
+  size_t blen = strlen (bname);
+  char local[] = "tests/out/headXXXXXX";
+  unsigned char got[512];
+  int fd;
+  guestfs_h *g;
+  FILE *f;
+
+  /* backing_file_offset (8 bytes at 8) and size (4 bytes at 16) */
+  hdr[15] = 200; hdr[19] = (unsigned char) blen;
+  hdr[27] = 0; hdr[24] = 0; /* size field at 24: leave 0 */
+  memcpy (hdr + 200, bname, blen);
+  fd = open (img, O_WRONLY);
+  CHECK (fd >= 0 && pwrite (fd, hdr, sizeof hdr, 0) == sizeof hdr, "write header");
+  close (fd);
+  fd = open (back, O_WRONLY);
+  CHECK (fd >= 0 && pwrite (fd, "HOST SECRET", 11, 0) == 11, "write host file");
+  close (fd);
+  g = guestfs_create ();
+  th_quiet (g);
+  CHECK (guestfs_add_drive (g, img) == 0 && guestfs_launch (g) == 0,
+         "launch: %s", guestfs_last_error (g));
+  CHECK (guestfs_blockdev_getsize64 (g, "/dev/sda") == 1 << 20, "size is not the raw file's");
+  fd = mkstemp (local);
+  close (fd);
+  CHECK (guestfs_download (g, "/dev/sda", local) == 0, "download: %s", guestfs_last_error (g));
+  f = fopen (local, "r");
+  CHECK (f && fread (got, 1, sizeof got, f) == sizeof got, "read back");
+  fclose (f);
+  CHECK (memcmp (got, hdr, sizeof hdr) == 0, "the guest did not see the raw bytes");
+  guestfs_close (g);
+  unlink (local);
+  unlink (img);
+  unlink (back);
+  free (img);
+  free (back);
+}
+
+static void
+t_qcow2_explicit (void)
+{
+  char *img, *cmd;
+  guestfs_h *g;
+  if (system ("command -v qemu-img >/dev/null") != 0) {
+    printf ("SKIP: %s: qemu-img not installed\n", th_name);
+    return;
+  }
+  if (asprintf (&img, "tests/out/explicit-%d.qcow2", (int) getpid ()) == -1 ||
+      asprintf (&cmd, "qemu-img create -q -f qcow2 %s 16M", img) == -1)
+    abort ();
+  CHECK (system (cmd) == 0, "qemu-img create");
+  g = guestfs_create ();
+  th_quiet (g);
+  CHECK (guestfs_add_drive_opts (g, img, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2", -1) == 0 &&
+         guestfs_launch (g) == 0, "launch: %s", guestfs_last_error (g));
+  CHECK (guestfs_blockdev_getsize64 (g, "/dev/sda") == 16 << 20, "qcow2 virtual size");
+  CHECK (guestfs_part_disk (g, "/dev/sda", "msdos") == 0 && guestfs_mkfs (g, "ext4", "/dev/sda1") == 0,
+         "write to qcow2: %s", guestfs_last_error (g));
+  guestfs_close (g);
+  unlink (img);
+  free (img);
+  free (cmd);
+}
+
+static void
+t_garbage_image (void)
+{
+  char *img = th_scratch ("garbage", 2);
+  unsigned seed = 7;
+  FILE *f = fopen (img, "w");
+  guestfs_h *g;
+  char **l;
+  for (int i = 0; i < 2 << 20; i++) fputc (rand_r (&seed) & 0xff, f);
+  fclose (f);
+  g = guestfs_create ();
+  th_quiet (g);
+  CHECK (guestfs_add_drive_ro (g, img) == 0 && guestfs_launch (g) == 0,
+         "launch on garbage: %s", guestfs_last_error (g));
+  l = guestfs_list_partitions (g);
+  CHECK (l != NULL, "list_partitions: %s", guestfs_last_error (g));
+  th_count_free (l);
+  CHECK (guestfs_mount_ro (g, "/dev/sda", "/") == -1, "mounted garbage");
+  CHECK_ERR (g, "mount_ro");
+  CHECK (guestfs_ping_daemon (g) == 0, "daemon unwell after garbage");
+  guestfs_close (g);
+  unlink (img);
+  free (img);
+}
+
+static int quit_calls;
+static void on_quit (guestfs_h *g, void *opaque) { quit_calls++; }
+static int launched;
+static void on_launch (guestfs_h *g, void *opaque) { launched++; }
+
+static void *
+killer (void *arg)
+{
+  usleep (800 * 1000);
+  kill (*(pid_t *) arg, SIGKILL);
+  return NULL;
+}
+
+static void
+t_qemu_dies_mid_call (void)
+{
+  char *disk = th_scratch ("dies", 256), *big = th_scratch ("bigsrc", 1024);
+  guestfs_h *g = guestfs_create ();
+  pthread_t t;
+  pid_t pid;
+  int r;
+  th_quiet (g);
+  guestfs_set_subprocess_quit_callback (g, on_quit, NULL);
+  guestfs_set_launch_done_callback (g, on_launch, NULL);
+  CHECK (guestfs_add_drive (g, disk) == 0 && guestfs_launch (g) == 0,
+         "launch: %s", guestfs_last_error (g));
+  CHECK (launched == 1, "launch-done callback ran %d times", launched);
+  pid = guestfs_get_pid (g);
+  CHECK (pid > 0, "get_pid");
+  pthread_create (&t, NULL, killer, &pid);
+  /* 1 GiB through the channel takes far longer than 0.8 s. */
+  r = guestfs_upload (g, big, "/dev/sda");
+  pthread_join (t, NULL);
+  CHECK (r == -1, "upload survived the death of qemu");
+  CHECK_ERR (g, "appliance");
+  CHECK (quit_calls == 1, "subprocess-quit callback ran %d times", quit_calls);
+  CHECK (guestfs_is_config (g) == 1, "state after death: %d", guestfs_get_state (g));
+  CHECK (guestfs_ping_daemon (g) == -1, "call after death succeeded");
+  CHECK_ERR (g, "not running");
+  guestfs_close (g);
+  CHECK (quit_calls == 1, "quit callback ran again at close");
+  unlink (disk);
+  unlink (big);
+  free (disk);
+  free (big);
+}
+
+static void
+t_kill_subprocess (void)
+{
+  char *disk = th_scratch ("kill", 8);
+  guestfs_h *g = guestfs_create ();
+  th_quiet (g);
+  CHECK (guestfs_kill_subprocess (g) == -1, "kill_subprocess without qemu");
+  CHECK (guestfs_add_drive (g, disk) == 0 && guestfs_launch (g) == 0, "launch");
+  CHECK (guestfs_kill_subprocess (g) == 0, "kill_subprocess: %s", guestfs_last_error (g));
+  CHECK (guestfs_is_config (g) == 1, "state after kill");
+  guestfs_close (g);
+  unlink (disk);
+  free (disk);
+}
+
+static void
+t_bad_qemu (void)
+{
+  char *disk = th_scratch ("badqemu", 8);
+  guestfs_h *g = guestfs_create ();
+  th_quiet (g);
+  CHECK (guestfs_set_qemu (g, "/nonexistent/qemu-system") == 0, "set_qemu");
+  CHECK (guestfs_add_drive (g, disk) == 0, "add_drive");
+  CHECK (guestfs_launch (g) == -1, "launch with a missing qemu succeeded");
+  CHECK_ERR (g, "/nonexistent/qemu-system");
+  CHECK (guestfs_is_config (g) == 1, "state after failed launch");
+  guestfs_close (g);
+  unlink (disk);
+  free (disk);
+}
+
+static void
+t_qemu_wrapper (void)
+{
+  const char *wrapper = "tests/out/qemu-wrapper.sh";
+  char marker[256], *disk = th_scratch ("wrap", 8);
+  FILE *f;
+  guestfs_h *g;
+  snprintf (marker, sizeof marker, "tests/out/wrapper-ran-%d", (int) getpid ());
+  f = fopen (wrapper, "w");
+  CHECK (f != NULL, "write wrapper");
+  fprintf (f, "#!/bin/sh -\ntouch %s\nexec qemu-system-x86_64 \"$@\"\n", marker);
+  fclose (f);
+  chmod (wrapper, 0755);
+  setenv ("LIBGUESTFS_QEMU", wrapper, 1);
+  g = guestfs_create ();
+  unsetenv ("LIBGUESTFS_QEMU");
+  th_quiet (g);
+  CHECK (strcmp (guestfs_get_qemu (g), wrapper) == 0, "LIBGUESTFS_QEMU not read");
+  CHECK (guestfs_add_drive (g, disk) == 0 && guestfs_launch (g) == 0,
+         "launch through wrapper: %s", guestfs_last_error (g));
+  CHECK (access (marker, F_OK) == 0, "the wrapper did not run");
+  CHECK (guestfs_ping_daemon (g) == 0, "ping");
+  guestfs_close (g);
+  unlink (marker);
+  unlink (disk);
+  free (disk);
+}
+
+static size_t log_bytes;
+static void on_log (guestfs_h *g, void *o, char *buf, int len) { log_bytes += (size_t) len; }
+
+static void
+t_log_callback (void)
+{
+  char *disk = th_scratch ("log", 8);
+  guestfs_h *g = guestfs_create ();
+  th_quiet (g);
+  guestfs_set_log_message_callback (g, on_log, NULL);
+  guestfs_set_verbose (g, 1);
+  CHECK (guestfs_add_drive (g, disk) == 0 && guestfs_launch (g) == 0, "launch");
+  CHECK (log_bytes > 100, "only %zu bytes of console output", log_bytes);
+  guestfs_close (g);
+  unlink (disk);
+  free (disk);
+}
+
+struct worker { char *disk; int ok; char msg[256]; };
+
+static void *
+thread_main (void *arg)
+{
+  struct worker *w = arg;
+  guestfs_h *g = guestfs_create ();
+  char *s;
+  th_quiet (g);
+  if (guestfs_add_drive (g, w->disk) == -1 || guestfs_launch (g) == -1 ||
+      guestfs_part_disk (g, "/dev/sda", "msdos") == -1 ||
+      guestfs_mkfs (g, "ext2", "/dev/sda1") == -1 ||
+      guestfs_mount (g, "/dev/sda1", "/") == -1 ||
+      guestfs_write_file (g, "/who", w->disk, 0) == -1 ||
+      (s = guestfs_cat (g, "/who")) == NULL) {
+    snprintf (w->msg, sizeof w->msg, "%s", guestfs_last_error (g));
+    guestfs_close (g);
+    return NULL;
+  }
+  w->ok = strcmp (s, w->disk) == 0;
+  free (s);
+  guestfs_close (g);
+  return NULL;
+}
+
+static void
+t_two_threads (void)
+{
+  struct worker w[2] = { { th_scratch ("thr0", 16), 0, "" }, { th_scratch ("thr1", 16), 0, "" } };
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) pthread_create (&t[i], NULL, thread_main, &w[i]);
+  for (int i = 0; i < 2; i++) pthread_join (t[i], NULL);
+  for (int i = 0; i < 2; i++) {
+    CHECK (w[i].ok, "thread %d: %s", i, w[i].msg);
+    unlink (w[i].disk);
+    free (w[i].disk);
+  }
+}
+
+int
+main (void)
+{
+  th_run ("launch-readonly-drive", t_readonly);
+  th_run ("launch-qcow2-header-in-raw-not-probed", t_qcow2_header_in_raw);
+  th_run ("launch-qcow2-explicit-format", t_qcow2_explicit);
+  th_run ("launch-garbage-image", t_garbage_image);
+  th_run ("launch-qemu-dies-mid-call", t_qemu_dies_mid_call);
+  th_run ("launch-kill-subprocess", t_kill_subprocess);
+  th_run ("launch-missing-qemu", t_bad_qemu);
+  th_run ("launch-qemu-wrapper", t_qemu_wrapper);
+  th_run ("launch-log-callback", t_log_callback);
+  th_run ("launch-two-threads", t_two_threads);
+  return th_done ();
+}

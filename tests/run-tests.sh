@@ -1,0 +1,33 @@
+#!/bin/bash
+# tests/run-tests.sh PROGRAM...: run test programs (in parallel, -j JOBS),
+# collect their PASS/FAIL/SKIP lines, print a summary and the closing
+# line "N passed, N failed, N skipped".  A program that exits non-zero
+# without printing a FAIL line counts as one failure; exit 77 = skipped.
+jobs=1
+if [ "$1" = -j ]; then jobs=$2; shift 2; fi
+outdir=tests/out/logs; mkdir -p "$outdir"
+run_one() {
+  local t=$1 log start end ms rc
+  log=$outdir/$(basename "$t").log
+  start=$(date +%s%N)
+  timeout "${TEST_TIMEOUT:-900}" "$t" >"$log" 2>"$log.err"; rc=$?
+  end=$(date +%s%N)
+  ms=$(( (end - start) / 1000000 ))
+  printf 'rc=%d time=%d.%d\n' "$rc" $((ms / 1000)) $((ms % 1000 / 100)) >"$log.rc"
+}
+export -f run_one; export outdir
+printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one {}'
+p=0; f=0; s=0
+for t in "$@"; do
+  log=$outdir/$(basename "$t").log
+  rc=$(sed -n 's/^rc=\([0-9]*\).*/\1/p' "$log.rc"); tm=$(sed -n 's/.*time=//p' "$log.rc")
+  np=$(grep -c '^PASS:' "$log"); nf=$(grep -c '^FAIL:' "$log"); ns=$(grep -c '^SKIP:' "$log")
+  grep -E '^(FAIL|SKIP):' "$log" | sed 's/^/  /'
+  if [ "$rc" = 77 ] && [ "$np$nf" = 00 ]; then ns=$((ns + 1)); echo "  SKIP: $t: $(tail -1 "$log.err")"
+  elif [ "$rc" != 0 ] && [ "$nf" = 0 ]; then nf=1; echo "  FAIL: $t exited with status $rc:"; tail -5 "$log.err" | sed 's/^/    /'
+  fi
+  printf '%-32s %3d passed %3d failed %3d skipped  (%ss)\n' "$(basename "$t")" "$np" "$nf" "$ns" "$tm"
+  p=$((p + np)); f=$((f + nf)); s=$((s + ns))
+done
+echo "$p passed, $f failed, $s skipped"
+[ "$f" = 0 ]
