@@ -116,8 +116,11 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "none"));
   push (g, &a, gk_strdup (g, "-no-reboot"));
   push (g, &a, gk_strdup (g, "-machine"));
-  push (g, &a, gk_asprintf (g, "q35,accel=%s,sata=off,smbus=off,usb=off,"
-                            "vmport=off,graphics=off,smm=off,i8042=off", accel));
+  push (g, &a, gk_strdup (g, "q35,sata=off,smbus=off,usb=off,"
+                          "vmport=off,graphics=off,smm=off,i8042=off"));
+  push (g, &a, gk_strdup (g, "-accel"));
+  push (g, &a, kvm ? gk_strdup (g, "kvm")
+                   : gk_strdup (g, "tcg,tb-size=32"));   /* MiB of translated code: bounds RSS */
   push (g, &a, gk_strdup (g, "-cpu"));
   push (g, &a, gk_strdup (g, kvm ? "host" : "qemu64"));
   push (g, &a, gk_strdup (g, "-m"));

@@ -144,7 +144,7 @@ protocol_error (guestfs_h *g, const struct gk_action *a, const char *what)
 }
 
 /* Decode a reply in the buffer.  Returns 0 OK, 1 error reply (message
- * set), -1 malformed. */
+ * set), 2 a stale reply to skip, -1 malformed. */
 static int
 decode_reply (guestfs_h *g, const struct gk_action *a, size_t len,
               uint32_t serial, union gk_retval *ret, const char **why)
@@ -157,6 +157,10 @@ decode_reply (guestfs_h *g, const struct gk_action *a, size_t len,
   if (!gk_xdr_header (&x, &h)) { *why = "short header"; goto out; }
   if (h.prog != GK_PROGRAM || h.vers != GK_PROTOCOL_VERS ||
       h.direction != GK_REPLY) { *why = "wrong program or direction"; goto out; }
+  if (h.serial != serial && serial - h.serial < 16) {
+    r = 2;                /* a late reply to an earlier, cancelled call */
+    goto out;
+  }
   if (h.serial != serial || h.proc != (uint32_t) a->proc) {
     *why = "reply to another call"; goto out;
   }
@@ -431,12 +435,14 @@ gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
       return -1;
     }
   }
-  len = read_message (g, GK_HEADER_LEN);
-  if (len == -1)
-    return io_failed (g, a);
-  if (len == -2)
-    return protocol_error (g, a, "bad length word");
-  r = decode_reply (g, a, (size_t) len, serial, ret, &why);
+  do {
+    len = read_message (g, GK_HEADER_LEN);
+    if (len == -1)
+      return io_failed (g, a);
+    if (len == -2)
+      return protocol_error (g, a, "bad length word");
+    r = decode_reply (g, a, (size_t) len, serial, ret, &why);
+  } while (r == 2);
   if (r == -1)
     return protocol_error (g, a, why);
   if (r == 1) {

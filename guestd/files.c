@@ -263,6 +263,7 @@ do_ls (const char *directory)
   int fd = gd_open_in_root (directory, O_RDONLY | O_DIRECTORY, 0);
   DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   struct dirent *e;
+  size_t total = 0;
 
   if (d == NULL) {
     reply_with_perror ("%s", directory);
@@ -273,6 +274,14 @@ do_ls (const char *directory)
   while ((e = readdir (d)) != NULL) {
     if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
       continue;
+    total += strlen (e->d_name) + 8;          /* its XDR encoding, at most */
+    if (total > GK_MESSAGE_MAX) {
+      reply_with_error ("%s: too many entries to list within the protocol's "
+                        "message size", directory);
+      closedir (d);
+      gd_strlist_free (&l);
+      return NULL;
+    }
     if (gd_strlist_add (&l, e->d_name) == -1) {
       reply_with_perror ("%s", directory);
       closedir (d);

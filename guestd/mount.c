@@ -55,6 +55,15 @@ under_sysroot (const char *target)
          (target[n] == '\0' || target[n] == '/');
 }
 
+/* What the library calls a mount point: the path below the sysroot. */
+static const char *
+guest_path (const char *target)
+{
+  const char *p = target + strlen (gd_sysroot);
+
+  return *p ? p : "/";
+}
+
 /* One mountinfo line into m (strings point into line); -1 if malformed.
  * Fields: id parent maj:min root mountpoint options [optional...] - fstype
  * source superoptions. */
@@ -272,7 +281,7 @@ do_umount_all (void)
   }
   while (n-- > 0)                 /* reverse mount order: children first */
     if (umount2 (mv[n].target, 0) == -1) {
-      reply_with_perror ("%s", mv[n].target);
+      reply_with_perror ("%s (on %s)", mv[n].source, guest_path (mv[n].target));
       break;
     }
   free (mv);

@@ -14,6 +14,7 @@
  * fatal, the appliance powers off and the library sees the channel close.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ void
 gd_proto_init (int fd)
 {
   chan = fd;
+  fcntl (fd, F_SETFD, FD_CLOEXEC);      /* never into a command's child */
 }
 
 /* Read exactly len bytes.  Returns 0, or -1 at end of file / error. */

@@ -530,6 +530,8 @@ def main():
         except FileNotFoundError:
             old = None
         if old == text:
+            if not check:
+                os.utime(path)      # current: tell make so
             continue
         if check:
             stale.append(rel)

@@ -7,7 +7,7 @@ TEST_CFLAGS := -Icore/include -Ischemas -Itests $(TIRPC_CFLAGS)
 TEST_HARNESS := tests/harness.o
 
 QUICK_C := tests/quick-handle tests/quick-wire
-QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh
+QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
 TEST_TOOLS := tests/bin/make-sample-image tests/bin/manual-example
@@ -24,12 +24,12 @@ tests/bin/quick-wire: tests/quick-wire.o $(TEST_HARNESS) $(SCHEMA_OBJS) $(LIBGUE
 	@mkdir -p tests/bin
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HARNESS) $(SCHEMA_OBJS) $(GK_LIBS)
 
-quick: all $(QUICK_TESTS)
+quick: all $(QUICK_TESTS) $(GUESTD_TEST)
 	@tests/run-tests.sh $(QUICK_TESTS)
 
 check: deps
 	$(MAKE) all
-	$(MAKE) $(QUICK_TESTS) $(VM_TESTS) $(TEST_TOOLS)
+	$(MAKE) $(QUICK_TESTS) $(VM_TESTS) $(TEST_TOOLS) $(GUESTD_TEST)
 	@tests/run-tests.sh -j 2 $(QUICK_TESTS) $(VM_TESTS)
 
 all: $(TEST_TOOLS)

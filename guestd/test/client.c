@@ -6,6 +6,7 @@
  *
  *   guestd/test/client GUESTD_BINARY
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -74,6 +75,11 @@ start (void)
     char fd[16];
     close (sv[0]);
     snprintf (fd, sizeof fd, "%d", sv[1]);
+    if (!getenv ("V")) {
+      int null = open ("/dev/null", O_WRONLY);
+      dup2 (null, 2);
+      close (null);
+    }
     execl (guestd, guestd, "--channel-fd", fd, "--sysroot", root,
            getenv ("V") ? "--verbose" : NULL, (char *) NULL);
     _exit (127);
@@ -232,6 +238,25 @@ recv_chunk (int *cancel, char *data)
   return n;
 }
 
+static int base_fds;
+
+static int
+count_fds (void)
+{
+  char path[64];
+  int fds = 0;
+  DIR *d;
+  struct dirent *de;
+
+  snprintf (path, sizeof path, "/proc/%d/fd", (int) pid);
+  if ((d = opendir (path)) == NULL)
+    return -1;
+  while ((de = readdir (d)) != NULL)
+    fds += de->d_name[0] != '.';
+  closedir (d);
+  return fds;
+}
+
 static void
 test_basic (void)
 {
@@ -240,6 +265,7 @@ test_basic (void)
   union gk_val a[4];
 
   expect_ok ("ping_daemon", NULL);
+  base_fds = count_fds ();
   a[0].sl = words;
   s = call_s ("echo_daemon", a);
   CHECK (s && strcmp (s, "hello big world") == 0, "echo: %s", s);
@@ -436,6 +462,9 @@ test_transfer (void)
   /* Download of a missing file: plain error reply, no chunks. */
   expect_err ("download", (union gk_val[]) { S ("/nope"), { 0 } }, "download: /nope: No such file");
   free (back);
+  /* No fd leaked after all that. */
+  CHECK (count_fds () == base_fds, "guestd has %d fds open, %d at start",
+         count_fds (), base_fds);
 }
 
 /* Raw frames. */
