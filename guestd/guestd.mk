@@ -2,10 +2,8 @@
 # Linked dynamically against libc and libtirpc only (the appliance has both).
 
 GUESTD_BIN  := guestd/guestd
-GUESTD_SRCS := guestd/main.c guestd/init.c guestd/proto.c guestd/utils.c \
-  guestd/command.c guestd/paths.c guestd/devices.c guestd/partitions.c \
-  guestd/lvm.c guestd/mount.c guestd/files.c guestd/transfer.c \
-  guestd/misc.c guestd/dispatch-gen.c
+# Every guestd/*.c is part of the daemon (one file per area).
+GUESTD_SRCS := $(sort $(wildcard guestd/*.c) guestd/dispatch-gen.c)
 GUESTD_OBJS := $(GUESTD_SRCS:.c=.o)
 GUESTD_CFLAGS := -Ischemas -Icore/include -Iguestd $(TIRPC_CFLAGS)
 
