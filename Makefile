@@ -43,6 +43,7 @@ include core/core.mk
 include guestd/guestd.mk
 include appliance/appliance.mk
 include tests/tests.mk
+-include runner/runner.mk
 
 .PHONY: all deps generate quick check demo bench clean
 
