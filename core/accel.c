@@ -50,7 +50,7 @@ verdict_path (guestfs_h *g)
   return p;
 }
 
-/* Returns "kvm" or "tcg".  *probe_kvm is set when launch should try KVM
+/* Returns "kvm" or "tcg" (NULL: bad setting, error set).  *probe_kvm is set when launch should try KVM
  * with a short timeout and fall back to TCG. */
 const char *
 gk_accel_choose (guestfs_h *g, int *probe_kvm)
@@ -61,6 +61,11 @@ gk_accel_choose (guestfs_h *g, int *probe_kvm)
   FILE *f;
 
   *probe_kvm = 0;
+  if (env && *env && strcmp (env, "kvm") != 0 && strcmp (env, "tcg") != 0 &&
+      strcmp (env, "auto") != 0) {
+    gk_error (g, "launch: GUESTKIT_ACCEL=%s: expected kvm, tcg or auto", env);
+    return NULL;
+  }
   if ((bs && strstr (bs, "force_tcg")) || (env && strcmp (env, "tcg") == 0))
     return "tcg";
   if (env && strcmp (env, "kvm") == 0)

@@ -392,6 +392,10 @@ gk_impl_launch (guestfs_h *g)
   if (gk_appliance_get (g, &ap) == -1)
     return -1;
   accel = gk_accel_choose (g, &probe);
+  if (accel == NULL) {
+    gk_appliance_free (&ap);
+    return -1;
+  }
   gk_debug (g, "accelerator: %s%s", accel, probe ? " (trying; TCG if it fails)" : "");
   g->state = GK_LAUNCHING;
   r = launch_once (g, &ap, accel, probe ? 20 : timeout);
