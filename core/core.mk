@@ -2,7 +2,7 @@
 
 CORE_SRCS := core/errors.c core/handle.c core/state.c core/drives.c \
   core/console.c core/child.c core/rpc.c core/appliance.c core/accel.c \
-  core/launch.c core/actions-gen.c
+  core/launch.c core/qmp.c core/snapshot.c core/actions-gen.c
 CORE_OBJS := $(CORE_SRCS:.c=.o) $(SCHEMA_OBJS)
 CORE_CFLAGS := -fPIC -Icore -Icore/include -Ischemas $(TIRPC_CFLAGS) \
   -DGK_DEFAULT_PATH='"$(abspath appliance)"'

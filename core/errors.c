@@ -37,7 +37,7 @@ gk_set_error_string (guestfs_h *g, const char *msg)
   free (g->last_error);
   g->last_error = copy;
   g->error_pending = 1;
-  if (g->error_cb)
+  if (g->error_cb && !g->quiet_errors)
     g->error_cb (g, g->error_cb_data, g->last_error);
 }
 

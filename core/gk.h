@@ -46,6 +46,7 @@ struct guestfs_h {
   /* Errors and callbacks. */
   char *last_error;            /* owned; NULL before the first error */
   int error_pending;           /* set by gk_error during the current call */
+  int quiet_errors;            /* > 0: keep errors from the error handler */
   guestfs_error_handler_cb error_cb;
   void *error_cb_data;
   guestfs_abort_cb abort_cb;
@@ -124,8 +125,40 @@ const char *gk_accel_choose (guestfs_h *g, int *probe_kvm);
 void gk_accel_record (guestfs_h *g, const char *verdict);
 
 /* launch.c */
+enum gk_boot_mode {
+  GK_BOOT_COLD,       /* boot the kernel, drives on the command line */
+  GK_BOOT_TEMPLATE,   /* boot with no drives and QMP, to be saved */
+  GK_BOOT_RESTORE,    /* restore a saved template from state_fd */
+};
+struct gk_boot {
+  enum gk_boot_mode mode;
+  int state_fd;       /* RESTORE: the saved state (qemu's fd 3), else -1 */
+  int qmp;            /* TEMPLATE/RESTORE: connected QMP socket, -1 */
+  char *qmp_path;     /* owned */
+  double t_started;   /* seconds from spawn to usable */
+};
 char **gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap,
-                     const char *accel, const char *sockpath);
+                     const char *accel, const char *sockpath,
+                     const struct gk_boot *boot);
+int gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap,
+                    const char *accel, double timeout, struct gk_boot *boot);
+int gk_listen_unix (guestfs_h *g, const char *path);
+int gk_wait_readable (guestfs_h *g, int fd, double deadline);
+double gk_now (void);
+double gk_launch_timeout (void);
+
+/* qmp.c: a minimal QMP client */
+int gk_qmp_handshake (guestfs_h *g, int fd, double deadline);
+int gk_qmp (guestfs_h *g, int fd, double deadline, char **reply,
+            const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+char *gk_json_string (guestfs_h *g, const char *s);
+
+/* snapshot.c: launch by restoring a saved, never-used appliance */
+int gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
+                        const char *accel);
+
+/* rpc.c */
+int gk_rpc_resume (guestfs_h *g, int ndisks);
 
 /* The hand-written bodies of library calls (called by core/actions-gen.c). */
 int gk_impl_launch (guestfs_h *g);

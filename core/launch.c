@@ -28,8 +28,8 @@
 
 #define CHANNEL_NAME "org.guestkit.channel.0"
 
-static double
-now_s (void)
+double
+gk_now (void)
 {
   struct timespec t;
   clock_gettime (CLOCK_MONOTONIC, &t);
@@ -87,22 +87,27 @@ push_drive (guestfs_h *g, struct argv *a, const struct gk_drive *d, size_t i)
 }
 
 /* Each argument here was measured to shorten a TCG boot (appliance/README.md). */
+/* A template's command line must not depend on per-handle settings that
+ * a restored appliance gets over the channel instead (verbose). */
 static char *
-kernel_cmdline (guestfs_h *g)
+kernel_cmdline (guestfs_h *g, int template)
 {
+  int verbose = g->verbose && !template;
+
   return gk_asprintf (g,
     "console=ttyS0 root=/dev/vda panic=-1 %s cryptomgr.notests "
     "nolapic_timer lsm=capability no_timer_check tsc=reliable noreplace-smp "
     "8250.nr_uarts=1 rcupdate.rcu_expedited=1 mitigations=off "
-    "selinux=%d%s%s%s",
-    g->verbose ? "" : "quiet loglevel=0", g->selinux,
-    g->verbose ? " guestkit.verbose=1" : "",
+    "selinux=%d%s%s%s%s",
+    verbose ? "" : "quiet loglevel=0", g->selinux,
+    verbose ? " guestkit.verbose=1" : "",
+    template ? " guestkit.template=1" : "",
     g->append ? " " : "", g->append ? g->append : "");
 }
 
 char **
 gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
-              const char *sockpath)
+              const char *sockpath, const struct gk_boot *boot)
 {
   struct argv a = { NULL, 0 };
   char *root = qemu_escape (g, ap->root);
@@ -130,10 +135,15 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "-initrd"));
   push (g, &a, gk_strdup (g, ap->initrd));
   push (g, &a, gk_strdup (g, "-append"));
-  push (g, &a, kernel_cmdline (g));
+  push (g, &a, kernel_cmdline (g, boot->mode != GK_BOOT_COLD));
   push (g, &a, gk_strdup (g, "-device"));
-  push (g, &a, gk_strdup (g, "virtio-scsi-pci,id=scsi0"));
-  for (size_t i = 0; i < g->ndrives; i++)
+  /* Restored appliances get drives by hotplug, but the guest's own event
+   * handling would name them in any order: guestd scans them one by one
+   * instead (guestd/resume.c). */
+  push (g, &a, gk_strdup (g, boot->mode == GK_BOOT_COLD ? "virtio-scsi-pci,id=scsi0"
+                          : "virtio-scsi-pci,id=scsi0,hotplug=off"));
+  /* A template has no drives; a restored one gets them by hotplug. */
+  for (size_t i = 0; boot->mode == GK_BOOT_COLD && i < g->ndrives; i++)
     push_drive (g, &a, &g->drives[i], i);
   /* supermin's init mounts the root read-write: writes go to a
    * throw-away overlay, the cached root file is never changed. */
@@ -152,6 +162,19 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "virtio-rng-pci"));
   push (g, &a, gk_strdup (g, "-serial"));
   push (g, &a, gk_strdup (g, g->direct ? "mon:stdio" : "stdio"));
+  if (boot->mode != GK_BOOT_COLD) {
+    char *q = qemu_escape (g, boot->qmp_path);
+    push (g, &a, gk_strdup (g, "-chardev"));
+    push (g, &a, gk_asprintf (g, "socket,id=qmp,path=%s", q));
+    push (g, &a, gk_strdup (g, "-mon"));
+    push (g, &a, gk_strdup (g, "chardev=qmp,mode=control"));
+    free (q);
+  }
+  if (boot->mode == GK_BOOT_RESTORE) {
+    push (g, &a, gk_strdup (g, "-S"));          /* stay paused: drives first */
+    push (g, &a, gk_strdup (g, "-incoming"));
+    push (g, &a, gk_strdup (g, "fd:3"));
+  }
   for (size_t i = 0; i < g->nqemu_params; i++)
     push (g, &a, gk_strdup (g, g->qemu_params[i]));
   free (root);
@@ -187,8 +210,8 @@ make_tmpdir (guestfs_h *g)
   return 0;
 }
 
-static int
-listen_socket (guestfs_h *g, const char *path)
+int
+gk_listen_unix (guestfs_h *g, const char *path)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -225,7 +248,7 @@ start_recovery (pid_t parent, pid_t qemu)
 }
 
 static pid_t
-spawn_qemu (guestfs_h *g, char **argv, int *console_fd)
+spawn_qemu (guestfs_h *g, char **argv, int state_fd, int *console_fd)
 {
   int p[2];
   pid_t pid;
@@ -246,6 +269,8 @@ spawn_qemu (guestfs_h *g, char **argv, int *console_fd)
     if (!g->direct && null >= 0) dup2 (null, 0);
     if (!g->direct) dup2 (p[1], 1);
     dup2 (p[1], 2);
+    if (state_fd >= 0)          /* -incoming fd:3 */
+      dup2 (fcntl (state_fd, F_DUPFD, 10), 3);
     execvp (argv[0], argv);
     dprintf (2, "guestkit: cannot run %s: %s\n", argv[0], strerror (errno));
     _exit (127);
@@ -258,15 +283,15 @@ spawn_qemu (guestfs_h *g, char **argv, int *console_fd)
 
 /* Wait for fd to be readable, draining the console; 0 ready, -1 qemu
  * died, -2 timed out. */
-static int
-wait_readable (guestfs_h *g, int fd, double deadline)
+int
+gk_wait_readable (guestfs_h *g, int fd, double deadline)
 {
   for (;;) {
     struct pollfd pf[2] = {
       { .fd = fd, .events = POLLIN },
       { .fd = g->console, .events = POLLIN },
     };
-    double left = deadline - now_s ();
+    double left = deadline - gk_now ();
     int n;
 
     if (left <= 0)
@@ -282,76 +307,110 @@ wait_readable (guestfs_h *g, int fd, double deadline)
   }
 }
 
-static double
-launch_timeout (void)
+double
+gk_launch_timeout (void)
 {
   const char *v = getenv ("GUESTKIT_LAUNCH_TIMEOUT");
   double t = v ? atof (v) : 0;
   return t > 0 ? t : 300;
 }
 
-/* Wait for qemu to connect and guestd to say it is up. */
+/* Accept qemu's connection on a listening socket. */
 static int
-await_daemon (guestfs_h *g, int lfd, double timeout)
+accept_one (guestfs_h *g, int lfd, double deadline, int *fd)
 {
-  double deadline = now_s () + timeout;
+  int r = gk_wait_readable (g, lfd, deadline);
+
+  if (r != 0)
+    return r;
+  *fd = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  return *fd == -1 ? -1 : 0;
+}
+
+/* Wait for guestd's launch flag on the channel. */
+static int
+await_flag (guestfs_h *g, double deadline)
+{
   unsigned char w[4];
   int r;
 
-  if ((r = wait_readable (g, lfd, deadline)) != 0)
-    return r;
-  g->sock = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (g->sock == -1)
-    return -1;
-  if ((r = wait_readable (g, g->sock, deadline)) != 0)
+  if ((r = gk_wait_readable (g, g->sock, deadline)) != 0)
     return r;
   if (gk_read_full (g, w, 4) == -1)
     return -1;
-  if (gk_get_u32 (w) != GK_LAUNCH_FLAG)
-    return -3;
-  return 0;
+  return gk_get_u32 (w) == GK_LAUNCH_FLAG ? 0 : -3;
 }
 
-static int
-launch_once (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
-             double timeout)
+/* Start qemu as `boot' says and wait until it can be used: for a cold
+ * boot or a template, until guestd's launch flag; for a restore, until
+ * qemu has connected the channel and QMP (the guest is still paused).
+ * Returns 0, -1 qemu died, -2 timeout, -3 bad greeting, -4 set-up failed
+ * (error set). */
+int
+gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+                double timeout, struct gk_boot *boot)
 {
   char *sockpath = NULL;
   char **argv = NULL;
-  int lfd = -1, r = -4;            /* -4: set-up failed, error is set */
-  double t0 = now_s ();
+  int lfd = -1, qfd = -1, r = -4;
+  double t0 = gk_now (), deadline = t0 + timeout;
 
   g->console_len = 0;
+  boot->qmp = -1;
   if (make_tmpdir (g) == -1)
     goto out;
   sockpath = gk_asprintf (g, "%s/channel", g->tmpdir);
-  if ((lfd = listen_socket (g, sockpath)) == -1)
+  boot->qmp_path = gk_asprintf (g, "%s/qmp", g->tmpdir);
+  if ((lfd = gk_listen_unix (g, sockpath)) == -1 ||
+      (boot->mode != GK_BOOT_COLD &&
+       (qfd = gk_listen_unix (g, boot->qmp_path)) == -1))
     goto out;
-  argv = gk_qemu_argv (g, ap, accel, sockpath);
+  argv = gk_qemu_argv (g, ap, accel, sockpath, boot);
   if (g->verbose) {
     fputs ("guestkit: qemu command:", stderr);
     for (size_t i = 0; argv[i]; i++)
       fprintf (stderr, " %s", argv[i]);
     fputc ('\n', stderr);
   }
-  g->pid = spawn_qemu (g, argv, &g->console);
+  g->pid = spawn_qemu (g, argv, boot->state_fd, &g->console);
   if (g->pid == -1) {
     g->pid = 0;
     goto out;
   }
-  if (g->recovery_proc)
+  if (g->recovery_proc && boot->mode != GK_BOOT_TEMPLATE)
     g->recovery_pid = start_recovery (getpid (), g->pid);
-  r = await_daemon (g, lfd, timeout);
-  if (r == 0) {
-    g->accel = strcmp (accel, "kvm") == 0 ? "kvm" : "tcg";
-    gk_debug (g, "appliance is up in %.3f s (accelerator: %s)",
-              now_s () - t0, g->accel);
-  }
+  if (boot->mode != GK_BOOT_COLD &&
+      ((r = accept_one (g, qfd, deadline, &boot->qmp)) != 0 ||
+       (r = gk_qmp_handshake (g, boot->qmp, deadline)) != 0))
+    goto out;
+  if ((r = accept_one (g, lfd, deadline, &g->sock)) != 0)
+    goto out;
+  if (boot->mode != GK_BOOT_RESTORE && (r = await_flag (g, deadline)) != 0)
+    goto out;
+  g->accel = strcmp (accel, "kvm") == 0 ? "kvm" : "tcg";
+  boot->t_started = gk_now () - t0;
+  gk_debug (g, "qemu up in %.3f s (%s, accelerator: %s)", boot->t_started,
+            boot->mode == GK_BOOT_COLD ? "cold boot" :
+            boot->mode == GK_BOOT_TEMPLATE ? "template" : "restoring",
+            g->accel);
  out:
   if (lfd >= 0)
     close (lfd);
+  if (qfd >= 0)
+    close (qfd);
   free (sockpath);
   free_argv (argv);
+  return r;
+}
+
+static int
+launch_cold (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+             double timeout)
+{
+  struct gk_boot boot = { .mode = GK_BOOT_COLD, .state_fd = -1 };
+  int r = gk_launch_boot (g, ap, accel, timeout, &boot);
+
+  free (boot.qmp_path);
   return r;
 }
 
@@ -387,7 +446,7 @@ gk_impl_launch (guestfs_h *g)
   struct gk_appliance ap;
   int probe, r;
   const char *accel;
-  double timeout = launch_timeout ();
+  double timeout = gk_launch_timeout ();
 
   if (gk_appliance_get (g, &ap) == -1)
     return -1;
@@ -398,7 +457,11 @@ gk_impl_launch (guestfs_h *g)
   }
   gk_debug (g, "accelerator: %s%s", accel, probe ? " (trying; TCG if it fails)" : "");
   g->state = GK_LAUNCHING;
-  r = launch_once (g, &ap, accel, probe ? 20 : timeout);
+  if (!probe && gk_snapshot_launch (g, &ap, accel) == 0) {
+    gk_appliance_free (&ap);
+    goto ready;
+  }
+  r = launch_cold (g, &ap, accel, probe ? 20 : timeout);
   if (r != 0 && r != -4 && probe) {
     gk_debug (g, "KVM did not work here; falling back to TCG");
     if (g->pid > 0) { kill (g->pid, SIGKILL); waitpid (g->pid, NULL, 0); g->pid = 0; }
@@ -406,7 +469,7 @@ gk_impl_launch (guestfs_h *g)
     gk_accel_record (g, "tcg");
     g->state = GK_LAUNCHING;
     accel = "tcg";
-    r = launch_once (g, &ap, accel, timeout);
+    r = launch_cold (g, &ap, accel, timeout);
   } else if (r == 0 && probe)
     gk_accel_record (g, "kvm");
   gk_appliance_free (&ap);
@@ -418,6 +481,7 @@ gk_impl_launch (guestfs_h *g)
     report_failure (g, r, timeout);
     return -1;
   }
+ ready:
   g->state = GK_READY;
   if (g->launch_done_cb)
     g->launch_done_cb (g, g->launch_done_cb_data);

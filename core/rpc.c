@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gk.h"
@@ -460,4 +462,52 @@ gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
   }
   g->state = GK_READY;
   return 0;
+}
+
+/* The first call to a restored appliance (GK_PROC_RESUME): the clock, a
+ * fresh random seed, the verbose flag, and how many hot-added disks to
+ * wait for.  0 on success; -1 with the error set. */
+int
+gk_rpc_resume (guestfs_h *g, int ndisks)
+{
+  static const struct gk_action resume = {
+    .name = "resume", .proc = (int) GK_PROC_RESUME, .ret = GK_RET_ERR,
+  };
+  char seed[GK_SEED_LEN], *buf = msgbuf (g);
+  struct timespec now;
+  struct gk_resume r = { .seed = seed, .seed_len = GK_SEED_LEN,
+                         .verbose = g->verbose, .ndisks = ndisks };
+  struct gk_header h = { GK_PROGRAM, GK_PROTOCOL_VERS, GK_PROC_RESUME,
+                         GK_CALL, g->serial++, GK_OK };
+  union gk_retval none = { 0 };
+  const char *why = "";
+  ssize_t len;
+  XDR x;
+  int rr;
+
+  if (getrandom (seed, sizeof seed, 0) != (ssize_t) sizeof seed) {
+    gk_perror (g, "launch: getrandom");
+    return -1;
+  }
+  clock_gettime (CLOCK_REALTIME, &now);
+  r.time_sec = now.tv_sec;
+  r.time_nsec = (int32_t) now.tv_nsec;
+  xdrmem_create (&x, buf + 4, GK_MESSAGE_MAX, XDR_ENCODE);
+  if (!gk_xdr_header (&x, &h) || !gk_xdr_resume (&x, &r)) {
+    xdr_destroy (&x);
+    gk_error (g, "launch: cannot encode the resume call");
+    return -1;
+  }
+  gk_put_u32 ((unsigned char *) buf, xdr_getpos (&x));
+  xdr_destroy (&x);
+  explicit_bzero (seed, sizeof seed);
+  if (gk_write_full (g, buf, gk_get_u32 ((unsigned char *) buf) + 4) == -1 ||
+      (len = read_message (g, GK_HEADER_LEN)) < 0) {
+    gk_error (g, "launch: the restored appliance did not answer");
+    return -1;
+  }
+  rr = decode_reply (g, &resume, (size_t) len, h.serial, &none, &why);
+  if (rr == -1)
+    gk_error (g, "launch: bad answer from the restored appliance: %s", why);
+  return rr == 0 ? 0 : -1;
 }

@@ -35,11 +35,15 @@ _Noreturn void gd_fatal (const char *fmt, ...)  /* log, then power off */
   __attribute__((format (printf, 1, 2)));
 
 /* init.c: the PID-1 duties (mounts, modules, console, power off). */
+extern int gd_template;         /* guestkit.template=1: booted to be saved */
 void gd_init_system (void);
 _Noreturn void gd_poweroff (void);
 void gd_reap_children (void);
 int gd_find_channel (void);               /* open the virtio-serial port */
 void gd_load_module (const char *name);   /* and its deps, if not loaded */
+
+/* resume.c: the first call after a restore from a snapshot. */
+void gd_resume (XDR *x, uint32_t len, uint32_t serial);
 
 /* proto.c: framing, replies and chunk streams on the channel. */
 void gd_proto_init (int fd);
@@ -96,6 +100,9 @@ char *gd_trim (char *s);                 /* in place, returns s */
 char *gd_read_small_file (const char *path);  /* whole text file, caller frees */
 int gd_mkstr (char **out, const char *fmt, ...)  /* asprintf, -1 on ENOMEM */
   __attribute__((format (printf, 2, 3)));
+/* Lines of a buffer (no empty last line after a final '\n'), caller
+ * frees with gk_free_strings; NULL on ENOMEM. */
+char **gd_split_lines (const char *buf, size_t len);
 
 /* command.c: run a program without a shell.  argv[0] is searched in PATH.
  * out/err (either may be NULL) receive the captured output, NUL-terminated,
@@ -110,12 +117,56 @@ int gd_command (char **out, char **err, const char *prog, ...)
  * stderr if it fails.  Returns 0 on success, -1 after replying. */
 int gd_run_or_reply (char **out, int cwd_fd, const char *const *argv);
 
+/* The general form.  Where the child runs: */
+enum gd_cmd_root {
+  GD_ROOT_APPLIANCE,    /* the appliance as it is */
+  GD_ROOT_SANDBOX,      /* appliance tools; every mount outside the sysroot
+                           read-only + nodev in a private mount namespace */
+  GD_ROOT_GUEST,        /* chrooted into the sysroot (guest binaries), with
+                           /dev /proc /sys bound in a private namespace */
+};
+struct gd_cmd {
+  const char *const *argv;      /* NULL-terminated; argv[0] searched in PATH */
+  enum gd_cmd_root root;
+  int cwd_fd;                   /* >= 0: fchdir there (not with GUEST) */
+  int in_fd;                    /* >= 0: stdin, else /dev/null */
+  int out_fd;                   /* >= 0: stdout goes there, else captured */
+  int err_fd;                   /* >= 0: stderr goes there, else captured */
+  const int *keep_fds;          /* NULL or -1-terminated: fds the child keeps
+                                   open under their numbers (/proc/self/fd) */
+};
+#define GD_CMD_INIT(av) { .argv = (av), .root = GD_ROOT_APPLIANCE, \
+  .cwd_fd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, .keep_fds = NULL }
+/* Run to completion, capturing stdout / stderr that have no fd.  *outlen
+ * (may be NULL) is every byte the child wrote to stdout; at most
+ * GK_MESSAGE_MAX are kept in *out, so *outlen > GK_MESSAGE_MAX means the
+ * output did not fit.  Returns as gd_commandv. */
+int gd_cmd_run (const struct gd_cmd *c, char **out, size_t *outlen,
+                char **err);
+/* Same, replying with an error quoting stderr on failure (-1). */
+int gd_cmd_run_or_reply (const struct gd_cmd *c, char **out, size_t *outlen);
+/* Start with out_fd and err_fd both given; returns the pid or -1. */
+pid_t gd_cmd_spawn (const struct gd_cmd *c);
+int gd_cmd_wait (pid_t pid);           /* exit status, -1 if killed */
+/* Reply with "PROG: stderr text" for a failed status (err may be NULL). */
+void gd_cmd_reply_error (const char *prog, int status, char *err);
+/* A memory file for a child's stderr (no pipe to drain, so no deadlock
+ * while the parent streams), and its text, trimmed, caller frees. */
+int gd_memfd (void);
+char *gd_memfd_text (int fd);
+
+/* files.c */
+struct stat;
+void gd_fill_stat (struct guestfs_stat *r, const struct stat *st);
+
 /* paths.c: guest paths, always resolved inside the sysroot. */
 extern const char *gd_sysroot;         /* "/sysroot", or --sysroot DIR */
 extern int gd_sysroot_assume_mounted;  /* --sysroot given: no mount check */
 int gd_sysroot_mounted (void);
 int gd_open_in_root (const char *path, int flags, mode_t mode);
 int gd_open_parent (const char *path, char **base_r);
+/* gd_open_parent, replying "PATH: strerror" on failure. */
+int gd_parent_or_reply (const char *path, char **base_r);
 int gd_open_regular (const char *path, int flags);
 int gd_open_for_write (const char *path, int trunc);
 int gd_is_mount_root (const char *path);
@@ -137,7 +188,29 @@ char **gd_list_disks (void);               /* sorted /dev names, caller frees */
 int gd_is_appliance_disk (dev_t rdev);
 int gd_wait_partitions (const char *device);
 
+/* misc.c */
+int gd_valid_fstype (const char *t);  /* [a-z0-9_.], not empty, no leading . */
+/* mkfs -t fstype (with its never-ask flag), opts (NULL-terminated, may be
+ * NULL), device.  Replies and returns -1 on failure. */
+int gd_mkfs (const char *fstype, const char *const *opts, const char *device);
+
+/* fs.c: argument checks shared with swap.c.  Reply and return -1 when
+ * the label is longer than max bytes / the string is not a UUID. */
+int gd_check_label (const char *label, size_t max, const char *argname);
+int gd_check_uuid (const char *uuid, const char *argname);
+
 /* lvm.c */
 void gd_lvm_activate (void);               /* vgchange -ay, errors logged */
+void gd_lvm_user_activation (void);  /* vg_activate*: stop activating for lvs */
+/* Run `lvm args[0] --config (no udev) args[1]...'; replies and returns
+ * -1 on failure.  *out (if out) receives stdout, caller frees. */
+int gd_lvm (char **out, const char *const *args);
+
+/* groups.c: optional groups, tested at run time. */
+int gd_program_exists (const char *name);   /* on PATH and executable */
+int gd_group_available (const char *name);  /* 1 yes, 0 no, -1 unknown */
+/* Start of every handler of an optional group: replies "the GROUP feature
+ * is not available in this appliance" and returns -1 when it is absent. */
+int gd_check_group (void);
 
 #endif /* GD_GUESTD_H */

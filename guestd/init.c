@@ -29,6 +29,8 @@
  * all already (see appliance/guestkit-build-appliance), so this costs a
  * few access() calls.  Others load on first use: dm_mod for LVM, sr_mod
  * for CD-ROMs (gd_load_module), filesystems by the kernel's modprobe. */
+int gd_template;
+
 static const char *const boot_modules[] = {
   "virtio_pci", "virtio_console", "virtio_blk", "virtio_scsi", "sd_mod", NULL,
 };
@@ -92,6 +94,8 @@ read_cmdline (void)
   for (char *w = strtok (cmd, " \t\n"); w; w = strtok (NULL, " \t\n"))
     if (strcmp (w, "guestkit.verbose=1") == 0)
       gd_verbose = 1;
+    else if (strcmp (w, "guestkit.template=1") == 0)
+      gd_template = 1;
   free (cmd);
 }
 
@@ -232,6 +236,10 @@ gd_init_system (void)
     mkdir ("/run/sysroot", 0755);
     gd_sysroot = "/run/sysroot";
   }
+  /* A template is saved and restored many times, each time over a fresh
+   * copy of the root disk: nothing may be written to it after this. */
+  if (gd_template && mount (NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1)
+    gd_warn ("remount / read-only: %m");
 }
 
 /* The /dev name of the virtio-serial port named GD_CHANNEL_NAME, or -1. */

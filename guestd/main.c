@@ -96,6 +96,11 @@ handle_message (unsigned char *buf, uint32_t len)
   if (h.prog != GK_PROGRAM || h.direction != GK_CALL)
     gd_fatal ("request with program 0x%x direction %u: channel out of step",
               h.prog, h.direction);
+  if (h.proc == GK_PROC_RESUME) {
+    gd_resume (&x, len, h.serial);
+    xdr_destroy (&x);
+    return;
+  }
   a = h.proc <= 0x7fffffff ? gk_action_by_proc ((int) h.proc) : NULL;
   gd_call_begin (a, h.proc, h.serial);
   gd_log ("serial %u: call %s (proc %u, %u bytes)", h.serial,

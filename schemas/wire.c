@@ -319,3 +319,13 @@ gk_xdr_chunk (XDR *xdrs, int *cancel, char **data, u_int *len)
 {
   return xdr_int (xdrs, cancel) && xdr_bytes (xdrs, data, len, GK_CHUNK_MAX);
 }
+
+bool_t
+gk_xdr_resume (XDR *xdrs, struct gk_resume *r)
+{
+  return xdr_int64_t (xdrs, &r->time_sec) &&
+         xdr_int32_t (xdrs, &r->time_nsec) &&
+         xdr_bytes (xdrs, &r->seed, &r->seed_len, GK_SEED_LEN) &&
+         xdr_int32_t (xdrs, &r->verbose) &&
+         xdr_int32_t (xdrs, &r->ndisks);
+}

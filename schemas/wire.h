@@ -47,6 +47,21 @@
 enum gk_direction { GK_CALL = 0, GK_REPLY = 1 };
 enum gk_status { GK_OK = 0, GK_ERROR = 1 };
 
+/* Procedure outside the action table: the first call to an appliance
+ * restored from a snapshot (see core/snapshot.c).  Its arguments are
+ * struct gk_resume; the reply is an empty OK or an error. */
+#define GK_PROC_RESUME 0x7fff0001u
+#define GK_SEED_LEN 64
+
+struct gk_resume {
+  int64_t time_sec;          /* host CLOCK_REALTIME, to set the guest clock */
+  int32_t time_nsec;
+  char *seed;                /* GK_SEED_LEN random bytes for the guest RNG */
+  u_int seed_len;
+  int32_t verbose;           /* the handle's verbose flag */
+  int32_t ndisks;            /* hot-added disks to wait for: sda, sdb, ... */
+};
+
 /* Message header, in wire order. */
 struct gk_header {
   uint32_t prog;      /* GK_PROGRAM */
@@ -168,6 +183,7 @@ bool_t gk_xdr_ret (XDR *xdrs, const struct gk_action *a, union gk_retval *r,
                    size_t limit);
 bool_t gk_xdr_struct (XDR *xdrs, const struct gk_struct *s, void *base);
 bool_t gk_xdr_chunk (XDR *xdrs, int *cancel, char **data, u_int *len);
+bool_t gk_xdr_resume (XDR *xdrs, struct gk_resume *r);
 
 void gk_free_args (const struct gk_action *a, union gk_val *vals);
 void gk_free_ret (const struct gk_action *a, union gk_retval *r);

@@ -264,8 +264,17 @@ t_qemu_wrapper (void)
   free (disk);
 }
 
+static char log_buf[65536];
 static size_t log_bytes;
-static void on_log (guestfs_h *g, void *o, char *buf, int len) { log_bytes += (size_t) len; }
+static void
+on_log (guestfs_h *g, void *o, char *buf, int len)
+{
+  size_t n = (size_t) len;
+  if (log_bytes + n > sizeof log_buf - 1)
+    n = sizeof log_buf - 1 - log_bytes;
+  memcpy (log_buf + log_bytes, buf, n);
+  log_bytes += n;
+}
 
 static void
 t_log_callback (void)
@@ -276,7 +285,12 @@ t_log_callback (void)
   guestfs_set_log_message_callback (g, on_log, NULL);
   guestfs_set_verbose (g, 1);
   CHECK (guestfs_add_drive (g, disk) == 0 && guestfs_launch (g) == 0, "launch");
-  CHECK (log_bytes > 100, "only %zu bytes of console output", log_bytes);
+  /* A verbose guestd logs every call on the console. */
+  for (int i = 0; i < 5; i++)
+    CHECK (guestfs_ping_daemon (g) == 0, "ping");
+  CHECK (log_bytes > 100 && strstr (log_buf, "guestd: ") &&
+         strstr (log_buf, "ping_daemon"), "console output lacks guestd's call log: %zu bytes",
+         log_bytes);
   guestfs_close (g);
   unlink (disk);
   free (disk);

@@ -1,0 +1,333 @@
+/* core/snapshot.c: launch a fresh appliance by restoring a saved one.
+ *
+ * The first launch with a given appliance, qemu, memory size, accelerator
+ * and kernel command line boots a template with no drives, waits for
+ * guestd, and saves the paused VM with QMP `migrate' into the cache
+ * (snapshot-KEY, written under the cache lock, renamed into place).
+ * Every launch then starts a new qemu with `-incoming' from that file,
+ * hot-adds the handle's drives on the virtio-scsi controller while the
+ * guest is still paused (blockdev-add with the explicit format, then
+ * scsi-hd at lun N), continues it, and sends the resume call: the clock,
+ * a new random seed, the verbose flag, and the number of disks guestd must
+ * see, in order, before it answers.  No restored VM ever saw another
+ * handle's drives: each starts from the never-used template.
+ *
+ * Anything unexpected (no cache, a corrupt or foreign state file, qemu
+ * refusing a command, disks out of order) makes gk_snapshot_launch return
+ * -1 with the reason in the debug output; the caller then boots cold.
+ * GUESTKIT_SNAPSHOT=0 disables the whole path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gk.h"
+
+#define SNAPSHOT_FORMAT 1     /* bump when what a template holds changes */
+
+static void
+hash_bytes (uint64_t *h, const void *p, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    *h ^= ((const unsigned char *) p)[i];
+    *h *= 1099511628211ull;
+  }
+}
+
+static void
+hash_str (uint64_t *h, const char *s)
+{
+  hash_bytes (h, s ? s : "(null)", strlen (s ? s : "(null)") + 1);
+}
+
+static void
+hash_file (uint64_t *h, const char *path)
+{
+  struct stat st;
+  char buf[128];
+
+  if (stat (path, &st) == -1)
+    memset (&st, 0, sizeof st);
+  snprintf (buf, sizeof buf, "%lld:%lld:%ld", (long long) st.st_size,
+            (long long) st.st_mtime, (long) st.st_mtim.tv_nsec);
+  hash_str (h, path);
+  hash_str (h, buf);
+}
+
+/* The qemu binary: a path, or a name looked up in $PATH. */
+static void
+hash_qemu (uint64_t *h, const char *qemu)
+{
+  const char *path = getenv ("PATH");
+  char *dirs, *save = NULL;
+
+  if (strchr (qemu, '/') || path == NULL) {
+    hash_file (h, qemu);
+    return;
+  }
+  dirs = strdup (path);
+  for (char *d = strtok_r (dirs, ":", &save); d; d = strtok_r (NULL, ":", &save)) {
+    char full[4096];
+    snprintf (full, sizeof full, "%s/%s", d, qemu);
+    if (access (full, X_OK) == 0) {
+      hash_file (h, full);
+      break;
+    }
+  }
+  free (dirs);
+}
+
+static char *
+snapshot_path (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+               const char *cache)
+{
+  uint64_t h = 14695981039346656037ull;
+  int fmt = SNAPSHOT_FORMAT;
+
+  hash_bytes (&h, &fmt, sizeof fmt);
+  hash_file (&h, ap->kernel);
+  hash_file (&h, ap->initrd);
+  hash_file (&h, ap->root);
+  hash_qemu (&h, g->qemu);
+  hash_str (&h, accel);
+  hash_bytes (&h, &g->memsize, sizeof g->memsize);
+  hash_bytes (&h, &g->selinux, sizeof g->selinux);
+  hash_str (&h, g->append);
+  for (size_t i = 0; i < g->nqemu_params; i++)
+    hash_str (&h, g->qemu_params[i]);
+  return gk_asprintf (g, "%s/snapshot-%016llx", cache, (unsigned long long) h);
+}
+
+static int
+usable (guestfs_h *g)
+{
+  const char *env = getenv ("GUESTKIT_SNAPSHOT");
+
+  if (env && strcmp (env, "0") == 0)
+    return 0;
+  if (g->direct || g->ndrives > 26)
+    return 0;
+  for (size_t i = 0; i < g->ndrives; i++)
+    if (g->drives[i].cdrom)
+      return 0;
+  return 1;
+}
+
+/* End a VM that is not (or no longer) the handle's appliance: no
+ * subprocess-quit callback, since the caller never saw it. */
+static void
+discard_vm (guestfs_h *g, struct gk_boot *b)
+{
+  if (b->qmp >= 0)
+    close (b->qmp);
+  b->qmp = -1;
+  if (g->pid > 0) {
+    kill (g->pid, SIGKILL);
+    waitpid (g->pid, NULL, 0);
+    g->pid = 0;
+  }
+  gk_shutdown (g);
+  free (b->qmp_path);
+  b->qmp_path = NULL;
+}
+
+static int
+wait_migration (guestfs_h *g, int qmp, double deadline)
+{
+  for (;;) {
+    char *reply = NULL;
+    int r = gk_qmp (g, qmp, deadline, &reply, "{\"execute\":\"query-migrate\"}");
+    if (r != 0)
+      return -1;
+    r = strstr (reply, "\"completed\"") ? 1 :
+        (strstr (reply, "\"failed\"") || strstr (reply, "\"cancelled\"")) ? -1 : 0;
+    free (reply);
+    if (r)
+      return r == 1 ? 0 : -1;
+    if (gk_now () > deadline)
+      return -1;
+    usleep (5000);
+  }
+}
+
+/* Boot a template and save it to `path'.  Called under the cache lock. */
+static int
+make_template (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+               const char *path)
+{
+  struct gk_boot b = { .mode = GK_BOOT_TEMPLATE, .state_fd = -1, .qmp = -1 };
+  char *tmp = gk_asprintf (g, "%s.tmp%d", path, (int) getpid ());
+  char *uri, *juri;
+  double deadline = gk_now () + gk_launch_timeout ();
+  int r = -1;
+
+  gk_debug (g, "snapshot: booting a template to save as %s", path);
+  if (strchr (tmp, '\'')) {
+    free (tmp);
+    return -1;
+  }
+  uri = gk_asprintf (g, "exec:cat > '%s'", tmp);
+  juri = gk_json_string (g, uri);
+  if (gk_launch_boot (g, ap, accel, gk_launch_timeout (), &b) == 0 &&
+      gk_qmp (g, b.qmp, deadline, NULL, "{\"execute\":\"stop\"}") == 0 &&
+      gk_qmp (g, b.qmp, deadline, NULL,
+              "{\"execute\":\"migrate\",\"arguments\":{\"uri\":%s}}", juri) == 0 &&
+      wait_migration (g, b.qmp, deadline) == 0)
+    r = rename (tmp, path);
+  discard_vm (g, &b);
+  if (r != 0)
+    unlink (tmp);
+  free (uri);
+  free (juri);
+  free (tmp);
+  return r;
+}
+
+/* The cached state file, made first if missing. */
+static int
+open_state (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+            char **path_r)
+{
+  char *cache = gk_cache_dir (g), *lockp;
+  int lock, fd = -1;
+
+  *path_r = NULL;
+  if (cache == NULL)
+    return -1;
+  *path_r = snapshot_path (g, ap, accel, cache);
+  fd = open (*path_r, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    free (cache);
+    return fd;
+  }
+  lockp = gk_asprintf (g, "%s/lock", cache);
+  lock = open (lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock >= 0 && flock (lock, LOCK_EX) == 0) {
+    fd = open (*path_r, O_RDONLY | O_CLOEXEC);   /* made while we waited? */
+    if (fd == -1 && make_template (g, ap, accel, *path_r) == 0)
+      fd = open (*path_r, O_RDONLY | O_CLOEXEC);
+  }
+  if (lock >= 0)
+    close (lock);
+  free (lockp);
+  free (cache);
+  return fd;
+}
+
+static int
+wait_loaded (guestfs_h *g, int qmp, double deadline)
+{
+  for (;;) {
+    char *reply = NULL;
+    int loading;
+    if (gk_qmp (g, qmp, deadline, &reply, "{\"execute\":\"query-status\"}") != 0)
+      return -1;
+    loading = strstr (reply, "\"inmigrate\"") != NULL;
+    free (reply);
+    if (!loading)
+      return 0;
+    if (gk_now () > deadline)
+      return -1;
+    usleep (2000);
+  }
+}
+
+static int
+hotplug (guestfs_h *g, int qmp, double deadline)
+{
+  for (size_t i = 0; i < g->ndrives; i++) {
+    const struct gk_drive *d = &g->drives[i];
+    const char *ro = d->readonly ? "true" : "false";
+    char *fn = gk_json_string (g, d->filename);
+    char *fmt = gk_json_string (g, d->format);
+    int r = gk_qmp (g, qmp, deadline, NULL,
+                    "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\","
+                    "\"node-name\":\"file%zu\",\"filename\":%s,\"read-only\":%s,"
+                    "\"locking\":\"off\"}}", i, fn, ro) ||
+            gk_qmp (g, qmp, deadline, NULL,
+                    "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":%s,"
+                    "\"node-name\":\"drive%zu\",\"file\":\"file%zu\",\"read-only\":%s}}",
+                    fmt, i, i, ro) ||
+            gk_qmp (g, qmp, deadline, NULL,
+                    "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
+                    "\"id\":\"disk%zu\",\"drive\":\"drive%zu\",\"bus\":\"scsi0.0\","
+                    "\"channel\":0,\"scsi-id\":0,\"lun\":%zu}}", i, i, i);
+    free (fn);
+    free (fmt);
+    if (r)
+      return -1;
+  }
+  return 0;
+}
+
+int
+gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
+                    const char *accel)
+{
+  struct gk_boot b = { .mode = GK_BOOT_RESTORE, .state_fd = -1, .qmp = -1 };
+  double t0, t1, t2, t3, deadline;
+  char *path;
+  const char *why = NULL;
+  int stale = 0;
+
+  if (!usable (g))
+    return -1;
+  g->quiet_errors++;          /* a failure here is not the caller's error */
+  b.state_fd = open_state (g, ap, accel, &path);
+  if (b.state_fd == -1) {
+    why = "no saved appliance could be made";
+    goto fail;
+  }
+  t0 = gk_now ();
+  deadline = t0 + 60;
+  if (gk_launch_boot (g, ap, accel, 60, &b) != 0 ||
+      wait_loaded (g, b.qmp, deadline) != 0) {
+    why = "the saved appliance did not load";
+    stale = 1;
+    goto fail;
+  }
+  t1 = gk_now ();
+  if (hotplug (g, b.qmp, deadline) != 0) {
+    why = "adding the drives failed";
+    goto fail;
+  }
+  t2 = gk_now ();
+  if (gk_qmp (g, b.qmp, deadline, NULL, "{\"execute\":\"cont\"}") != 0 ||
+      gk_rpc_resume (g, (int) g->ndrives) != 0) {
+    why = "the restored appliance did not resume";
+    stale = 1;
+    goto fail;
+  }
+  t3 = gk_now ();
+  gk_debug (g, "launch timings: qemu start %.3f s, state load %.3f s, "
+            "hotplug %.3f s, resume+rescan %.3f s, total %.3f s",
+            b.t_started, t1 - t0 - b.t_started, t2 - t1, t3 - t2, t3 - t0);
+  close (b.state_fd);
+  close (b.qmp);
+  free (b.qmp_path);
+  free (path);
+  g->quiet_errors--;
+  return 0;
+
+ fail:
+  gk_debug (g, "snapshot launch: %s%s%s; booting cold instead", why,
+            gk_error_pending (g) ? ": " : "",
+            gk_error_pending (g) ? guestfs_last_error (g) : "");
+  g->error_pending = 0;
+  if (b.state_fd >= 0)
+    close (b.state_fd);
+  discard_vm (g, &b);
+  if (stale && path)
+    unlink (path);       /* rebuilt by the next launch, under the lock */
+  free (path);
+  g->quiet_errors--;
+  g->state = GK_LAUNCHING;
+  return -1;
+}
