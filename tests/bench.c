@@ -1,6 +1,8 @@
 /* tests/bench.c: guestkit's speed and memory figures (make bench).
  *
- *   launch     median wall time of guestfs_launch over N runs (1 disk)
+ *   launch     median wall time of guestfs_launch over N runs (1 disk),
+ *              restored from a saved appliance (the default)
+ *   cold       the same with GUESTKIT_SNAPSHOT=0 (a full kernel boot)
  *   is_file    median round trip of a trivial call over >= 1000 calls
  *   transfer   upload + download of a 100 MiB file, MiB/s and seconds
  *   rss        qemu's peak RSS (VmHWM) at the end of the transfer run
@@ -102,7 +104,7 @@ fill_random (const char *path, long mib)
 int
 main (int argc, char *argv[])
 {
-  int launches = argc > 1 ? atoi (argv[1]) : 5;
+  int launches = argc > 1 ? atoi (argv[1]) : 10;
   int calls = argc > 2 ? atoi (argv[2]) : 2000;
   long mib = argc > 3 ? atol (argv[3]) : 100;
   double *lt = calloc ((size_t) launches, sizeof *lt);
@@ -113,11 +115,20 @@ main (int argc, char *argv[])
   double t0, up, down;
   long rss;
 
+  g = launch (disk, &t0);           /* makes the saved appliance if missing */
+  guestfs_close (g);
   for (int i = 0; i < launches; i++) {
     g = launch (disk, &lt[i]);
     guestfs_close (g);
   }
   printf ("launch %.3f s\n", median (lt, launches));
+  setenv ("GUESTKIT_SNAPSHOT", "0", 1);
+  for (int i = 0; i < launches / 2 + 1; i++) {
+    g = launch (disk, &lt[i]);
+    guestfs_close (g);
+  }
+  unsetenv ("GUESTKIT_SNAPSHOT");
+  printf ("cold %.3f s\n", median (lt, launches / 2 + 1));
 
   g = launch (disk, &t0);
   if (guestfs_part_disk (g, "/dev/sda", "msdos") == -1 ||

@@ -5,9 +5,25 @@
 # libguestfs runs with LIBGUESTFS_BACKEND=direct and force_tcg, as here
 # KVM does not work.  Figures only; nothing is asserted.
 cd "$(dirname "$0")/.." || exit 1
-LAUNCHES=${BENCH_LAUNCHES:-5} CALLS=${BENCH_CALLS:-2000} MIB=${BENCH_MIB:-100}
+LAUNCHES=${BENCH_LAUNCHES:-10} CALLS=${BENCH_CALLS:-2000} MIB=${BENCH_MIB:-100}
 mkdir -p tests/out
 ours=$(tests/bin/bench "$LAUNCHES" "$CALLS" "$MIB") || { echo "bench: guestkit run failed"; exit 1; }
+
+# Where a warm launch's time goes (medians over 5 verbose launches).
+img=tests/out/bench-timings-$$.img
+truncate -s 64M "$img"
+printf '#include <guestfs.h>\nint main (int c, char **v) { guestfs_h *g = guestfs_create (); guestfs_add_drive (g, v[1]); int r = guestfs_launch (g); guestfs_close (g); return r != 0; }\n' > tests/out/bench-launch.c
+${CC:-cc} -Icore/include tests/out/bench-launch.c -Lcore -lguestkit -Wl,-rpath,"$PWD/core" -o tests/out/bench-launch
+for i in 1 2 3 4 5; do LIBGUESTFS_DEBUG=1 tests/out/bench-launch "$img" 2>&1 | grep 'launch timings:'; done |
+  sed 's/[^0-9. ]//g' | awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]*\.[0-9]+$/) printf "%s%s", (n++ ? " " : ""), $i; print "" }' > tests/out/bench-timings
+breakdown=""
+k=1
+for name in qemu-start state-load hotplug resume+rescan total; do
+  med=$(awk -v k=$k '{print $k}' tests/out/bench-timings | sort -n | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}')
+  breakdown="$breakdown$(printf '  warm launch %-14s %6s s' "$name" "${med:-?}")"$'\n'
+  k=$((k + 1))
+done
+rm -f "$img" tests/out/bench-launch tests/out/bench-launch.c tests/out/bench-timings
 
 theirs=""
 if command -v guestfish >/dev/null; then
@@ -39,10 +55,11 @@ if command -v guestfish >/dev/null; then
   rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' /proc/"$pid"/status)
   guestfish --remote -- exit
   theirs=$(awk -v l="$launch" -v c="$call" -v a="$t0" -v b="$t1" -v e="$t2" -v m="$MIB" -v r="$rss" 'BEGIN {
-    printf "launch %.3f s\nis_file %.3f ms\nupload %.1f MiB/s\ndownload %.1f MiB/s\ntransfer %.2f s\nrss %s MiB\n",
-      l, c, m / (b - a), m / (e - b), e - a, r }')
+    printf "launch %.3f s\ncold %.3f s\nis_file %.3f ms\nupload %.1f MiB/s\ndownload %.1f MiB/s\ntransfer %.2f s\nrss %s MiB\n",
+      l, l, c, m / (b - a), m / (e - b), e - a, r }')
 fi
 
+[ -x tests/runner-bench.sh ] && audit=$(tests/runner-bench.sh 2>/dev/null)
 echo "guestkit make bench ($(date -u +%F), $(nproc) cores, TCG unless KVM works;" \
      "$LAUNCHES launches, $CALLS calls, $MIB MiB)"
 if [ -z "$theirs" ]; then
@@ -51,7 +68,9 @@ if [ -z "$theirs" ]; then
 else
   printf '  %-10s %12s %12s %8s\n' figure guestkit libguestfs ratio
   paste <(echo "$ours") <(echo "$theirs") | awk '{
-    better = ($1 == "upload" || $1 == "download") ? $5 / $2 : $2 / $5;
     printf "  %-10s %8s %-4s %8s %-4s %7.1fx%s\n", $1, $2, $3, $5, $6, ($1 == "upload" || $1 == "download") ? $2 / $5 : $5 / $2, "" }'
   echo "  (ratio > 1: guestkit is better by that factor)"
 fi
+printf "%s" "$breakdown"
+[ -n "${audit:-}" ] && echo "$audit" | sed 's/^/  /'
+exit 0
