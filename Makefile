@@ -34,7 +34,9 @@ PYTHON   ?= python3
 DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   qemu-system-x86 qemu-utils supermin linux-image-amd64 \
   e2fsprogs lvm2 parted fdisk file kmod cpio xz-utils \
-  libyaml-dev libsqlite3-dev sqlite3
+  libyaml-dev libsqlite3-dev sqlite3 \
+  libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
+  dosfstools xfsprogs btrfs-progs libselinux1
 
 all:
 
@@ -66,8 +68,9 @@ clean:
 
 -include $(shell find core guestd schemas tests runner -name '*.d' -type f 2>/dev/null)
 
-# ---- demo: the manual's example program on a generated sample image ----
+# ---- demo: the sample images, the manual's example, the three jobs ----
 DEMO_IMAGE := jobs/samples/demo.img
+DEMO_DB := jobs/samples/demo.db
 
 $(DEMO_IMAGE): | tests/bin/make-sample-image
 	@mkdir -p jobs/samples
@@ -76,6 +79,16 @@ $(DEMO_IMAGE): | tests/bin/make-sample-image
 
 demo: deps
 	$(MAKE) all
-	$(MAKE) $(DEMO_IMAGE)
+	$(MAKE) $(DEMO_IMAGE) samples
 	@echo "demo: running the manual's example program on $(DEMO_IMAGE)"
 	time tests/bin/manual-example $(DEMO_IMAGE)
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm jobs/samples/build/*.qcow2
+	@echo "demo: jobs/audit.yaml, read-only (broken.img fails on purpose)"
+	runner/guestkit run --db $(DEMO_DB) jobs/audit.yaml; [ $$? -le 1 ]
+	@echo "demo: jobs/patch.yaml, read-write"
+	runner/guestkit run --db $(DEMO_DB) jobs/patch.yaml
+	@echo "demo: jobs/build.yaml, three new images in jobs/samples/build"
+	runner/guestkit run --db $(DEMO_DB) jobs/build.yaml
+	@echo "demo: the report (more: runner/guestkit report --db $(DEMO_DB) --help)"
+	runner/guestkit report --db $(DEMO_DB) --all
+	runner/guestkit report --db $(DEMO_DB) --run 1 --facts

@@ -460,6 +460,10 @@ gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
       return -1;
     }
   }
+  /* XDR allocates nothing for an empty buffer: the caller still gets a
+   * pointer to free, as the prototype promises. */
+  if (a->ret == GK_RET_BUFFEROUT && ret->b.buf == NULL)
+    ret->b.buf = gk_malloc (g, 1);
   g->state = GK_READY;
   return 0;
 }

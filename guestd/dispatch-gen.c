@@ -60,9 +60,74 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.sl = do_lvs ()) == NULL) return;
     break;
   }
+  case 12: { /* pvs_full */
+    if ((r.list = (struct gk_list *) do_pvs_full ()) == NULL) return;
+    break;
+  }
+  case 13: { /* vgs_full */
+    if ((r.list = (struct gk_list *) do_vgs_full ()) == NULL) return;
+    break;
+  }
+  case 14: { /* lvs_full */
+    if ((r.list = (struct gk_list *) do_lvs_full ()) == NULL) return;
+    break;
+  }
   case 15: { /* read_lines */
     if (gd_check_path (&args[0].s, "path") == -1) return;
     if ((r.sl = do_read_lines (args[0].s)) == NULL) return;
+    break;
+  }
+  case 16: { /* aug_init */
+    if (gd_check_path (&args[0].s, "root") == -1) return;
+    if (do_aug_init (args[0].s, args[1].i) == -1) return;
+    break;
+  }
+  case 17: { /* aug_defvar */
+    if ((r.i = do_aug_defvar (args[0].s, args[1].s)) == -1) return;
+    break;
+  }
+  case 18: { /* aug_defnode */
+    if ((r.st = do_aug_defnode (args[0].s, args[1].s, args[2].s)) == NULL) return;
+    break;
+  }
+  case 19: { /* aug_get */
+    if ((r.s = do_aug_get (args[0].s)) == NULL) return;
+    break;
+  }
+  case 20: { /* aug_set */
+    if (do_aug_set (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 21: { /* aug_insert */
+    if (do_aug_insert (args[0].s, args[1].s, args[2].i) == -1) return;
+    break;
+  }
+  case 22: { /* aug_rm */
+    if ((r.i = do_aug_rm (args[0].s)) == -1) return;
+    break;
+  }
+  case 23: { /* aug_mv */
+    if (do_aug_mv (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 24: { /* aug_match */
+    if ((r.sl = do_aug_match (args[0].s)) == NULL) return;
+    break;
+  }
+  case 25: { /* aug_save */
+    if (do_aug_save () == -1) return;
+    break;
+  }
+  case 26: { /* aug_close */
+    if (do_aug_close () == -1) return;
+    break;
+  }
+  case 27: { /* aug_load */
+    if (do_aug_load () == -1) return;
+    break;
+  }
+  case 28: { /* aug_ls */
+    if ((r.sl = do_aug_ls (args[0].s)) == NULL) return;
     break;
   }
   case 29: { /* rm */
@@ -115,9 +180,28 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.i = do_is_dir (args[0].s)) == -1) return;
     break;
   }
+  case 39: { /* pvcreate */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_pvcreate (args[0].s) == -1) return;
+    break;
+  }
+  case 40: { /* vgcreate */
+    if (gd_check_devices (&args[1].sl, "physvols") == -1) return;
+    if (do_vgcreate (args[0].s, args[1].sl) == -1) return;
+    break;
+  }
+  case 41: { /* lvcreate */
+    if (do_lvcreate (args[0].s, args[1].s, args[2].i) == -1) return;
+    break;
+  }
   case 42: { /* mkfs */
     if (gd_check_device (&args[1].s, "device") == -1) return;
     if (do_mkfs (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 43: { /* sfdisk */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_sfdisk (args[0].s, args[1].i, args[2].i, args[3].i, args[4].sl) == -1) return;
     break;
   }
   case 44: { /* write_file */
@@ -137,9 +221,21 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if (do_umount_all () == -1) return;
     break;
   }
+  case 48: { /* lvm_remove_all */
+    if (do_lvm_remove_all () == -1) return;
+    break;
+  }
   case 49: { /* file */
     if (gd_check_dev_or_path (&args[0].s, "path") == -1) return;
     if ((r.s = do_file (args[0].s)) == NULL) return;
+    break;
+  }
+  case 50: { /* command */
+    if ((r.s = do_command (args[0].sl)) == NULL) return;
+    break;
+  }
+  case 51: { /* command_lines */
+    if ((r.sl = do_command_lines (args[0].sl)) == NULL) return;
     break;
   }
   case 52: { /* stat */
@@ -152,9 +248,64 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.st = do_lstat (args[0].s)) == NULL) return;
     break;
   }
+  case 54: { /* statvfs */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.st = do_statvfs (args[0].s)) == NULL) return;
+    break;
+  }
+  case 55: { /* tune2fs_l */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.sl = do_tune2fs_l (args[0].s)) == NULL) return;
+    break;
+  }
+  case 56: { /* blockdev_setro */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_blockdev_setro (args[0].s) == -1) return;
+    break;
+  }
+  case 57: { /* blockdev_setrw */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_blockdev_setrw (args[0].s) == -1) return;
+    break;
+  }
+  case 58: { /* blockdev_getro */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.i = do_blockdev_getro (args[0].s)) == -1) return;
+    break;
+  }
+  case 59: { /* blockdev_getss */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.i = do_blockdev_getss (args[0].s)) == -1) return;
+    break;
+  }
+  case 60: { /* blockdev_getbsz */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.i = do_blockdev_getbsz (args[0].s)) == -1) return;
+    break;
+  }
+  case 61: { /* blockdev_setbsz */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_blockdev_setbsz (args[0].s, args[1].i) == -1) return;
+    break;
+  }
+  case 62: { /* blockdev_getsz */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.i64 = do_blockdev_getsz (args[0].s)) == -1) return;
+    break;
+  }
   case 63: { /* blockdev_getsize64 */
     if (gd_check_device (&args[0].s, "device") == -1) return;
     if ((r.i64 = do_blockdev_getsize64 (args[0].s)) == -1) return;
+    break;
+  }
+  case 64: { /* blockdev_flushbufs */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_blockdev_flushbufs (args[0].s) == -1) return;
+    break;
+  }
+  case 65: { /* blockdev_rereadpt */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_blockdev_rereadpt (args[0].s) == -1) return;
     break;
   }
   case 66: { /* upload */
@@ -168,6 +319,30 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     return; /* the handler replied itself */
     break;
   }
+  case 68: { /* checksum */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.s = do_checksum (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 69: { /* tar_in */
+    if (do_tar_in (args[1].s) == -1) return;
+    break;
+  }
+  case 70: { /* tar_out */
+    if (do_tar_out (args[0].s) == -1) return;
+    return; /* the handler replied itself */
+    break;
+  }
+  case 71: { /* tgz_in */
+    if (do_tgz_in (args[1].s) == -1) return;
+    break;
+  }
+  case 72: { /* tgz_out */
+    if (gd_check_path (&args[0].s, "directory") == -1) return;
+    if (do_tgz_out (args[0].s) == -1) return;
+    return; /* the handler replied itself */
+    break;
+  }
   case 73: { /* mount_ro */
     if (gd_check_device (&args[0].s, "device") == -1) return;
     if (do_mount_ro (args[0].s, args[1].s) == -1) return;
@@ -178,8 +353,369 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if (do_mount_options (args[0].s, args[1].s, args[2].s) == -1) return;
     break;
   }
+  case 75: { /* mount_vfs */
+    if (gd_check_device (&args[2].s, "device") == -1) return;
+    if (do_mount_vfs (args[0].s, args[1].s, args[2].s, args[3].s) == -1) return;
+    break;
+  }
+  case 76: { /* debug */
+    if ((r.s = do_debug (args[0].s, args[1].sl)) == NULL) return;
+    break;
+  }
+  case 77: { /* lvremove */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_lvremove (args[0].s) == -1) return;
+    break;
+  }
+  case 78: { /* vgremove */
+    if (do_vgremove (args[0].s) == -1) return;
+    break;
+  }
+  case 79: { /* pvremove */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_pvremove (args[0].s) == -1) return;
+    break;
+  }
+  case 80: { /* set_e2label */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_set_e2label (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 81: { /* get_e2label */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.s = do_get_e2label (args[0].s)) == NULL) return;
+    break;
+  }
+  case 82: { /* set_e2uuid */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_set_e2uuid (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 83: { /* get_e2uuid */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.s = do_get_e2uuid (args[0].s)) == NULL) return;
+    break;
+  }
+  case 84: { /* fsck */
+    if (gd_check_device (&args[1].s, "device") == -1) return;
+    if ((r.i = do_fsck (args[0].s, args[1].s)) == -1) return;
+    break;
+  }
+  case 85: { /* zero */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_zero (args[0].s) == -1) return;
+    break;
+  }
+  case 86: { /* grub_install */
+    if (gd_check_path (&args[0].s, "root") == -1) return;
+    if (gd_check_device (&args[1].s, "device") == -1) return;
+    if (do_grub_install (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 87: { /* cp */
+    if (gd_check_path (&args[0].s, "src") == -1) return;
+    if (gd_check_path (&args[1].s, "dest") == -1) return;
+    if (do_cp (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 88: { /* cp_a */
+    if (gd_check_path (&args[0].s, "src") == -1) return;
+    if (gd_check_path (&args[1].s, "dest") == -1) return;
+    if (do_cp_a (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 89: { /* mv */
+    if (gd_check_path (&args[0].s, "src") == -1) return;
+    if (gd_check_path (&args[1].s, "dest") == -1) return;
+    if (do_mv (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 90: { /* drop_caches */
+    if (do_drop_caches (args[0].i) == -1) return;
+    break;
+  }
+  case 91: { /* dmesg */
+    if ((r.s = do_dmesg ()) == NULL) return;
+    break;
+  }
   case 92: { /* ping_daemon */
     if (do_ping_daemon () == -1) return;
+    break;
+  }
+  case 93: { /* equal */
+    if (gd_check_path (&args[0].s, "file1") == -1) return;
+    if (gd_check_path (&args[1].s, "file2") == -1) return;
+    if ((r.i = do_equal (args[0].s, args[1].s)) == -1) return;
+    break;
+  }
+  case 94: { /* strings */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.sl = do_strings (args[0].s)) == NULL) return;
+    break;
+  }
+  case 95: { /* strings_e */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_strings_e (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 96: { /* hexdump */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.s = do_hexdump (args[0].s)) == NULL) return;
+    break;
+  }
+  case 97: { /* zerofree */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_zerofree (args[0].s) == -1) return;
+    break;
+  }
+  case 98: { /* pvresize */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_pvresize (args[0].s) == -1) return;
+    break;
+  }
+  case 99: { /* sfdisk_N */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_sfdisk_N (args[0].s, args[1].i, args[2].i, args[3].i, args[4].i, args[5].s) == -1) return;
+    break;
+  }
+  case 100: { /* sfdisk_l */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.s = do_sfdisk_l (args[0].s)) == NULL) return;
+    break;
+  }
+  case 101: { /* sfdisk_kernel_geometry */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.s = do_sfdisk_kernel_geometry (args[0].s)) == NULL) return;
+    break;
+  }
+  case 102: { /* sfdisk_disk_geometry */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.s = do_sfdisk_disk_geometry (args[0].s)) == NULL) return;
+    break;
+  }
+  case 103: { /* vg_activate_all */
+    if (do_vg_activate_all (args[0].i) == -1) return;
+    break;
+  }
+  case 104: { /* vg_activate */
+    if (do_vg_activate (args[0].i, args[1].sl) == -1) return;
+    break;
+  }
+  case 105: { /* lvresize */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_lvresize (args[0].s, args[1].i) == -1) return;
+    break;
+  }
+  case 106: { /* resize2fs */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_resize2fs (args[0].s) == -1) return;
+    break;
+  }
+  case 107: { /* find */
+    if (gd_check_path (&args[0].s, "directory") == -1) return;
+    if ((r.sl = do_find (args[0].s)) == NULL) return;
+    break;
+  }
+  case 108: { /* e2fsck_f */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_e2fsck_f (args[0].s) == -1) return;
+    break;
+  }
+  case 109: { /* sleep */
+    if (do_sleep (args[0].i) == -1) return;
+    break;
+  }
+  case 110: { /* ntfs_3g_probe */
+    if (gd_check_device (&args[1].s, "device") == -1) return;
+    if ((r.i = do_ntfs_3g_probe (args[0].i, args[1].s)) == -1) return;
+    break;
+  }
+  case 111: { /* sh */
+    if ((r.s = do_sh (args[0].s)) == NULL) return;
+    break;
+  }
+  case 112: { /* sh_lines */
+    if ((r.sl = do_sh_lines (args[0].s)) == NULL) return;
+    break;
+  }
+  case 113: { /* glob_expand */
+    if (gd_check_path (&args[0].s, "pattern") == -1) return;
+    if ((r.sl = do_glob_expand (args[0].s)) == NULL) return;
+    break;
+  }
+  case 114: { /* scrub_device */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_scrub_device (args[0].s) == -1) return;
+    break;
+  }
+  case 115: { /* scrub_file */
+    if (gd_check_path (&args[0].s, "file") == -1) return;
+    if (do_scrub_file (args[0].s) == -1) return;
+    break;
+  }
+  case 116: { /* scrub_freespace */
+    if (gd_check_path (&args[0].s, "dir") == -1) return;
+    if (do_scrub_freespace (args[0].s) == -1) return;
+    break;
+  }
+  case 117: { /* mkdtemp */
+    if (gd_check_path (&args[0].s, "template_") == -1) return;
+    if ((r.s = do_mkdtemp (args[0].s)) == NULL) return;
+    break;
+  }
+  case 118: { /* wc_l */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.i = do_wc_l (args[0].s)) == -1) return;
+    break;
+  }
+  case 119: { /* wc_w */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.i = do_wc_w (args[0].s)) == -1) return;
+    break;
+  }
+  case 120: { /* wc_c */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.i = do_wc_c (args[0].s)) == -1) return;
+    break;
+  }
+  case 121: { /* head */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.sl = do_head (args[0].s)) == NULL) return;
+    break;
+  }
+  case 122: { /* head_n */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_head_n (args[0].i, args[1].s)) == NULL) return;
+    break;
+  }
+  case 123: { /* tail */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.sl = do_tail (args[0].s)) == NULL) return;
+    break;
+  }
+  case 124: { /* tail_n */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_tail_n (args[0].i, args[1].s)) == NULL) return;
+    break;
+  }
+  case 125: { /* df */
+    if ((r.s = do_df ()) == NULL) return;
+    break;
+  }
+  case 126: { /* df_h */
+    if ((r.s = do_df_h ()) == NULL) return;
+    break;
+  }
+  case 127: { /* du */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.i64 = do_du (args[0].s)) == -1) return;
+    break;
+  }
+  case 128: { /* initrd_list */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.sl = do_initrd_list (args[0].s)) == NULL) return;
+    break;
+  }
+  case 129: { /* mount_loop */
+    if (gd_check_path (&args[0].s, "file") == -1) return;
+    if (gd_check_path (&args[1].s, "mountpoint") == -1) return;
+    if (do_mount_loop (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 130: { /* mkswap */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_mkswap (args[0].s) == -1) return;
+    break;
+  }
+  case 131: { /* mkswap_L */
+    if (gd_check_device (&args[1].s, "device") == -1) return;
+    if (do_mkswap_L (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 132: { /* mkswap_U */
+    if (gd_check_device (&args[1].s, "device") == -1) return;
+    if (do_mkswap_U (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 133: { /* mknod */
+    if (gd_check_path (&args[3].s, "path") == -1) return;
+    if (do_mknod (args[0].i, args[1].i, args[2].i, args[3].s) == -1) return;
+    break;
+  }
+  case 134: { /* mkfifo */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if (do_mkfifo (args[0].i, args[1].s) == -1) return;
+    break;
+  }
+  case 135: { /* mknod_b */
+    if (gd_check_path (&args[3].s, "path") == -1) return;
+    if (do_mknod_b (args[0].i, args[1].i, args[2].i, args[3].s) == -1) return;
+    break;
+  }
+  case 136: { /* mknod_c */
+    if (gd_check_path (&args[3].s, "path") == -1) return;
+    if (do_mknod_c (args[0].i, args[1].i, args[2].i, args[3].s) == -1) return;
+    break;
+  }
+  case 137: { /* umask */
+    if ((r.i = do_umask (args[0].i)) == -1) return;
+    break;
+  }
+  case 138: { /* readdir */
+    if (gd_check_path (&args[0].s, "dir") == -1) return;
+    if ((r.list = (struct gk_list *) do_readdir (args[0].s)) == NULL) return;
+    break;
+  }
+  case 139: { /* sfdiskM */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_sfdiskM (args[0].s, args[1].sl) == -1) return;
+    break;
+  }
+  case 140: { /* zfile */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.s = do_zfile (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 141: { /* getxattrs */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.list = (struct gk_list *) do_getxattrs (args[0].s)) == NULL) return;
+    break;
+  }
+  case 142: { /* lgetxattrs */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.list = (struct gk_list *) do_lgetxattrs (args[0].s)) == NULL) return;
+    break;
+  }
+  case 143: { /* setxattr */
+    if (gd_check_path (&args[3].s, "path") == -1) return;
+    if (do_setxattr (args[0].s, args[1].s, args[2].i, args[3].s) == -1) return;
+    break;
+  }
+  case 144: { /* lsetxattr */
+    if (gd_check_path (&args[3].s, "path") == -1) return;
+    if (do_lsetxattr (args[0].s, args[1].s, args[2].i, args[3].s) == -1) return;
+    break;
+  }
+  case 145: { /* removexattr */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if (do_removexattr (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 146: { /* lremovexattr */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if (do_lremovexattr (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 147: { /* mountpoints */
+    if ((r.sl = do_mountpoints ()) == NULL) return;
+    break;
+  }
+  case 148: { /* mkmountpoint */
+    if (do_mkmountpoint (args[0].s) == -1) return;
+    break;
+  }
+  case 149: { /* rmmountpoint */
+    if (do_rmmountpoint (args[0].s) == -1) return;
     break;
   }
   case 150: { /* read_file */
@@ -187,9 +723,89 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.b.buf = do_read_file (args[0].s, &r.b.len)) == NULL) return;
     break;
   }
+  case 151: { /* grep */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_grep (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 152: { /* egrep */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_egrep (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 153: { /* fgrep */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_fgrep (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 154: { /* grepi */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_grepi (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 155: { /* egrepi */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_egrepi (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 156: { /* fgrepi */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_fgrepi (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 157: { /* zgrep */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_zgrep (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 158: { /* zegrep */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_zegrep (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 159: { /* zfgrep */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_zfgrep (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 160: { /* zgrepi */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_zgrepi (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 161: { /* zegrepi */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_zegrepi (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 162: { /* zfgrepi */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_zfgrepi (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 163: { /* realpath */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.s = do_realpath (args[0].s)) == NULL) return;
+    break;
+  }
+  case 164: { /* ln */
+    if (gd_check_path (&args[1].s, "linkname") == -1) return;
+    if (do_ln (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 165: { /* ln_f */
+    if (gd_check_path (&args[1].s, "linkname") == -1) return;
+    if (do_ln_f (args[0].s, args[1].s) == -1) return;
+    break;
+  }
   case 166: { /* ln_s */
     if (gd_check_path (&args[1].s, "linkname") == -1) return;
     if (do_ln_s (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 167: { /* ln_sf */
+    if (gd_check_path (&args[1].s, "linkname") == -1) return;
+    if (do_ln_sf (args[0].s, args[1].s) == -1) return;
     break;
   }
   case 168: { /* readlink */
@@ -197,13 +813,188 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.s = do_readlink (args[0].s)) == NULL) return;
     break;
   }
+  case 169: { /* fallocate */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if (do_fallocate (args[0].s, args[1].i) == -1) return;
+    break;
+  }
+  case 170: { /* swapon_device */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_swapon_device (args[0].s) == -1) return;
+    break;
+  }
+  case 171: { /* swapoff_device */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_swapoff_device (args[0].s) == -1) return;
+    break;
+  }
+  case 172: { /* swapon_file */
+    if (gd_check_path (&args[0].s, "file") == -1) return;
+    if (do_swapon_file (args[0].s) == -1) return;
+    break;
+  }
+  case 173: { /* swapoff_file */
+    if (gd_check_path (&args[0].s, "file") == -1) return;
+    if (do_swapoff_file (args[0].s) == -1) return;
+    break;
+  }
+  case 174: { /* swapon_label */
+    if (do_swapon_label (args[0].s) == -1) return;
+    break;
+  }
+  case 175: { /* swapoff_label */
+    if (do_swapoff_label (args[0].s) == -1) return;
+    break;
+  }
+  case 176: { /* swapon_uuid */
+    if (do_swapon_uuid (args[0].s) == -1) return;
+    break;
+  }
+  case 177: { /* swapoff_uuid */
+    if (do_swapoff_uuid (args[0].s) == -1) return;
+    break;
+  }
+  case 178: { /* mkswap_file */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if (do_mkswap_file (args[0].s) == -1) return;
+    break;
+  }
+  case 179: { /* inotify_init */
+    if (do_inotify_init (args[0].i) == -1) return;
+    break;
+  }
+  case 180: { /* inotify_add_watch */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.i64 = do_inotify_add_watch (args[0].s, args[1].i)) == -1) return;
+    break;
+  }
+  case 181: { /* inotify_rm_watch */
+    if (do_inotify_rm_watch (args[0].i) == -1) return;
+    break;
+  }
+  case 182: { /* inotify_read */
+    if ((r.list = (struct gk_list *) do_inotify_read ()) == NULL) return;
+    break;
+  }
+  case 183: { /* inotify_files */
+    if ((r.sl = do_inotify_files ()) == NULL) return;
+    break;
+  }
+  case 184: { /* inotify_close */
+    if (do_inotify_close () == -1) return;
+    break;
+  }
+  case 185: { /* setcon */
+    if (do_setcon (args[0].s) == -1) return;
+    break;
+  }
+  case 186: { /* getcon */
+    if ((r.s = do_getcon ()) == NULL) return;
+    break;
+  }
+  case 187: { /* mkfs_b */
+    if (gd_check_device (&args[2].s, "device") == -1) return;
+    if (do_mkfs_b (args[0].s, args[1].i, args[2].s) == -1) return;
+    break;
+  }
+  case 188: { /* mke2journal */
+    if (gd_check_device (&args[1].s, "device") == -1) return;
+    if (do_mke2journal (args[0].i, args[1].s) == -1) return;
+    break;
+  }
+  case 189: { /* mke2journal_L */
+    if (gd_check_device (&args[2].s, "device") == -1) return;
+    if (do_mke2journal_L (args[0].i, args[1].s, args[2].s) == -1) return;
+    break;
+  }
+  case 190: { /* mke2journal_U */
+    if (gd_check_device (&args[2].s, "device") == -1) return;
+    if (do_mke2journal_U (args[0].i, args[1].s, args[2].s) == -1) return;
+    break;
+  }
+  case 191: { /* mke2fs_J */
+    if (gd_check_device (&args[2].s, "device") == -1) return;
+    if (gd_check_device (&args[3].s, "journal") == -1) return;
+    if (do_mke2fs_J (args[0].s, args[1].i, args[2].s, args[3].s) == -1) return;
+    break;
+  }
+  case 192: { /* mke2fs_JL */
+    if (gd_check_device (&args[2].s, "device") == -1) return;
+    if (do_mke2fs_JL (args[0].s, args[1].i, args[2].s, args[3].s) == -1) return;
+    break;
+  }
+  case 193: { /* mke2fs_JU */
+    if (gd_check_device (&args[2].s, "device") == -1) return;
+    if (do_mke2fs_JU (args[0].s, args[1].i, args[2].s, args[3].s) == -1) return;
+    break;
+  }
+  case 194: { /* modprobe */
+    if (do_modprobe (args[0].s) == -1) return;
+    break;
+  }
   case 195: { /* echo_daemon */
     if ((r.s = do_echo_daemon (args[0].sl)) == NULL) return;
+    break;
+  }
+  case 196: { /* find0 */
+    if (gd_check_path (&args[0].s, "directory") == -1) return;
+    if (do_find0 (args[0].s) == -1) return;
+    return; /* the handler replied itself */
+    break;
+  }
+  case 197: { /* case_sensitive_path */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.s = do_case_sensitive_path (args[0].s)) == NULL) return;
     break;
   }
   case 198: { /* vfs_type */
     if (gd_check_device (&args[0].s, "device") == -1) return;
     if ((r.s = do_vfs_type (args[0].s)) == NULL) return;
+    break;
+  }
+  case 199: { /* truncate */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if (do_truncate (args[0].s) == -1) return;
+    break;
+  }
+  case 200: { /* truncate_size */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if (do_truncate_size (args[0].s, args[1].i64) == -1) return;
+    break;
+  }
+  case 201: { /* utimens */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if (do_utimens (args[0].s, args[1].i64, args[2].i64, args[3].i64, args[4].i64) == -1) return;
+    break;
+  }
+  case 202: { /* mkdir_mode */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if (do_mkdir_mode (args[0].s, args[1].i) == -1) return;
+    break;
+  }
+  case 203: { /* lchown */
+    if (gd_check_path (&args[2].s, "path") == -1) return;
+    if (do_lchown (args[0].i, args[1].i, args[2].s) == -1) return;
+    break;
+  }
+  case 204: { /* lstatlist */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.list = (struct gk_list *) do_lstatlist (args[0].s, args[1].sl)) == NULL) return;
+    break;
+  }
+  case 205: { /* lxattrlist */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.list = (struct gk_list *) do_lxattrlist (args[0].s, args[1].sl)) == NULL) return;
+    break;
+  }
+  case 206: { /* readlinklist */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.sl = do_readlinklist (args[0].s, args[1].sl)) == NULL) return;
+    break;
+  }
+  case 207: { /* pread */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.b.buf = do_pread (args[0].s, args[1].i, args[2].i64, &r.b.len)) == NULL) return;
     break;
   }
   case 208: { /* part_init */
@@ -221,9 +1012,39 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if (do_part_disk (args[0].s, args[1].s) == -1) return;
     break;
   }
+  case 211: { /* part_set_bootable */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_part_set_bootable (args[0].s, args[1].i, args[2].i) == -1) return;
+    break;
+  }
+  case 212: { /* part_set_name */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if (do_part_set_name (args[0].s, args[1].i, args[2].s) == -1) return;
+    break;
+  }
   case 213: { /* part_list */
     if (gd_check_device (&args[0].s, "device") == -1) return;
     if ((r.list = (struct gk_list *) do_part_list (args[0].s)) == NULL) return;
+    break;
+  }
+  case 214: { /* part_get_parttype */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.s = do_part_get_parttype (args[0].s)) == NULL) return;
+    break;
+  }
+  case 215: { /* fill */
+    if (gd_check_path (&args[2].s, "path") == -1) return;
+    if (do_fill (args[0].i, args[1].i, args[2].s) == -1) return;
+    break;
+  }
+  case 216: { /* available */
+    if (do_available (args[0].sl) == -1) return;
+    break;
+  }
+  case 217: { /* dd */
+    if (gd_check_dev_or_path (&args[0].s, "src") == -1) return;
+    if (gd_check_dev_or_path (&args[1].s, "dest") == -1) return;
+    if (do_dd (args[0].s, args[1].s) == -1) return;
     break;
   }
   default:

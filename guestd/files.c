@@ -68,17 +68,6 @@ read_whole (const char *path, size_t *len_r)
   return NULL;
 }
 
-/* Open the parent of path; on failure reply and return -1. */
-static int
-parent_or_reply (const char *path, char **base_r)
-{
-  int fd = gd_open_parent (path, base_r);
-
-  if (fd == -1)
-    reply_with_perror ("%s", path);
-  return fd;
-}
-
 int
 do_touch (const char *path)
 {
@@ -100,7 +89,7 @@ static int
 at_op (const char *path, char op)
 {
   char *base;
-  int dirfd = parent_or_reply (path, &base), r;
+  int dirfd = gd_parent_or_reply (path, &base), r;
 
   if (dirfd == -1)
     return -1;
@@ -163,7 +152,7 @@ int
 do_rm_rf (const char *path)
 {
   char *base;
-  int dirfd = parent_or_reply (path, &base), r;
+  int dirfd = gd_parent_or_reply (path, &base), r;
 
   if (dirfd == -1)
     return -1;
@@ -231,29 +220,18 @@ do_read_file (const char *path, size_t *size_r)
   return read_whole (path, size_r);
 }
 
-/* Split on '\n'; a final newline makes no empty last line.  '\r' stays. */
 char **
 do_read_lines (const char *path)
 {
-  struct gd_strlist l = { 0 };
   size_t len;
-  char *buf = read_whole (path, &len), *p, *end, *nl;
+  char *buf = read_whole (path, &len), **r;
 
   if (buf == NULL)
     return NULL;
-  for (p = buf, end = buf + len; p < end; p = nl + 1) {
-    nl = memchr (p, '\n', (size_t) (end - p));
-    if (nl == NULL)
-      nl = end;
-    if (gd_strlist_take (&l, strndup (p, (size_t) (nl - p))) == -1) {
-      reply_with_perror ("%s", path);
-      gd_strlist_free (&l);
-      free (buf);
-      return NULL;
-    }
-  }
+  if ((r = gd_split_lines (buf, len)) == NULL)
+    reply_with_perror ("%s", path);
   free (buf);
-  return gd_strlist_end (&l);
+  return r;
 }
 
 char **
@@ -361,7 +339,7 @@ int
 do_ln_s (const char *target, const char *linkname)
 {
   char *base;
-  int dirfd = parent_or_reply (linkname, &base), r;
+  int dirfd = gd_parent_or_reply (linkname, &base), r;
 
   if (dirfd == -1)
     return -1;
@@ -377,7 +355,7 @@ char *
 do_readlink (const char *path)
 {
   char *base, buf[PATH_MAX + 1];
-  int dirfd = parent_or_reply (path, &base);
+  int dirfd = gd_parent_or_reply (path, &base);
   ssize_t n;
 
   if (dirfd == -1)
@@ -393,13 +371,9 @@ do_readlink (const char *path)
   return strdup (buf);
 }
 
-static struct guestfs_stat *
-stat_struct (const struct stat *st)
+void
+gd_fill_stat (struct guestfs_stat *r, const struct stat *st)
 {
-  struct guestfs_stat *r = calloc (1, sizeof *r);
-
-  if (r == NULL)
-    return NULL;
   r->dev = (int64_t) st->st_dev;
   r->ino = (int64_t) st->st_ino;
   r->mode = st->st_mode;
@@ -413,6 +387,15 @@ stat_struct (const struct stat *st)
   r->atime = st->st_atime;
   r->mtime = st->st_mtime;
   r->ctime = st->st_ctime;
+}
+
+static struct guestfs_stat *
+stat_struct (const struct stat *st)
+{
+  struct guestfs_stat *r = calloc (1, sizeof *r);
+
+  if (r != NULL)
+    gd_fill_stat (r, st);
   return r;
 }
 
@@ -441,7 +424,7 @@ do_lstat (const char *path)
   struct stat st;
   struct guestfs_stat *r = NULL;
   char *base;
-  int dirfd = parent_or_reply (path, &base);
+  int dirfd = gd_parent_or_reply (path, &base);
 
   if (dirfd == -1)
     return NULL;

@@ -1,11 +1,14 @@
 # guestd/: the daemon that runs as /init inside the appliance.
-# Linked dynamically against libc and libtirpc only (the appliance has both).
+# Linked dynamically against libc, libtirpc and libaugeas (the appliance
+# has all three: appliance/packages); libselinux is loaded at run time.
 
 GUESTD_BIN  := guestd/guestd
 # Every guestd/*.c is part of the daemon (one file per area).
 GUESTD_SRCS := $(sort $(wildcard guestd/*.c) guestd/dispatch-gen.c)
 GUESTD_OBJS := $(GUESTD_SRCS:.c=.o)
-GUESTD_CFLAGS := -Ischemas -Icore/include -Iguestd $(TIRPC_CFLAGS)
+AUGEAS_CFLAGS := $(shell pkg-config --cflags augeas 2>/dev/null || echo -I/usr/include/libxml2)
+AUGEAS_LIBS   := $(shell pkg-config --libs augeas 2>/dev/null || echo -laugeas)
+GUESTD_CFLAGS := -Ischemas -Icore/include -Iguestd $(TIRPC_CFLAGS) $(AUGEAS_CFLAGS)
 
 all: $(GUESTD_BIN)
 
@@ -13,7 +16,7 @@ guestd/%.o: guestd/%.c
 	$(CC) $(CFLAGS) $(GUESTD_CFLAGS) -c $< -o $@
 
 $(GUESTD_BIN): $(GUESTD_OBJS) $(SCHEMA_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC_LIBS) $(AUGEAS_LIBS)
 
 CLEAN_FILES += $(GUESTD_BIN) $(GUESTD_OBJS)
 

@@ -15,12 +15,24 @@
 #define LVM_CONFIG "devices{obtain_device_list_from_udev=0} " \
   "activation{udev_sync=0 udev_rules=0}"
 
+/* Set once the caller (de)activated volume groups itself: from then on
+ * lvs no longer activates everything behind its back. */
+static int user_activation;
+
+void
+gd_lvm_user_activation (void)
+{
+  user_activation = 1;
+}
+
 void
 gd_lvm_activate (void)
 {
   char *err = NULL;
   int r;
 
+  if (user_activation)
+    return;
   gd_load_module ("dm_mod");
   r = gd_command (NULL, &err, "lvm", "vgchange", "--config", LVM_CONFIG,
                       "-ay", NULL);
@@ -76,4 +88,23 @@ do_lvs (void)
 {
   gd_lvm_activate ();
   return lvm_report ("lvs", "vg_name,lv_name", "/dev/");
+}
+
+/* Run `lvm CMD --config ... ARGS...' (args[0] is CMD); reply on failure.
+ * dm_mod is loaded first: every command may need /dev/mapper/control. */
+int
+gd_lvm (char **out, const char *const *args)
+{
+  const char *argv[64];
+  size_t n = 0;
+
+  gd_load_module ("dm_mod");
+  argv[n++] = "lvm";
+  argv[n++] = args[0];
+  argv[n++] = "--config";
+  argv[n++] = LVM_CONFIG;
+  for (size_t i = 1; args[i] && n < 63; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  return gd_run_or_reply (out, -1, argv);
 }

@@ -36,21 +36,23 @@ do_echo_daemon (char *const *words)
 }
 
 /* A filesystem type name: letters, digits, '_' and '.', not empty. */
-static int
-valid_fstype (const char *t)
+int
+gd_valid_fstype (const char *t)
 {
   if (*t == '\0' || *t == '.')
     return 0;
   return strspn (t, "abcdefghijklmnopqrstuvwxyz0123456789_.") == strlen (t);
 }
 
+/* mkfs -t FSTYPE [never-ask flag] OPTS... DEVICE; replies on failure.
+ * opts (NULL-terminated, may be NULL) go before the device. */
 int
-do_mkfs (const char *fstype, const char *device)
+gd_mkfs (const char *fstype, const char *const *opts, const char *device)
 {
-  const char *argv[8];
+  const char *argv[24];
   size_t n = 0;
 
-  if (!valid_fstype (fstype)) {
+  if (!gd_valid_fstype (fstype)) {
     reply_with_error ("fstype %s: not a filesystem type name", fstype);
     return -1;
   }
@@ -65,9 +67,17 @@ do_mkfs (const char *fstype, const char *device)
     argv[n++] = "-I";
   else if (strcmp (fstype, "xfs") == 0 || strcmp (fstype, "btrfs") == 0)
     argv[n++] = "-f";
+  for (size_t i = 0; opts && opts[i] && n < 22; i++)
+    argv[n++] = opts[i];
   argv[n++] = device;
   argv[n] = NULL;
   return gd_run_or_reply (NULL, -1, argv);
+}
+
+int
+do_mkfs (const char *fstype, const char *device)
+{
+  return gd_mkfs (fstype, NULL, device);
 }
 
 char *

@@ -8,6 +8,7 @@
  * mounted is read back from /proc/self/mountinfo, never tracked on the
  * side, so it is right even after a failed or partial operation.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -137,11 +138,15 @@ reply_mount_error (char *err, const char *proc, const char *device,
     reply_with_error ("%s on %s: %s", device, mountpoint, err);
 }
 
+/* mount [-t vfstype] [-o options] SOURCE MOUNTPOINT.  The source is
+ * device, or (src_fd >= 0) the file open on src_fd, which device then
+ * names in messages. */
 static int
-mount_with (const char *options, const char *device, const char *mountpoint)
+mount_full (const char *options, const char *vfstype, const char *device,
+            int src_fd, const char *mountpoint)
 {
-  char proc[64], *err = NULL;
-  const char *argv[8], *target = gd_sysroot;
+  char proc[64], src[64], *err = NULL;
+  const char *argv[10], *target = gd_sysroot, *source = device;
   int fd = -1, r, n = 0;
 
   if (mountpoint[0] != '/') {
@@ -164,13 +169,21 @@ mount_with (const char *options, const char *device, const char *mountpoint)
     gd_fd_path (proc, sizeof proc, fd);
     target = proc;
   }
+  if (src_fd >= 0) {
+    gd_fd_path (src, sizeof src, src_fd);
+    source = src;
+  }
   argv[n++] = "mount";
   argv[n++] = "--no-canonicalize";
+  if (vfstype) {
+    argv[n++] = "-t";
+    argv[n++] = vfstype;
+  }
   if (options && *options) {
     argv[n++] = "-o";
     argv[n++] = options;
   }
-  argv[n++] = device;
+  argv[n++] = source;
   argv[n++] = target;
   argv[n] = NULL;
   r = gd_commandv (NULL, &err, -1, argv);
@@ -182,6 +195,12 @@ mount_with (const char *options, const char *device, const char *mountpoint)
   if (fd >= 0)
     close (fd);
   return r == 0 ? 0 : -1;
+}
+
+static int
+mount_with (const char *options, const char *device, const char *mountpoint)
+{
+  return mount_full (options, NULL, device, -1, mountpoint);
 }
 
 int
@@ -268,6 +287,26 @@ do_umount (const char *pathordevice)
   return r;
 }
 
+/* The tmpfs that mkmountpoint puts on the sysroot when nothing is
+ * mounted there: scaffolding for other mounts, never listed. */
+#define SCAFFOLD "guestkit-mountpoints"
+
+static int
+is_scaffold (const struct mnt *m)
+{
+  return strcmp (m->source, SCAFFOLD) == 0 && strcmp (m->target, gd_sysroot) == 0;
+}
+
+static size_t
+count_scaffold (const struct mnt *mv, size_t n)
+{
+  size_t c = 0;
+
+  for (size_t i = 0; i < n; i++)
+    c += is_scaffold (&mv[i]);
+  return c;
+}
+
 int
 do_umount_all (void)
 {
@@ -302,9 +341,9 @@ do_mounts (void)
     return NULL;
   }
   for (size_t i = 0; i < n; i++)
-    if (gd_strlist_add (&l, mv[i].source) == -1)
+    if (!is_scaffold (&mv[i]) && gd_strlist_add (&l, mv[i].source) == -1)
       break;
-  r = l.n == n ? gd_strlist_end (&l) : NULL;
+  r = l.n == n - count_scaffold (mv, n) ? gd_strlist_end (&l) : NULL;
   if (r == NULL) {
     reply_with_perror ("mounts");
     gd_strlist_free (&l);
@@ -319,4 +358,164 @@ do_sync (void)
 {
   sync ();
   return 0;
+}
+
+/* ---- mount extras: an explicit type, loop files, the mount map, and
+ * extra mount points for guests made of several unrelated filesystems
+ * (a live CD: mkmountpoint /cd /squash; mount /dev/sda /cd; mount_loop
+ * /cd/squashfs.img /squash). ---- */
+
+int
+do_mount_vfs (const char *options, const char *vfstype, const char *device,
+              const char *mountpoint)
+{
+  if (!gd_valid_fstype (vfstype)) {
+    reply_with_error ("vfstype %s: not a filesystem type name", vfstype);
+    return -1;
+  }
+  return mount_full (options, vfstype, device, -1, mountpoint);
+}
+
+/* The file is opened inside the guest and handed to mount(8) as
+ * /proc/self/fd/N: mount sets up (and on umount frees) the loop device. */
+int
+do_mount_loop (const char *file, const char *mountpoint)
+{
+  int fd = gd_open_regular (file, O_RDWR), r;
+
+  if (fd == -1 && (errno == EROFS || errno == EACCES))
+    fd = gd_open_regular (file, O_RDONLY);
+  if (fd == -1 || fcntl (fd, F_SETFD, 0) == -1) {
+    reply_with_perror ("file %s", file);
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  gd_load_module ("loop");
+  r = mount_full ("loop", NULL, file, fd, mountpoint);
+  close (fd);
+  return r;
+}
+
+/* device, mount point, device, mount point, ... in mount order. */
+char **
+do_mountpoints (void)
+{
+  struct gd_strlist l = { 0 };
+  char *text, **r = NULL;
+  struct mnt *mv;
+  size_t n, i;
+
+  if (read_mounts (&mv, &n, &text) == -1) {
+    reply_with_perror ("/proc/self/mountinfo");
+    return NULL;
+  }
+  for (i = 0; i < n; i++)
+    if (!is_scaffold (&mv[i]) &&
+        (gd_strlist_add (&l, mv[i].source) == -1 ||
+         gd_strlist_add (&l, guest_path (mv[i].target)) == -1))
+      break;
+  if (i == n)
+    r = gd_strlist_end (&l);
+  if (r == NULL) {
+    reply_with_perror ("mountpoints");
+    gd_strlist_free (&l);
+  }
+  free (mv);
+  free (text);
+  return r;
+}
+
+static int
+check_exempt (const char *path)
+{
+  if (path[0] != '/' || path[strspn (path, "/")] == '\0') {
+    reply_with_error ("exemptpath %s: must be an absolute path below /", path);
+    return -1;
+  }
+  if (strlen (path) >= PATH_MAX) {
+    reply_with_error ("exemptpath: longer than %d bytes", PATH_MAX);
+    return -1;
+  }
+  return 0;
+}
+
+int
+do_mkmountpoint (const char *exemptpath)
+{
+  char *base;
+  int dirfd, r;
+
+  if (check_exempt (exemptpath) == -1)
+    return -1;
+  if (!gd_sysroot_mounted () &&
+      mount (SCAFFOLD, gd_sysroot, "tmpfs", MS_NOSUID | MS_NODEV,
+             "mode=0755,size=1m") == -1) {
+    reply_with_perror ("tmpfs on /");
+    return -1;
+  }
+  if ((dirfd = gd_open_parent (exemptpath, &base)) == -1) {
+    reply_with_perror ("exemptpath %s", exemptpath);
+    return -1;
+  }
+  r = mkdirat (dirfd, base, 0755);
+  if (r == -1)
+    reply_with_perror ("exemptpath %s", exemptpath);
+  close (dirfd);
+  free (base);
+  return r;
+}
+
+/* Once the scaffold is empty and nothing is mounted on it, it goes. */
+static void
+drop_scaffold (void)
+{
+  struct mnt *mv;
+  size_t n;
+  char *text;
+  int fd;
+  DIR *d;
+  struct dirent *e;
+  int empty = 1;
+
+  if (read_mounts (&mv, &n, &text) == -1)
+    return;
+  if (n == 1 && is_scaffold (&mv[0]) &&
+      (fd = open (gd_sysroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+      (d = fdopendir (fd)) != NULL) {
+    while ((e = readdir (d)) != NULL)
+      if (strcmp (e->d_name, ".") && strcmp (e->d_name, ".."))
+        empty = 0;
+    closedir (d);
+    if (empty && umount2 (gd_sysroot, 0) == -1)
+      gd_log ("umount scaffold: %m");
+  }
+  free (mv);
+  free (text);
+}
+
+int
+do_rmmountpoint (const char *exemptpath)
+{
+  char *base;
+  int dirfd, r;
+
+  if (check_exempt (exemptpath) == -1)
+    return -1;
+  if (!gd_sysroot_mounted ()) {
+    reply_with_error ("exemptpath %s: no such mount point", exemptpath);
+    return -1;
+  }
+  if ((dirfd = gd_open_parent (exemptpath, &base)) == -1) {
+    reply_with_perror ("exemptpath %s", exemptpath);
+    return -1;
+  }
+  r = unlinkat (dirfd, base, AT_REMOVEDIR);
+  if (r == -1)
+    reply_with_perror ("exemptpath %s", exemptpath);
+  close (dirfd);
+  free (base);
+  if (r == 0)
+    drop_scaffold ();
+  return r;
 }

@@ -120,6 +120,16 @@ gd_open_parent (const char *path, char **base_r)
   return fd;
 }
 
+int
+gd_parent_or_reply (const char *path, char **base_r)
+{
+  int fd = gd_open_parent (path, base_r);
+
+  if (fd == -1)
+    reply_with_perror ("%s", path);
+  return fd;
+}
+
 /* Open a regular file for reading or writing (following symlinks), without
  * ever opening a FIFO or a device node. */
 int

@@ -153,3 +153,23 @@ gd_mkstr (char **out, const char *fmt, ...)
     *out = NULL;
   return r;
 }
+
+/* Split on '\n'; a final newline makes no empty last line and '\r'
+ * stays.  NULL on ENOMEM. */
+char **
+gd_split_lines (const char *buf, size_t len)
+{
+  struct gd_strlist l = { 0 };
+  const char *p, *end = buf + len, *nl;
+
+  for (p = buf; p < end; p = nl + 1) {
+    nl = memchr (p, '\n', (size_t) (end - p));
+    if (nl == NULL)
+      nl = end;
+    if (gd_strlist_take (&l, strndup (p, (size_t) (nl - p))) == -1) {
+      gd_strlist_free (&l);
+      return NULL;
+    }
+  }
+  return gd_strlist_end (&l);
+}

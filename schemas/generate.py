@@ -10,6 +10,9 @@ Reads schemas/actions.tsv and schemas/structs.tsv; writes
   guestd/actions-gen.h            prototypes of the daemon's do_NAME handlers
   guestd/dispatch-gen.c           the daemon's dispatch switch
   schemas/calls.md                the reference doc of every call
+  runner/calls-gen.h, .c          every call as data for the runner and shell:
+                                  argument descriptors and a generic invoker
+  runner/results-sql-gen.c        schemas/results.sql as a C string
 
 Usage: generate.py [--check] TOPDIR
 With --check nothing is written; the exit status is 1 if any output is stale.
@@ -505,6 +508,237 @@ def gen_doc(actions, structs):
     return "\n".join(o) + "\n"
 
 
+# ---- runner/: the call table as data, for `guestkit run` and `guestkit shell` ----
+
+RN_ARG = {t: "RN_ARG_" + t.upper() for t in ARG_ENUM}
+RN_FIELD = {t: "RN_F_" + t.upper() for t in FIELD_ENUM}
+
+
+def rn_flags(a):
+    f = []
+    if a.status == "done":
+        f.append("RN_CALL_DONE")
+    if a.proc is None:
+        f.append("RN_CALL_LIB")
+    if a.handwritten:
+        f.append("RN_CALL_HANDWRITTEN")
+    if "DangerWillRobinson" in a.flags:
+        f.append("RN_CALL_DANGER")
+    if "NotInFish" in a.flags:
+        f.append("RN_CALL_NOTINFISH")
+    return " | ".join(f) or "0"
+
+
+def rn_alias(a):
+    for f in a.flags:
+        if f.startswith("FishAlias "):
+            return cstr(f.split()[1])
+    return "NULL"
+
+
+def gen_runner_h(actions, structs):
+    o = ["/* %s */" % DONOTEDIT,
+         "/* runner/calls-gen.h: every call of the action table as data: its",
+         " * arguments (name, type), its return type and a generic invoker that",
+         " * takes the arguments as an array of unions.  Used by `guestkit run'",
+         " * (job steps) and meant for `guestkit shell'; needs only guestfs.h. */",
+         "#ifndef RN_CALLS_GEN_H", "#define RN_CALLS_GEN_H", "",
+         "#include <stddef.h>", "#include <stdint.h>", "#include \"guestfs.h\"", "",
+         "enum rn_argtype {"]
+    o += ["  %s," % RN_ARG[t] for t in ARG_ENUM]
+    o += ["};", "", "enum rn_rettype {"]
+    for k in ("RErr", "RInt", "RInt64", "RBool", "RConstString", "RConstOptString",
+              "RString", "RStringList", "RHashtable", "RBufferOut", "RStruct", "RStructList"):
+        o.append("  RN_RET_%s," % k[1:].upper())
+    o += ["};", "", "enum rn_fieldtype {"]
+    o += ["  %s," % RN_FIELD[t] for t in FIELD_ENUM]
+    o += ["};", "",
+          "/* Call flags. */",
+          "#define RN_CALL_DONE        1u  /* implemented (else: not supported yet) */",
+          "#define RN_CALL_LIB         2u  /* runs in the library, not the appliance */",
+          "#define RN_CALL_HANDWRITTEN 4u  /* no generic invoker (optional arguments) */",
+          "#define RN_CALL_DANGER      8u  /* destroys data on the device it is given */",
+          "#define RN_CALL_NOTINFISH  16u  /* not offered by the shell */", "",
+          "struct rn_arg {",
+          "  const char *name;           /* as in the action table */",
+          "  enum rn_argtype type;",
+          "};", "",
+          "/* One argument's value: s for the string types (FileIn/FileOut: a host",
+          " * path), sl for StringList/DeviceList (NULL-terminated), i for Int and",
+          " * Bool, i64 for Int64.  Not copied by the invoker. */",
+          "union rn_argval {",
+          "  const char *s;",
+          "  char *const *sl;",
+          "  int i;",
+          "  int64_t i64;",
+          "};", "",
+          "/* What a call returned; rn_ret_free (runner/calls.c) frees it. */",
+          "struct rn_ret {",
+          "  enum rn_rettype type;",
+          "  int struct_index;           /* RN_RET_STRUCT(LIST): index in rn_structs */",
+          "  union {",
+          "    int i;                    /* RInt, RBool */",
+          "    int64_t i64;              /* RInt64 */",
+          "    const char *cs;           /* RConstString, RConstOptString: not ours */",
+          "    char *s;                  /* RString, RBufferOut: ours */",
+          "    char **sl;                /* RStringList, RHashtable: ours */",
+          "    void *p;                  /* RStruct, RStructList: ours */",
+          "  } v;",
+          "  size_t size;                /* RBufferOut: length of v.s */",
+          "};", "",
+          "struct rn_call {",
+          "  const char *name;",
+          "  const char *alias;          /* the shell's other name, or NULL */",
+          "  const char *category;",
+          "  const char *summary;",
+          "  const char *group;          /* optional group, or NULL */",
+          "  int proc;                   /* daemon procedure, -1 for library calls */",
+          "  unsigned flags;             /* RN_CALL_* */",
+          "  enum rn_rettype ret;",
+          "  int struct_index;           /* returned struct, or -1 */",
+          "  int nargs;",
+          "  const struct rn_arg *args;",
+          "  /* Call guestfs_NAME; 0 and *ret filled, or -1 (the handle has the",
+          "   * error).  NULL for hand-written calls. */",
+          "  int (*invoke) (guestfs_h *g, const union rn_argval *args, struct rn_ret *ret);",
+          "};", "",
+          "struct rn_field {",
+          "  const char *name;",
+          "  enum rn_fieldtype type;",
+          "  size_t offset;              /* of the field in the struct */",
+          "  size_t len_offset;          /* RN_F_BUFFER: of its length */",
+          "};", "",
+          "struct rn_struct {",
+          "  const char *name;           /* guestfs_NAME */",
+          "  size_t size;                /* sizeof (struct guestfs_NAME) */",
+          "  int nfields;",
+          "  const struct rn_field *fields;",
+          "  void (*free) (void *);      /* guestfs_free_NAME */",
+          "  void (*free_list) (void *); /* guestfs_free_NAME_list */",
+          "};", "",
+          "extern const struct rn_call rn_calls[];",
+          "extern const size_t rn_ncalls;",
+          "extern const struct rn_struct rn_structs[];",
+          "extern const size_t rn_nstructs;", "",
+          "/* The call named name (or whose alias is name), or NULL. */",
+          "const struct rn_call *rn_call_find (const char *name);", "",
+          "#endif /* RN_CALLS_GEN_H */"]
+    return "\n".join(o) + "\n"
+
+
+def rn_invoke_args(a):
+    out = ["g"]
+    for i, (t, _) in enumerate(a.args):
+        if t in STRING_ARGS:
+            out.append("a[%d].s" % i)
+        elif t in ("StringList", "DeviceList"):
+            out.append("a[%d].sl" % i)
+        elif t == "Int64":
+            out.append("a[%d].i64" % i)
+        else:
+            out.append("a[%d].i" % i)
+    if a.retkind == "RBufferOut":
+        out.append("&r->size")
+    return ", ".join(out)
+
+
+def gen_runner_invoker(a):
+    call = "guestfs_%s (%s)" % (a.name, rn_invoke_args(a))
+    k = a.retkind
+    o = ["", "static int", "inv_%s (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)" % a.name, "{"]
+    if not a.args:
+        o.append("  (void) a;")
+    if k == "RErr":
+        o.append("  (void) r;")
+        o.append("  return %s;" % call)
+    elif k in ("RInt", "RBool"):
+        o.append("  return (r->v.i = %s) == -1 ? -1 : 0;" % call)
+    elif k == "RInt64":
+        o.append("  return (r->v.i64 = %s) == -1 ? -1 : 0;" % call)
+    elif k == "RConstString":
+        o.append("  return (r->v.cs = %s) == NULL ? -1 : 0;" % call)
+    elif k == "RConstOptString":
+        o.append("  r->v.cs = %s;  /* NULL is an answer too */" % call)
+        o.append("  return 0;")
+    elif k in ("RString", "RBufferOut"):
+        o.append("  return (r->v.s = %s) == NULL ? -1 : 0;" % call)
+    elif k in ("RStringList", "RHashtable"):
+        o.append("  return (r->v.sl = %s) == NULL ? -1 : 0;" % call)
+    else:
+        o.append("  return (r->v.p = %s) == NULL ? -1 : 0;" % call)
+    o.append("}")
+    return o
+
+
+def gen_runner_c(actions, structs):
+    o = ["/* %s */" % DONOTEDIT,
+         "#include <stdlib.h>", "#include <string.h>", "#include \"calls-gen.h\""]
+    for name, fields in structs.items():
+        o += ["", "static void", "free_%s (void *p)" % name, "{",
+              "  guestfs_free_%s (p);" % name, "}", "",
+              "static void", "free_%s_list (void *p)" % name, "{",
+              "  guestfs_free_%s_list (p);" % name, "}", "",
+              "static const struct rn_field fields_%s[] = {" % name]
+        for fn, ft in fields:
+            lenoff = "offsetof (struct guestfs_%s, %s_len)" % (name, fn) if ft == "Buffer" else "0"
+            o.append("  { %s, %s, offsetof (struct guestfs_%s, %s), %s }," %
+                     (cstr(fn), RN_FIELD[ft], name, fn, lenoff))
+        o.append("};")
+    o += ["", "const struct rn_struct rn_structs[] = {"]
+    sindex = {}
+    for i, (name, fields) in enumerate(structs.items()):
+        sindex[name] = i
+        o.append("  { %s, sizeof (struct guestfs_%s), %d, fields_%s, free_%s, free_%s_list }," %
+                 (cstr(name), name, len(fields), name, name, name))
+    o += ["};", "const size_t rn_nstructs = %d;" % len(structs)]
+    for a in actions:
+        if not a.handwritten:
+            o += gen_runner_invoker(a)
+    o.append("")
+    for a in actions:
+        if a.args:
+            o.append("static const struct rn_arg args_%s[] = { %s };" % (
+                a.name, ", ".join("{ %s, %s }" % (cstr(n), RN_ARG[t]) for t, n in a.args)))
+    o += ["", "const struct rn_call rn_calls[] = {"]
+    for a in actions:
+        o.append("  { %s, %s, %s, %s, %s, %d, %s, RN_RET_%s, %d, %d, %s, %s }," % (
+            cstr(a.name), rn_alias(a), cstr(a.category), cstr(a.summary),
+            cstr(a.group) if a.group else "NULL", -1 if a.proc is None else a.proc,
+            rn_flags(a), a.retkind[1:].upper(), sindex[a.struct] if a.struct else -1,
+            len(a.args), "args_%s" % a.name if a.args else "NULL",
+            "NULL" if a.handwritten else "inv_%s" % a.name))
+    o += ["};", "const size_t rn_ncalls = %d;" % len(actions), ""]
+    order = sorted(range(len(actions)), key=lambda i: actions[i].name)
+    o.append("/* Indexes of rn_calls in name order, for bsearch. */")
+    o.append("static const unsigned short by_name[] = {")
+    for i in range(0, len(order), 12):
+        o.append("  " + ", ".join(str(x) for x in order[i:i + 12]) + ",")
+    o += ["};", "",
+          "static int", "cmp_name (const void *key, const void *elt)", "{",
+          "  return strcmp (key, rn_calls[*(const unsigned short *) elt].name);", "}", "",
+          "const struct rn_call *", "rn_call_find (const char *name)", "{",
+          "  const unsigned short *i = bsearch (name, by_name, rn_ncalls, sizeof by_name[0], cmp_name);", "",
+          "  if (i)", "    return &rn_calls[*i];",
+          "  for (size_t j = 0; j < rn_ncalls; j++)",
+          "    if (rn_calls[j].alias && strcmp (rn_calls[j].alias, name) == 0)",
+          "      return &rn_calls[j];",
+          "  return NULL;", "}"]
+    return "\n".join(o) + "\n"
+
+
+def gen_results_sql_c(top):
+    with open(os.path.join(top, "schemas/results.sql")) as f:
+        sql = f.read()
+    o = ["/* %s */" % DONOTEDIT,
+         "/* schemas/results.sql, the results database schema, as a C string. */",
+         "extern const char rn_results_sql[];",
+         "const char rn_results_sql[] ="]
+    for line in sql.splitlines():
+        o.append('  "%s\\n"' % line.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t"))
+    o[-1] += ";"
+    return "\n".join(o) + "\n"
+
+
 def main():
     args = sys.argv[1:]
     check = "--check" in args
@@ -520,6 +754,9 @@ def main():
         "guestd/actions-gen.h": gen_gd_h(actions),
         "guestd/dispatch-gen.c": gen_gd_c(actions),
         "schemas/calls.md": gen_doc(actions, structs),
+        "runner/calls-gen.h": gen_runner_h(actions, structs),
+        "runner/calls-gen.c": gen_runner_c(actions, structs),
+        "runner/results-sql-gen.c": gen_results_sql_c(top),
     }
     stale = []
     for rel, text in outputs.items():

@@ -94,39 +94,39 @@ extern char ** guestfs_pvs (guestfs_h *g);
 extern char ** guestfs_vgs (guestfs_h *g);
 /* list LVM logical volumes as /dev/VG/LV paths: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_lvs (guestfs_h *g);
-/* list PVs with every column from the pvs tool as structs [not supported yet]: the caller frees it with guestfs_free_lvm_pv_list(); NULL on error */
+/* list PVs with every column from the pvs tool as structs: the caller frees it with guestfs_free_lvm_pv_list(); NULL on error */
 extern struct guestfs_lvm_pv_list * guestfs_pvs_full (guestfs_h *g);
-/* list VGs with every column from the vgs tool as structs [not supported yet]: the caller frees it with guestfs_free_lvm_vg_list(); NULL on error */
+/* list VGs with every column from the vgs tool as structs: the caller frees it with guestfs_free_lvm_vg_list(); NULL on error */
 extern struct guestfs_lvm_vg_list * guestfs_vgs_full (guestfs_h *g);
-/* list LVs with every column from the lvs tool as structs [not supported yet]: the caller frees it with guestfs_free_lvm_lv_list(); NULL on error */
+/* list LVs with every column from the lvs tool as structs: the caller frees it with guestfs_free_lvm_lv_list(); NULL on error */
 extern struct guestfs_lvm_lv_list * guestfs_lvs_full (guestfs_h *g);
 /* return a text file split into lines (line endings removed): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_read_lines (guestfs_h *g, const char *path);
-/* open an Augeas configuration-editing handle rooted at a path, with flags [not supported yet]: returns -1 on error */
+/* open an Augeas configuration-editing handle rooted at a path, with flags: returns -1 on error */
 extern int guestfs_aug_init (guestfs_h *g, const char *root, int flags);
-/* define an Augeas variable (optionally to an expression); returns node count [not supported yet]: returns -1 on error */
+/* define an Augeas variable (optionally to an expression); returns node count: returns -1 on error */
 extern int guestfs_aug_defvar (guestfs_h *g, const char *name, const char *expr);
-/* define a variable for a node, creating it with a value if absent; returns (count, created) [not supported yet]: the caller frees it with guestfs_free_int_bool(); NULL on error */
+/* define a variable for a node, creating it with a value if absent; returns (count, created): the caller frees it with guestfs_free_int_bool(); NULL on error */
 extern struct guestfs_int_bool * guestfs_aug_defnode (guestfs_h *g, const char *name, const char *expr, const char *val);
-/* read the value stored at an Augeas path [not supported yet]: the caller frees the string with free(); NULL on error */
+/* read the value stored at an Augeas path: the caller frees the string with free(); NULL on error */
 extern char * guestfs_aug_get (guestfs_h *g, const char *augpath);
-/* assign a value at an Augeas path [not supported yet]: returns -1 on error */
+/* assign a value at an Augeas path: returns -1 on error */
 extern int guestfs_aug_set (guestfs_h *g, const char *augpath, const char *val);
-/* add a new sibling node with a label before or after the node at a path [not supported yet]: returns -1 on error */
+/* add a new sibling node with a label before or after the node at a path: returns -1 on error */
 extern int guestfs_aug_insert (guestfs_h *g, const char *augpath, const char *label, int before);
-/* delete nodes matching a path expression; returns number removed [not supported yet]: returns -1 on error */
+/* delete nodes matching a path expression; returns number removed: returns -1 on error */
 extern int guestfs_aug_rm (guestfs_h *g, const char *augpath);
-/* move an Augeas node to a new location [not supported yet]: returns -1 on error */
+/* move an Augeas node to a new location: returns -1 on error */
 extern int guestfs_aug_mv (guestfs_h *g, const char *src, const char *dest);
-/* return all Augeas paths matching an expression [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return all Augeas paths matching an expression: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_aug_match (guestfs_h *g, const char *augpath);
-/* write modified Augeas tree back to the config files [not supported yet]: returns -1 on error */
+/* write modified Augeas tree back to the config files: returns -1 on error */
 extern int guestfs_aug_save (guestfs_h *g);
-/* free the current Augeas handle [not supported yet]: returns -1 on error */
+/* free the current Augeas handle: returns -1 on error */
 extern int guestfs_aug_close (guestfs_h *g);
-/* (re)read config files into the Augeas tree [not supported yet]: returns -1 on error */
+/* (re)read config files into the Augeas tree: returns -1 on error */
 extern int guestfs_aug_load (guestfs_h *g);
-/* list direct children of an Augeas path (convenience over aug_match) [not supported yet]: the caller frees each string and the array; NULL on error */
+/* list direct children of an Augeas path (convenience over aug_match): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_aug_ls (guestfs_h *g, const char *augpath);
 /* delete one file: returns -1 on error */
 extern int guestfs_rm (guestfs_h *g, const char *path);
@@ -148,15 +148,15 @@ extern int guestfs_exists (guestfs_h *g, const char *path);
 extern int guestfs_is_file (guestfs_h *g, const char *path);
 /* true if the path is a directory (symlinks followed): returns -1 on error */
 extern int guestfs_is_dir (guestfs_h *g, const char *path);
-/* initialise a device as an LVM physical volume [not supported yet]: returns -1 on error */
+/* initialise a device as an LVM physical volume: returns -1 on error */
 extern int guestfs_pvcreate (guestfs_h *g, const char *device);
-/* create a volume group out of a list of PV devices [not supported yet]: returns -1 on error */
+/* create a volume group out of a list of PV devices: returns -1 on error */
 extern int guestfs_vgcreate (guestfs_h *g, const char *volgroup, char *const *physvols);
-/* create a logical volume of N megabytes in a volume group [not supported yet]: returns -1 on error */
+/* create a logical volume of N megabytes in a volume group: returns -1 on error */
 extern int guestfs_lvcreate (guestfs_h *g, const char *logvol, const char *volgroup, int mbytes);
 /* create a filesystem of the given type (ext2, ext3, vfat...) on a device: returns -1 on error */
 extern int guestfs_mkfs (guestfs_h *g, const char *fstype, const char *device);
-/* write a partition table with sfdisk from a list of sfdisk input lines plus C/H/S geometry [not supported yet]: returns -1 on error */
+/* write a partition table with sfdisk from a list of sfdisk input lines plus C/H/S geometry: returns -1 on error */
 extern int guestfs_sfdisk (guestfs_h *g, const char *device, int cyls, int heads, int sectors, char *const *lines);
 /* create/overwrite a file with given content (size 0 means take strlen): returns -1 on error */
 extern int guestfs_write_file (guestfs_h *g, const char *path, const char *content, int size);
@@ -166,325 +166,325 @@ extern int guestfs_umount (guestfs_h *g, const char *pathordevice);
 extern char ** guestfs_mounts (guestfs_h *g);
 /* unmount every mounted filesystem: returns -1 on error */
 extern int guestfs_umount_all (guestfs_h *g);
-/* tear down and erase every LV, VG and PV found [not supported yet]: returns -1 on error */
+/* tear down and erase every LV, VG and PV found: returns -1 on error */
 extern int guestfs_lvm_remove_all (guestfs_h *g);
 /* describe a file's type using file(1) (works on devices too): the caller frees the string with free(); NULL on error */
 extern char * guestfs_file (guestfs_h *g, const char *path);
-/* exec a program from the mounted guest root (chrooted), returning its stdout [not supported yet]: the caller frees the string with free(); NULL on error */
+/* exec a program from the mounted guest root (chrooted), returning its stdout: the caller frees the string with free(); NULL on error */
 extern char * guestfs_command (guestfs_h *g, char *const *arguments);
-/* like command but returns stdout split into lines [not supported yet]: the caller frees each string and the array; NULL on error */
+/* like command but returns stdout split into lines: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_command_lines (guestfs_h *g, char *const *arguments);
 /* stat a path (following symlinks) and return the fields as a struct: the caller frees it with guestfs_free_stat(); NULL on error */
 extern struct guestfs_stat * guestfs_stat (guestfs_h *g, const char *path);
 /* like stat but reports on a symlink itself: the caller frees it with guestfs_free_stat(); NULL on error */
 extern struct guestfs_stat * guestfs_lstat (guestfs_h *g, const char *path);
-/* return filesystem statistics for the filesystem holding a path [not supported yet]: the caller frees it with guestfs_free_statvfs(); NULL on error */
+/* return filesystem statistics for the filesystem holding a path: the caller frees it with guestfs_free_statvfs(); NULL on error */
 extern struct guestfs_statvfs * guestfs_statvfs (guestfs_h *g, const char *path);
-/* dump the ext2/3/4 superblock as key/value pairs [not supported yet]: the caller frees each string and the array (key, value pairs); NULL on error */
+/* dump the ext2/3/4 superblock as key/value pairs: the caller frees each string and the array (key, value pairs); NULL on error */
 extern char ** guestfs_tune2fs_l (guestfs_h *g, const char *device);
-/* mark a block device read-only in the kernel [not supported yet]: returns -1 on error */
+/* mark a block device read-only in the kernel: returns -1 on error */
 extern int guestfs_blockdev_setro (guestfs_h *g, const char *device);
-/* mark a block device read-write in the kernel [not supported yet]: returns -1 on error */
+/* mark a block device read-write in the kernel: returns -1 on error */
 extern int guestfs_blockdev_setrw (guestfs_h *g, const char *device);
-/* report whether a block device is read-only [not supported yet]: returns -1 on error */
+/* report whether a block device is read-only: returns -1 on error */
 extern int guestfs_blockdev_getro (guestfs_h *g, const char *device);
-/* return logical sector size in bytes [not supported yet]: returns -1 on error */
+/* return logical sector size in bytes: returns -1 on error */
 extern int guestfs_blockdev_getss (guestfs_h *g, const char *device);
-/* return kernel block size of a device [not supported yet]: returns -1 on error */
+/* return kernel block size of a device: returns -1 on error */
 extern int guestfs_blockdev_getbsz (guestfs_h *g, const char *device);
-/* change kernel block size of a device [not supported yet]: returns -1 on error */
+/* change kernel block size of a device: returns -1 on error */
 extern int guestfs_blockdev_setbsz (guestfs_h *g, const char *device, int blocksize);
-/* return device size counted in 512-byte sectors [not supported yet]: returns -1 on error */
+/* return device size counted in 512-byte sectors: returns -1 on error */
 extern int64_t guestfs_blockdev_getsz (guestfs_h *g, const char *device);
 /* return device size in bytes: returns -1 on error */
 extern int64_t guestfs_blockdev_getsize64 (guestfs_h *g, const char *device);
-/* flush kernel buffers for a device [not supported yet]: returns -1 on error */
+/* flush kernel buffers for a device: returns -1 on error */
 extern int guestfs_blockdev_flushbufs (guestfs_h *g, const char *device);
-/* make the kernel re-read a device's partition table [not supported yet]: returns -1 on error */
+/* make the kernel re-read a device's partition table: returns -1 on error */
 extern int guestfs_blockdev_rereadpt (guestfs_h *g, const char *device);
 /* stream a local file (FileIn chunks) into a guest file or device: returns -1 on error */
 extern int guestfs_upload (guestfs_h *g, const char *filename, const char *remotefilename);
 /* stream a guest file or device out to a local file (FileOut chunks): returns -1 on error */
 extern int guestfs_download (guestfs_h *g, const char *remotefilename, const char *filename);
-/* compute a checksum (crc, md5, sha1, sha224, sha256, sha384, sha512) of a file [not supported yet]: the caller frees the string with free(); NULL on error */
+/* compute a checksum (crc, md5, sha1, sha224, sha256, sha384, sha512) of a file: the caller frees the string with free(); NULL on error */
 extern char * guestfs_checksum (guestfs_h *g, const char *csumtype, const char *path);
-/* receive an uncompressed tar stream and unpack it into a guest directory [not supported yet]: returns -1 on error */
+/* receive an uncompressed tar stream and unpack it into a guest directory: returns -1 on error */
 extern int guestfs_tar_in (guestfs_h *g, const char *tarfile, const char *directory);
-/* pack a guest directory as an uncompressed tar stream sent back to the caller [not supported yet]: returns -1 on error */
+/* pack a guest directory as an uncompressed tar stream sent back to the caller: returns -1 on error */
 extern int guestfs_tar_out (guestfs_h *g, const char *directory, const char *tarfile);
-/* receive a gzip-compressed tar stream and unpack it into a guest directory [not supported yet]: returns -1 on error */
+/* receive a gzip-compressed tar stream and unpack it into a guest directory: returns -1 on error */
 extern int guestfs_tgz_in (guestfs_h *g, const char *tarball, const char *directory);
-/* pack a guest directory as a gzip-compressed tar stream sent back [not supported yet]: returns -1 on error */
+/* pack a guest directory as a gzip-compressed tar stream sent back: returns -1 on error */
 extern int guestfs_tgz_out (guestfs_h *g, const char *directory, const char *tarball);
 /* mount a device read-only: returns -1 on error */
 extern int guestfs_mount_ro (guestfs_h *g, const char *device, const char *mountpoint);
 /* mount a device passing a -o option string: returns -1 on error */
 extern int guestfs_mount_options (guestfs_h *g, const char *options, const char *device, const char *mountpoint);
-/* mount a device with both a -o option string and an explicit -t type [not supported yet]: returns -1 on error */
+/* mount a device with both a -o option string and an explicit -t type: returns -1 on error */
 extern int guestfs_mount_vfs (guestfs_h *g, const char *options, const char *vfstype, const char *device, const char *mountpoint);
-/* run an internal debugging subcommand in the daemon (unstable, undocumented interface) [not supported yet]: the caller frees the string with free(); NULL on error */
+/* run an internal debugging subcommand in the daemon (unstable, undocumented interface): the caller frees the string with free(); NULL on error */
 extern char * guestfs_debug (guestfs_h *g, const char *subcmd, char *const *extraargs);
-/* delete a logical volume (or all LVs of a VG if given the VG name) [not supported yet]: returns -1 on error */
+/* delete a logical volume (or all LVs of a VG if given the VG name): returns -1 on error */
 extern int guestfs_lvremove (guestfs_h *g, const char *device);
-/* delete a volume group and its LVs [not supported yet]: returns -1 on error */
+/* delete a volume group and its LVs: returns -1 on error */
 extern int guestfs_vgremove (guestfs_h *g, const char *vgname);
-/* wipe the PV label from a device [not supported yet]: returns -1 on error */
+/* wipe the PV label from a device: returns -1 on error */
 extern int guestfs_pvremove (guestfs_h *g, const char *device);
-/* change the label of an ext2/3/4 filesystem [not supported yet]: returns -1 on error */
+/* change the label of an ext2/3/4 filesystem: returns -1 on error */
 extern int guestfs_set_e2label (guestfs_h *g, const char *device, const char *label);
-/* read the label of an ext2/3/4 filesystem [not supported yet]: the caller frees the string with free(); NULL on error */
+/* read the label of an ext2/3/4 filesystem: the caller frees the string with free(); NULL on error */
 extern char * guestfs_get_e2label (guestfs_h *g, const char *device);
-/* change the UUID of an ext2/3/4 filesystem (also accepts clear/random/time) [not supported yet]: returns -1 on error */
+/* change the UUID of an ext2/3/4 filesystem (also accepts clear/random/time): returns -1 on error */
 extern int guestfs_set_e2uuid (guestfs_h *g, const char *device, const char *uuid);
-/* read the UUID of an ext2/3/4 filesystem [not supported yet]: the caller frees the string with free(); NULL on error */
+/* read the UUID of an ext2/3/4 filesystem: the caller frees the string with free(); NULL on error */
 extern char * guestfs_get_e2uuid (guestfs_h *g, const char *device);
-/* run the fsck checker (auto-repair mode) for a given type on a device; returns fsck's summed status code [not supported yet]: returns -1 on error */
+/* run the fsck checker (auto-repair mode) for a given type on a device; returns fsck's summed status code: returns -1 on error */
 extern int guestfs_fsck (guestfs_h *g, const char *fstype, const char *device);
-/* overwrite the first blocks of a device with zeroes so it looks blank [not supported yet]: returns -1 on error */
+/* overwrite the first blocks of a device with zeroes so it looks blank: returns -1 on error */
 extern int guestfs_zero (guestfs_h *g, const char *device);
-/* run grub-install for a device with a given root directory [not supported yet]: returns -1 on error */
+/* run grub-install for a device with a given root directory: returns -1 on error */
 extern int guestfs_grub_install (guestfs_h *g, const char *root, const char *device);
-/* copy one file to another path [not supported yet]: returns -1 on error */
+/* copy one file to another path: returns -1 on error */
 extern int guestfs_cp (guestfs_h *g, const char *src, const char *dest);
-/* copy a file or tree recursively preserving attributes (cp -a) [not supported yet]: returns -1 on error */
+/* copy a file or tree recursively preserving attributes (cp -a): returns -1 on error */
 extern int guestfs_cp_a (guestfs_h *g, const char *src, const char *dest);
-/* rename/move a file [not supported yet]: returns -1 on error */
+/* rename/move a file: returns -1 on error */
 extern int guestfs_mv (guestfs_h *g, const char *src, const char *dest);
-/* write a value to /proc/sys/vm/drop_caches to free page/dentry/inode caches [not supported yet]: returns -1 on error */
+/* write a value to /proc/sys/vm/drop_caches to free page/dentry/inode caches: returns -1 on error */
 extern int guestfs_drop_caches (guestfs_h *g, int whattodrop);
-/* return the appliance kernel log buffer [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return the appliance kernel log buffer: the caller frees the string with free(); NULL on error */
 extern char * guestfs_dmesg (guestfs_h *g);
 /* no-op round trip to check the daemon is responsive: returns -1 on error */
 extern int guestfs_ping_daemon (guestfs_h *g);
-/* true if two guest files have identical bytes [not supported yet]: returns -1 on error */
+/* true if two guest files have identical bytes: returns -1 on error */
 extern int guestfs_equal (guestfs_h *g, const char *file1, const char *file2);
-/* list printable character runs in a file (strings(1)) [not supported yet]: the caller frees each string and the array; NULL on error */
+/* list printable character runs in a file (strings(1)): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_strings (guestfs_h *g, const char *path);
-/* like strings but selecting the character encoding (s,S,b,l,B,L) [not supported yet]: the caller frees each string and the array; NULL on error */
+/* like strings but selecting the character encoding (s,S,b,l,B,L): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_strings_e (guestfs_h *g, const char *encoding, const char *path);
-/* return a hex+ASCII dump (hexdump -C) of a file [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return a hex+ASCII dump (hexdump -C) of a file: the caller frees the string with free(); NULL on error */
 extern char * guestfs_hexdump (guestfs_h *g, const char *path);
-/* zero unused blocks of an unmounted ext2/3 filesystem [not supported yet]: returns -1 on error */
+/* zero unused blocks of an unmounted ext2/3 filesystem: returns -1 on error */
 extern int guestfs_zerofree (guestfs_h *g, const char *device);
-/* grow/shrink a PV to match its underlying device size [not supported yet]: returns -1 on error */
+/* grow/shrink a PV to match its underlying device size: returns -1 on error */
 extern int guestfs_pvresize (guestfs_h *g, const char *device);
-/* rewrite a single partition entry via sfdisk -N with geometry [not supported yet]: returns -1 on error */
+/* rewrite a single partition entry via sfdisk -N with geometry: returns -1 on error */
 extern int guestfs_sfdisk_N (guestfs_h *g, const char *device, int partnum, int cyls, int heads, int sectors, const char *line);
-/* return sfdisk -l output for a device [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return sfdisk -l output for a device: the caller frees the string with free(); NULL on error */
 extern char * guestfs_sfdisk_l (guestfs_h *g, const char *device);
-/* return the geometry the kernel reports for a device [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return the geometry the kernel reports for a device: the caller frees the string with free(); NULL on error */
 extern char * guestfs_sfdisk_kernel_geometry (guestfs_h *g, const char *device);
-/* return the geometry implied by the on-disk partition table [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return the geometry implied by the on-disk partition table: the caller frees the string with free(); NULL on error */
 extern char * guestfs_sfdisk_disk_geometry (guestfs_h *g, const char *device);
-/* activate or deactivate every volume group [not supported yet]: returns -1 on error */
+/* activate or deactivate every volume group: returns -1 on error */
 extern int guestfs_vg_activate_all (guestfs_h *g, int activate);
-/* activate or deactivate the listed volume groups [not supported yet]: returns -1 on error */
+/* activate or deactivate the listed volume groups: returns -1 on error */
 extern int guestfs_vg_activate (guestfs_h *g, int activate, char *const *volgroups);
-/* set a logical volume to a new size in megabytes [not supported yet]: returns -1 on error */
+/* set a logical volume to a new size in megabytes: returns -1 on error */
 extern int guestfs_lvresize (guestfs_h *g, const char *device, int mbytes);
-/* grow/shrink an ext2/3 filesystem to fill its device [not supported yet]: returns -1 on error */
+/* grow/shrink an ext2/3 filesystem to fill its device: returns -1 on error */
 extern int guestfs_resize2fs (guestfs_h *g, const char *device);
-/* list every path below a directory, relative to it, sorted [not supported yet]: the caller frees each string and the array; NULL on error */
+/* list every path below a directory, relative to it, sorted: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_find (guestfs_h *g, const char *directory);
-/* force an e2fsck -f check of an ext2/3 filesystem [not supported yet]: returns -1 on error */
+/* force an e2fsck -f check of an ext2/3 filesystem: returns -1 on error */
 extern int guestfs_e2fsck_f (guestfs_h *g, const char *device);
-/* make the daemon sleep N seconds [not supported yet]: returns -1 on error */
+/* make the daemon sleep N seconds: returns -1 on error */
 extern int guestfs_sleep (guestfs_h *g, int secs);
-/* check whether an NTFS volume can be mounted (rw or ro); returns the probe status [not supported yet]: returns -1 on error */
+/* check whether an NTFS volume can be mounted (rw or ro); returns the probe status: returns -1 on error */
 extern int guestfs_ntfs_3g_probe (guestfs_h *g, int rw, const char *device);
-/* run a string through /bin/sh in the guest root, returning stdout [not supported yet]: the caller frees the string with free(); NULL on error */
+/* run a string through /bin/sh in the guest root, returning stdout: the caller frees the string with free(); NULL on error */
 extern char * guestfs_sh (guestfs_h *g, const char *command);
-/* like sh but returns stdout split into lines [not supported yet]: the caller frees each string and the array; NULL on error */
+/* like sh but returns stdout split into lines: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_sh_lines (guestfs_h *g, const char *command);
-/* expand a shell wildcard pattern against the guest tree [not supported yet]: the caller frees each string and the array; NULL on error */
+/* expand a shell wildcard pattern against the guest tree: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_glob_expand (guestfs_h *g, const char *pattern);
-/* securely overwrite an entire device with scrub(1) [not supported yet]: returns -1 on error */
+/* securely overwrite an entire device with scrub(1): returns -1 on error */
 extern int guestfs_scrub_device (guestfs_h *g, const char *device);
-/* securely overwrite then delete a file [not supported yet]: returns -1 on error */
+/* securely overwrite then delete a file: returns -1 on error */
 extern int guestfs_scrub_file (guestfs_h *g, const char *file);
-/* fill free space of a filesystem with a scrubbed temp file then remove it [not supported yet]: returns -1 on error */
+/* fill free space of a filesystem with a scrubbed temp file then remove it: returns -1 on error */
 extern int guestfs_scrub_freespace (guestfs_h *g, const char *dir);
-/* create a uniquely named temporary directory from an XXXXXX template [not supported yet]: the caller frees the string with free(); NULL on error */
+/* create a uniquely named temporary directory from an XXXXXX template: the caller frees the string with free(); NULL on error */
 extern char * guestfs_mkdtemp (guestfs_h *g, const char *template_);
-/* count lines of a file [not supported yet]: returns -1 on error */
+/* count lines of a file: returns -1 on error */
 extern int guestfs_wc_l (guestfs_h *g, const char *path);
-/* count words of a file [not supported yet]: returns -1 on error */
+/* count words of a file: returns -1 on error */
 extern int guestfs_wc_w (guestfs_h *g, const char *path);
-/* count bytes of a file [not supported yet]: returns -1 on error */
+/* count bytes of a file: returns -1 on error */
 extern int guestfs_wc_c (guestfs_h *g, const char *path);
-/* return the first 10 lines of a file [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return the first 10 lines of a file: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_head (guestfs_h *g, const char *path);
-/* return the first N lines (negative N: all but the last -N) [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return the first N lines (negative N: all but the last -N): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_head_n (guestfs_h *g, int nrlines, const char *path);
-/* return the last 10 lines of a file [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return the last 10 lines of a file: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_tail (guestfs_h *g, const char *path);
-/* return the last N lines (negative N: from line -N onward) [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return the last N lines (negative N: from line -N onward): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_tail_n (guestfs_h *g, int nrlines, const char *path);
-/* return df output for mounted filesystems (debug/human use) [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return df output for mounted filesystems (debug/human use): the caller frees the string with free(); NULL on error */
 extern char * guestfs_df (guestfs_h *g);
-/* return df -h output (debug/human use) [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return df -h output (debug/human use): the caller frees the string with free(); NULL on error */
 extern char * guestfs_df_h (guestfs_h *g);
-/* return disk usage of a path in kilobytes [not supported yet]: returns -1 on error */
+/* return disk usage of a path in kilobytes: returns -1 on error */
 extern int64_t guestfs_du (guestfs_h *g, const char *path);
-/* list the file names contained in an initrd/initramfs image [not supported yet]: the caller frees each string and the array; NULL on error */
+/* list the file names contained in an initrd/initramfs image: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_initrd_list (guestfs_h *g, const char *path);
-/* mount a guest file as a filesystem via a loop device [not supported yet]: returns -1 on error */
+/* mount a guest file as a filesystem via a loop device: returns -1 on error */
 extern int guestfs_mount_loop (guestfs_h *g, const char *file, const char *mountpoint);
-/* format a device as swap [not supported yet]: returns -1 on error */
+/* format a device as swap: returns -1 on error */
 extern int guestfs_mkswap (guestfs_h *g, const char *device);
-/* format a device as swap with a label [not supported yet]: returns -1 on error */
+/* format a device as swap with a label: returns -1 on error */
 extern int guestfs_mkswap_L (guestfs_h *g, const char *label, const char *device);
-/* format a device as swap with a specific UUID [not supported yet]: returns -1 on error */
+/* format a device as swap with a specific UUID: returns -1 on error */
 extern int guestfs_mkswap_U (guestfs_h *g, const char *uuid, const char *device);
-/* create a device node or FIFO from mode + major/minor [not supported yet]: returns -1 on error */
+/* create a device node or FIFO from mode + major/minor: returns -1 on error */
 extern int guestfs_mknod (guestfs_h *g, int mode, int devmajor, int devminor, const char *path);
-/* create a named pipe [not supported yet]: returns -1 on error */
+/* create a named pipe: returns -1 on error */
 extern int guestfs_mkfifo (guestfs_h *g, int mode, const char *path);
-/* create a block device node [not supported yet]: returns -1 on error */
+/* create a block device node: returns -1 on error */
 extern int guestfs_mknod_b (guestfs_h *g, int mode, int devmajor, int devminor, const char *path);
-/* create a character device node [not supported yet]: returns -1 on error */
+/* create a character device node: returns -1 on error */
 extern int guestfs_mknod_c (guestfs_h *g, int mode, int devmajor, int devminor, const char *path);
-/* set the daemon's file creation mask and return the previous one [not supported yet]: returns -1 on error */
+/* set the daemon's file creation mask and return the previous one: returns -1 on error */
 extern int guestfs_umask (guestfs_h *g, int mask);
-/* list a directory as structs with inode number, type char and name [not supported yet]: the caller frees it with guestfs_free_dirent_list(); NULL on error */
+/* list a directory as structs with inode number, type char and name: the caller frees it with guestfs_free_dirent_list(); NULL on error */
 extern struct guestfs_dirent_list * guestfs_readdir (guestfs_h *g, const char *dir);
-/* write a partition table with sfdisk using megabyte units, no geometry [not supported yet]: returns -1 on error */
+/* write a partition table with sfdisk using megabyte units, no geometry: returns -1 on error */
 extern int guestfs_sfdiskM (guestfs_h *g, const char *device, char *const *lines);
-/* run file(1) on the content of a compressed file (old API, superseded by file) [not supported yet]: the caller frees the string with free(); NULL on error */
+/* run file(1) on the content of a compressed file (old API, superseded by file): the caller frees the string with free(); NULL on error */
 extern char * guestfs_zfile (guestfs_h *g, const char *meth, const char *path);
-/* list all extended attributes (name, raw value) of a path [not supported yet]: the caller frees it with guestfs_free_xattr_list(); NULL on error */
+/* list all extended attributes (name, raw value) of a path: the caller frees it with guestfs_free_xattr_list(); NULL on error */
 extern struct guestfs_xattr_list * guestfs_getxattrs (guestfs_h *g, const char *path);
-/* like getxattrs but not following symlinks [not supported yet]: the caller frees it with guestfs_free_xattr_list(); NULL on error */
+/* like getxattrs but not following symlinks: the caller frees it with guestfs_free_xattr_list(); NULL on error */
 extern struct guestfs_xattr_list * guestfs_lgetxattrs (guestfs_h *g, const char *path);
-/* set one extended attribute to a value of given length [not supported yet]: returns -1 on error */
+/* set one extended attribute to a value of given length: returns -1 on error */
 extern int guestfs_setxattr (guestfs_h *g, const char *xattr, const char *val, int vallen, const char *path);
-/* like setxattr but on the symlink itself [not supported yet]: returns -1 on error */
+/* like setxattr but on the symlink itself: returns -1 on error */
 extern int guestfs_lsetxattr (guestfs_h *g, const char *xattr, const char *val, int vallen, const char *path);
-/* delete one extended attribute [not supported yet]: returns -1 on error */
+/* delete one extended attribute: returns -1 on error */
 extern int guestfs_removexattr (guestfs_h *g, const char *xattr, const char *path);
-/* like removexattr but on the symlink itself [not supported yet]: returns -1 on error */
+/* like removexattr but on the symlink itself: returns -1 on error */
 extern int guestfs_lremovexattr (guestfs_h *g, const char *xattr, const char *path);
-/* return a device -> mountpoint map of current mounts [not supported yet]: the caller frees each string and the array (key, value pairs); NULL on error */
+/* return a device -> mountpoint map of current mounts: the caller frees each string and the array (key, value pairs); NULL on error */
 extern char ** guestfs_mountpoints (guestfs_h *g);
-/* create a directory at the top of the appliance root to be used as a mountpoint (for multi-root setups like live CDs) [not supported yet]: returns -1 on error */
+/* create a directory at the top of the appliance root to be used as a mountpoint (for multi-root setups like live CDs): returns -1 on error */
 extern int guestfs_mkmountpoint (guestfs_h *g, const char *exemptpath);
-/* remove a directory made by mkmountpoint [not supported yet]: returns -1 on error */
+/* remove a directory made by mkmountpoint: returns -1 on error */
 extern int guestfs_rmmountpoint (guestfs_h *g, const char *exemptpath);
 /* return a whole file as a binary-safe buffer (size limited by protocol): the caller frees the buffer; its length is in *size_r; NULL on error */
 extern char * guestfs_read_file (guestfs_h *g, const char *path, size_t *size_r);
-/* return lines of a file matching a basic regex [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return lines of a file matching a basic regex: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_grep (guestfs_h *g, const char *regex, const char *path);
-/* return lines matching an extended regex [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return lines matching an extended regex: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_egrep (guestfs_h *g, const char *regex, const char *path);
-/* return lines containing a fixed string [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return lines containing a fixed string: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_fgrep (guestfs_h *g, const char *pattern, const char *path);
-/* case-insensitive grep [not supported yet]: the caller frees each string and the array; NULL on error */
+/* case-insensitive grep: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_grepi (guestfs_h *g, const char *regex, const char *path);
-/* case-insensitive egrep [not supported yet]: the caller frees each string and the array; NULL on error */
+/* case-insensitive egrep: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_egrepi (guestfs_h *g, const char *regex, const char *path);
-/* case-insensitive fgrep [not supported yet]: the caller frees each string and the array; NULL on error */
+/* case-insensitive fgrep: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_fgrepi (guestfs_h *g, const char *pattern, const char *path);
-/* grep inside a compressed file [not supported yet]: the caller frees each string and the array; NULL on error */
+/* grep inside a compressed file: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_zgrep (guestfs_h *g, const char *regex, const char *path);
-/* egrep inside a compressed file [not supported yet]: the caller frees each string and the array; NULL on error */
+/* egrep inside a compressed file: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_zegrep (guestfs_h *g, const char *regex, const char *path);
-/* fgrep inside a compressed file [not supported yet]: the caller frees each string and the array; NULL on error */
+/* fgrep inside a compressed file: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_zfgrep (guestfs_h *g, const char *pattern, const char *path);
-/* case-insensitive zgrep [not supported yet]: the caller frees each string and the array; NULL on error */
+/* case-insensitive zgrep: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_zgrepi (guestfs_h *g, const char *regex, const char *path);
-/* case-insensitive zegrep [not supported yet]: the caller frees each string and the array; NULL on error */
+/* case-insensitive zegrep: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_zegrepi (guestfs_h *g, const char *regex, const char *path);
-/* case-insensitive zfgrep [not supported yet]: the caller frees each string and the array; NULL on error */
+/* case-insensitive zfgrep: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_zfgrepi (guestfs_h *g, const char *pattern, const char *path);
-/* resolve a path to its canonical absolute form [not supported yet]: the caller frees the string with free(); NULL on error */
+/* resolve a path to its canonical absolute form: the caller frees the string with free(); NULL on error */
 extern char * guestfs_realpath (guestfs_h *g, const char *path);
-/* make a hard link [not supported yet]: returns -1 on error */
+/* make a hard link: returns -1 on error */
 extern int guestfs_ln (guestfs_h *g, const char *target, const char *linkname);
-/* make a hard link, replacing any existing linkname [not supported yet]: returns -1 on error */
+/* make a hard link, replacing any existing linkname: returns -1 on error */
 extern int guestfs_ln_f (guestfs_h *g, const char *target, const char *linkname);
 /* make a symbolic link: returns -1 on error */
 extern int guestfs_ln_s (guestfs_h *g, const char *target, const char *linkname);
-/* make a symbolic link, replacing any existing linkname [not supported yet]: returns -1 on error */
+/* make a symbolic link, replacing any existing linkname: returns -1 on error */
 extern int guestfs_ln_sf (guestfs_h *g, const char *target, const char *linkname);
 /* return the target string of a symlink: the caller frees the string with free(); NULL on error */
 extern char * guestfs_readlink (guestfs_h *g, const char *path);
-/* create (or overwrite) a zero-filled file of the given length [not supported yet]: returns -1 on error */
+/* create (or overwrite) a zero-filled file of the given length: returns -1 on error */
 extern int guestfs_fallocate (guestfs_h *g, const char *path, int len);
-/* enable swapping on a device [not supported yet]: returns -1 on error */
+/* enable swapping on a device: returns -1 on error */
 extern int guestfs_swapon_device (guestfs_h *g, const char *device);
-/* disable swapping on a device [not supported yet]: returns -1 on error */
+/* disable swapping on a device: returns -1 on error */
 extern int guestfs_swapoff_device (guestfs_h *g, const char *device);
-/* enable swapping on a file [not supported yet]: returns -1 on error */
+/* enable swapping on a file: returns -1 on error */
 extern int guestfs_swapon_file (guestfs_h *g, const char *file);
-/* disable swapping on a file [not supported yet]: returns -1 on error */
+/* disable swapping on a file: returns -1 on error */
 extern int guestfs_swapoff_file (guestfs_h *g, const char *file);
-/* enable swapping on the partition with a given label [not supported yet]: returns -1 on error */
+/* enable swapping on the partition with a given label: returns -1 on error */
 extern int guestfs_swapon_label (guestfs_h *g, const char *label);
-/* disable swapping on the partition with a given label [not supported yet]: returns -1 on error */
+/* disable swapping on the partition with a given label: returns -1 on error */
 extern int guestfs_swapoff_label (guestfs_h *g, const char *label);
-/* enable swapping on the partition with a given UUID [not supported yet]: returns -1 on error */
+/* enable swapping on the partition with a given UUID: returns -1 on error */
 extern int guestfs_swapon_uuid (guestfs_h *g, const char *uuid);
-/* disable swapping on the partition with a given UUID [not supported yet]: returns -1 on error */
+/* disable swapping on the partition with a given UUID: returns -1 on error */
 extern int guestfs_swapoff_uuid (guestfs_h *g, const char *uuid);
-/* format an existing file as swap [not supported yet]: returns -1 on error */
+/* format an existing file as swap: returns -1 on error */
 extern int guestfs_mkswap_file (guestfs_h *g, const char *path);
-/* create the daemon's single inotify instance with an event queue limit [not supported yet]: returns -1 on error */
+/* create the daemon's single inotify instance with an event queue limit: returns -1 on error */
 extern int guestfs_inotify_init (guestfs_h *g, int maxevents);
-/* watch a path for an event mask; returns watch descriptor [not supported yet]: returns -1 on error */
+/* watch a path for an event mask; returns watch descriptor: returns -1 on error */
 extern int64_t guestfs_inotify_add_watch (guestfs_h *g, const char *path, int mask);
-/* stop a watch by descriptor [not supported yet]: returns -1 on error */
+/* stop a watch by descriptor: returns -1 on error */
 extern int guestfs_inotify_rm_watch (guestfs_h *g, int wd);
-/* return pending inotify events as structs (may be empty) [not supported yet]: the caller frees it with guestfs_free_inotify_event_list(); NULL on error */
+/* return pending inotify events as structs (may be empty): the caller frees it with guestfs_free_inotify_event_list(); NULL on error */
 extern struct guestfs_inotify_event_list * guestfs_inotify_read (guestfs_h *g);
-/* return the sorted, de-duplicated names touched by pending events [not supported yet]: the caller frees each string and the array; NULL on error */
+/* return the sorted, de-duplicated names touched by pending events: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_inotify_files (guestfs_h *g);
-/* close the inotify instance [not supported yet]: returns -1 on error */
+/* close the inotify instance: returns -1 on error */
 extern int guestfs_inotify_close (guestfs_h *g);
-/* set the daemon's SELinux security context [not supported yet]: returns -1 on error */
+/* set the daemon's SELinux security context: returns -1 on error */
 extern int guestfs_setcon (guestfs_h *g, const char *context);
-/* return the daemon's SELinux security context [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return the daemon's SELinux security context: the caller frees the string with free(); NULL on error */
 extern char * guestfs_getcon (guestfs_h *g);
-/* like mkfs but with an explicit block size [not supported yet]: returns -1 on error */
+/* like mkfs but with an explicit block size: returns -1 on error */
 extern int guestfs_mkfs_b (guestfs_h *g, const char *fstype, int blocksize, const char *device);
-/* create an external ext2/3/4 journal device [not supported yet]: returns -1 on error */
+/* create an external ext2/3/4 journal device: returns -1 on error */
 extern int guestfs_mke2journal (guestfs_h *g, int blocksize, const char *device);
-/* create an external journal device with a label [not supported yet]: returns -1 on error */
+/* create an external journal device with a label: returns -1 on error */
 extern int guestfs_mke2journal_L (guestfs_h *g, int blocksize, const char *label, const char *device);
-/* create an external journal device with a UUID [not supported yet]: returns -1 on error */
+/* create an external journal device with a UUID: returns -1 on error */
 extern int guestfs_mke2journal_U (guestfs_h *g, int blocksize, const char *uuid, const char *device);
-/* create an ext2/3/4 filesystem using an external journal device [not supported yet]: returns -1 on error */
+/* create an ext2/3/4 filesystem using an external journal device: returns -1 on error */
 extern int guestfs_mke2fs_J (guestfs_h *g, const char *fstype, int blocksize, const char *device, const char *journal);
-/* create an ext2/3/4 filesystem with external journal selected by label [not supported yet]: returns -1 on error */
+/* create an ext2/3/4 filesystem with external journal selected by label: returns -1 on error */
 extern int guestfs_mke2fs_JL (guestfs_h *g, const char *fstype, int blocksize, const char *device, const char *label);
-/* create an ext2/3/4 filesystem with external journal selected by UUID [not supported yet]: returns -1 on error */
+/* create an ext2/3/4 filesystem with external journal selected by UUID: returns -1 on error */
 extern int guestfs_mke2fs_JU (guestfs_h *g, const char *fstype, int blocksize, const char *device, const char *uuid);
-/* load a kernel module into the appliance kernel [not supported yet]: returns -1 on error */
+/* load a kernel module into the appliance kernel: returns -1 on error */
 extern int guestfs_modprobe (guestfs_h *g, const char *modulename);
 /* return the given words joined with spaces (daemon echo test): the caller frees the string with free(); NULL on error */
 extern char * guestfs_echo_daemon (guestfs_h *g, char *const *words);
-/* like find but streams NUL-separated results out to a local file (FileOut), no size limit [not supported yet]: returns -1 on error */
+/* like find but streams NUL-separated results out to a local file (FileOut), no size limit: returns -1 on error */
 extern int guestfs_find0 (guestfs_h *g, const char *directory, const char *files);
-/* map a path given in any case to the real on-disk case (for case-insensitive guests like Windows) [not supported yet]: the caller frees the string with free(); NULL on error */
+/* map a path given in any case to the real on-disk case (for case-insensitive guests like Windows): the caller frees the string with free(); NULL on error */
 extern char * guestfs_case_sensitive_path (guestfs_h *g, const char *path);
 /* return the Linux filesystem type name of a device (as probed by blkid): the caller frees the string with free(); NULL on error */
 extern char * guestfs_vfs_type (guestfs_h *g, const char *device);
-/* set a file's length to zero [not supported yet]: returns -1 on error */
+/* set a file's length to zero: returns -1 on error */
 extern int guestfs_truncate (guestfs_h *g, const char *path);
-/* set a file's length to N bytes (extend with holes or cut) [not supported yet]: returns -1 on error */
+/* set a file's length to N bytes (extend with holes or cut): returns -1 on error */
 extern int guestfs_truncate_size (guestfs_h *g, const char *path, int64_t size);
-/* set access and modification times with nanosecond fields (special values for now/omit) [not supported yet]: returns -1 on error */
+/* set access and modification times with nanosecond fields (special values for now/omit): returns -1 on error */
 extern int guestfs_utimens (guestfs_h *g, const char *path, int64_t atsecs, int64_t atnsecs, int64_t mtsecs, int64_t mtnsecs);
-/* create a directory with explicit initial permission bits [not supported yet]: returns -1 on error */
+/* create a directory with explicit initial permission bits: returns -1 on error */
 extern int guestfs_mkdir_mode (guestfs_h *g, const char *path, int mode);
-/* like chown but not following symlinks [not supported yet]: returns -1 on error */
+/* like chown but not following symlinks: returns -1 on error */
 extern int guestfs_lchown (guestfs_h *g, int owner, int group, const char *path);
-/* lstat many names in one directory in a single round trip (for FUSE) [not supported yet]: the caller frees it with guestfs_free_stat_list(); NULL on error */
+/* lstat many names in one directory in a single round trip (for FUSE): the caller frees it with guestfs_free_stat_list(); NULL on error */
 extern struct guestfs_stat_list * guestfs_lstatlist (guestfs_h *g, const char *path, char *const *names);
-/* fetch xattrs of many names in one directory in one round trip (for FUSE) [not supported yet]: the caller frees it with guestfs_free_xattr_list(); NULL on error */
+/* fetch xattrs of many names in one directory in one round trip (for FUSE): the caller frees it with guestfs_free_xattr_list(); NULL on error */
 extern struct guestfs_xattr_list * guestfs_lxattrlist (guestfs_h *g, const char *path, char *const *names);
-/* readlink many names in one directory in one round trip (for FUSE) [not supported yet]: the caller frees each string and the array; NULL on error */
+/* readlink many names in one directory in one round trip (for FUSE): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_readlinklist (guestfs_h *g, const char *path, char *const *names);
-/* read count bytes at an offset from a file, binary-safe [not supported yet]: the caller frees the buffer; its length is in *size_r; NULL on error */
+/* read count bytes at an offset from a file, binary-safe: the caller frees the buffer; its length is in *size_r; NULL on error */
 extern char * guestfs_pread (guestfs_h *g, const char *path, int count, int64_t offset, size_t *size_r);
 /* write a new empty partition table of a type (msdos, gpt, ...) with parted: returns -1 on error */
 extern int guestfs_part_init (guestfs_h *g, const char *device, const char *parttype);
@@ -492,19 +492,19 @@ extern int guestfs_part_init (guestfs_h *g, const char *device, const char *part
 extern int guestfs_part_add (guestfs_h *g, const char *device, const char *prlogex, int64_t startsect, int64_t endsect);
 /* create a table with one partition covering the whole disk: returns -1 on error */
 extern int guestfs_part_disk (guestfs_h *g, const char *device, const char *parttype);
-/* set or clear the bootable flag of partition N [not supported yet]: returns -1 on error */
+/* set or clear the bootable flag of partition N: returns -1 on error */
 extern int guestfs_part_set_bootable (guestfs_h *g, const char *device, int partnum, int bootable);
-/* set the name of partition N (GPT-style tables) [not supported yet]: returns -1 on error */
+/* set the name of partition N (GPT-style tables): returns -1 on error */
 extern int guestfs_part_set_name (guestfs_h *g, const char *device, int partnum, const char *name);
 /* return partitions of a device as structs (number, start, end, size in bytes): the caller frees it with guestfs_free_partition_list(); NULL on error */
 extern struct guestfs_partition_list * guestfs_part_list (guestfs_h *g, const char *device);
-/* return the partition table type (msdos, gpt, ...) of a device [not supported yet]: the caller frees the string with free(); NULL on error */
+/* return the partition table type (msdos, gpt, ...) of a device: the caller frees the string with free(); NULL on error */
 extern char * guestfs_part_get_parttype (guestfs_h *g, const char *device);
-/* create a file of given length filled with one byte value [not supported yet]: returns -1 on error */
+/* create a file of given length filled with one byte value: returns -1 on error */
 extern int guestfs_fill (guestfs_h *g, int c, int len, const char *path);
-/* fail unless every named optional feature group is supported by the appliance [not supported yet]: returns -1 on error */
+/* fail unless every named optional feature group is supported by the appliance: returns -1 on error */
 extern int guestfs_available (guestfs_h *g, char *const *groups);
-/* copy a device or file to another device or file with dd [not supported yet]: returns -1 on error */
+/* copy a device or file to another device or file with dd: returns -1 on error */
 extern int guestfs_dd (guestfs_h *g, const char *src, const char *dest);
 
 #endif /* GUESTFS_ACTIONS_H_ */

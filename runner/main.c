@@ -1,0 +1,518 @@
+/* runner/main.c: the `guestkit' command line and `guestkit run'.
+ *
+ *   guestkit run JOB.yaml...      validate every job, then run them
+ *   guestkit run --resume RUN     run again the tasks of RUN that did not
+ *                                 finish (pending, running when killed,
+ *                                 interrupted)
+ *   guestkit report / status      report.c
+ *
+ * Exit status: 0 every task ok, 1 some task not ok (failed, timed out,
+ * interrupted), 2 invalid job file or arguments.  See runner/README.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+
+#include "runner.h"
+
+const char *rn_progname = "guestkit";
+mode_t rn_umask = 022;
+
+struct run_opts {
+  const char *db;
+  int workers, timeout, retries;   /* -1: not given */
+  int check, quiet, verbose;
+  int64_t resume;                   /* 0: a new run */
+  struct rn_overrides ov;
+};
+
+static void
+run_usage (FILE *f)
+{
+  fprintf (f,
+"usage: guestkit run [OPTION]... JOB.yaml...\n"
+"       guestkit run [OPTION]... --resume RUN\n"
+"\n"
+"Validate the job files (every error is reported, with file:line:column),\n"
+"then run their tasks on a pool of worker threads, each task in a fresh\n"
+"appliance, and record every step in the results database.\n"
+"\n"
+"  --db FILE          results database (default ./guestkit.db)\n"
+"  -j, --workers N    worker threads (default: the job's, else what this\n"
+"                     machine can hold: %d here)\n"
+"  --timeout SECS     per-task timeout, overriding the jobs' (90, 10m, 1h)\n"
+"  --retries N        retries of a task whose appliance failed\n"
+"  --var NAME=VALUE   set a template variable (repeatable)\n"
+"  --images PATH      run on these images (path or glob) instead of the\n"
+"                     job's (repeatable)\n"
+"  --resume RUN       run the unfinished tasks of RUN again\n"
+"  -n, --check        validate and list the tasks; run nothing\n"
+"  -q, --quiet        print only tasks that are not ok, and the summary\n"
+"  -v, --verbose      more messages\n"
+"  -h, --help         this text\n"
+"\n"
+"Exit status: 0 all tasks ok, 1 some task not ok, 2 invalid job or arguments.\n",
+           rn_default_workers ());
+}
+
+static int
+int_arg (const char *opt, const char *s, int min, int max, int *out)
+{
+  int64_t v;
+  if ((strcmp (opt, "--timeout") == 0 ? rn_parse_duration (s, &v) : rn_parse_int (s, &v)) == -1 ||
+      v < min || v > max) {
+    fprintf (stderr, "%s: %s: expected a number from %d to %d, got '%s'\n",
+             rn_progname, opt, min, max, s);
+    return -1;
+  }
+  *out = (int) v;
+  return 0;
+}
+
+static int
+parse_var (struct rn_overrides *ov, const char *s)
+{
+  const char *eq = strchr (s, '=');
+  char *name;
+
+  if (eq == NULL) {
+    fprintf (stderr, "%s: --var: expected NAME=VALUE, got '%s'\n", rn_progname, s);
+    return -1;
+  }
+  name = rn_strndup (s, (size_t) (eq - s));
+  if (!rn_var_name_ok (name)) {
+    fprintf (stderr, "%s: --var: '%s' is not a variable name\n", rn_progname, name);
+    free (name);
+    return -1;
+  }
+  rn_strv_add (&ov->var_names, name);
+  rn_strv_add (&ov->var_values, rn_strdup (eq + 1));
+  return 0;
+}
+
+/* Options; the index of the first job file, or -1 (exit 2), -2 (--help). */
+static int
+parse_run_args (int argc, char **argv, struct run_opts *o)
+{
+  static const struct option opts[] = {
+    { "db", required_argument, NULL, 'd' },
+    { "workers", required_argument, NULL, 'j' },
+    { "timeout", required_argument, NULL, 't' },
+    { "retries", required_argument, NULL, 'r' },
+    { "var", required_argument, NULL, 'V' },
+    { "images", required_argument, NULL, 'I' },
+    { "resume", required_argument, NULL, 'R' },
+    { "check", no_argument, NULL, 'n' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c, x;
+
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "j:nqvh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': o->db = optarg; break;
+    case 'j': if (int_arg ("--workers", optarg, 1, 256, &o->workers) == -1) return -1; break;
+    case 't': if (int_arg ("--timeout", optarg, 1, 86400, &o->timeout) == -1) return -1; break;
+    case 'r': if (int_arg ("--retries", optarg, 0, 10, &o->retries) == -1) return -1; break;
+    case 'V': if (parse_var (&o->ov, optarg) == -1) return -1; break;
+    case 'I': rn_strv_add (&o->ov.images, rn_strdup (optarg)); break;
+    case 'R':
+      if (int_arg ("--resume", optarg, 1, INT32_MAX, &x) == -1) return -1;
+      o->resume = x;
+      break;
+    case 'n': o->check = 1; break;
+    case 'q': o->quiet = 1; break;
+    case 'v': o->verbose = 1; break;
+    case 'h': return -2;
+    default:
+      fprintf (stderr, "Try 'guestkit run --help'.\n");
+      return -1;
+    }
+  }
+  if (o->resume && optind < argc) {
+    fprintf (stderr, "%s: run: --resume takes no job files (the run has its own)\n",
+             rn_progname);
+    return -1;
+  }
+  if (o->resume && (o->ov.var_names.n || o->ov.images.n)) {
+    fprintf (stderr, "%s: run: --resume keeps the run's --var and --images\n", rn_progname);
+    return -1;
+  }
+  if (!o->resume && optind == argc) {
+    fprintf (stderr, "%s: run: no job file given\nTry 'guestkit run --help'.\n",
+             rn_progname);
+    return -1;
+  }
+  return optind;
+}
+
+/* ---- the options a run keeps, as JSON (read back as YAML) ---- */
+
+static char *
+options_json (const struct run_opts *o)
+{
+  struct rn_buf b = { 0 };
+
+  rn_buf_adds (&b, "{\"vars\":{");
+  for (size_t i = 0; i < o->ov.var_names.n; i++) {
+    if (i)
+      rn_buf_addc (&b, ',');
+    rn_json_strz (&b, o->ov.var_names.v[i]);
+    rn_buf_addc (&b, ':');
+    rn_json_strz (&b, o->ov.var_values.v[i]);
+  }
+  rn_buf_adds (&b, "},\"images\":");
+  rn_json_strv (&b, o->ov.images.v);
+  rn_buf_addf (&b, ",\"timeout\":%d,\"retries\":%d}", o->timeout, o->retries);
+  return rn_buf_take (&b);
+}
+
+static void
+options_read (const char *json, struct run_opts *o)
+{
+  struct rn_errs e = { 0 };
+  struct rn_doc d;
+
+  if (rn_yaml_parse (&d, "options", json, strlen (json), &e) == -1 || d.root == NULL ||
+      d.root->kind != RN_Y_MAP) {
+    rn_errs_free (&e);
+    return;
+  }
+  for (size_t i = 0; i < d.root->nkids; i += 2) {
+    const char *k = d.root->kids[i]->str;
+    const struct rn_node *v = d.root->kids[i + 1];
+    int64_t x;
+    if (strcmp (k, "vars") == 0 && v->kind == RN_Y_MAP)
+      for (size_t j = 0; j < v->nkids; j += 2) {
+        rn_strv_add (&o->ov.var_names, rn_strdup (v->kids[j]->str));
+        rn_strv_add (&o->ov.var_values, rn_strdup (v->kids[j + 1]->str));
+      }
+    else if (strcmp (k, "images") == 0 && v->kind == RN_Y_SEQ)
+      for (size_t j = 0; j < v->nkids; j++)
+        rn_strv_add (&o->ov.images, rn_strdup (v->kids[j]->str));
+    else if (v->kind == RN_Y_SCALAR && rn_parse_int (v->str, &x) == 0 && x >= 0) {
+      if (strcmp (k, "timeout") == 0 && o->timeout < 0)
+        o->timeout = (int) x;
+      else if (strcmp (k, "retries") == 0 && o->retries < 0)
+        o->retries = (int) x;
+    }
+  }
+  rn_yaml_free (&d);
+}
+
+/* ---- running ---- */
+
+struct runset {
+  struct rn_job **jobs;
+  int64_t *run_ids;
+  size_t njobs;
+  struct rn_task *tasks;
+  size_t ntasks;
+};
+
+static void
+apply_overrides (struct rn_job *j, const struct run_opts *o)
+{
+  if (o->timeout > 0)
+    j->timeout = o->timeout;
+  if (o->retries >= 0)
+    j->retries = o->retries;
+}
+
+static void
+today (char *buf)
+{
+  char now[32];
+  rn_utc (now);
+  snprintf (buf, 16, "%.10s", now);
+}
+
+static void
+list_tasks (const struct runset *rs)
+{
+  for (size_t i = 0; i < rs->ntasks; i++) {
+    const struct rn_task *t = &rs->tasks[i];
+    printf ("%s task %d/%d: %s%s%s%s (%s)\n", t->job->name, t->seq, t->ntasks,
+            t->image_path, *t->inst->name ? " [" : "", t->inst->name,
+            *t->inst->name ? "]" : "", t->job->kind == RN_JOB_BUILD ? "build"
+            : t->image->readonly ? "read-only" : "read-write");
+  }
+  printf ("%zu job%s valid, %zu task%s\n", rs->njobs, rs->njobs == 1 ? "" : "s",
+          rs->ntasks, rs->ntasks == 1 ? "" : "s");
+}
+
+/* Validate every job file and expand them (with run id 0); 0 or -1 after
+ * printing every error. */
+static int
+load_all (char **files, int nfiles, const struct run_opts *o, struct runset *rs)
+{
+  struct rn_errs e = { 0 };
+  char date[16];
+
+  today (date);
+  rs->jobs = rn_calloc ((size_t) nfiles, sizeof *rs->jobs);
+  rs->run_ids = rn_calloc ((size_t) nfiles, sizeof *rs->run_ids);
+  for (int i = 0; i < nfiles; i++) {
+    struct rn_job *j = rn_job_load (files[i], NULL, &o->ov, &e);
+    if (j == NULL)
+      continue;
+    apply_overrides (j, o);
+    rs->jobs[rs->njobs++] = j;
+    rn_tasks_expand (j, 0, date, &rs->tasks, &rs->ntasks, &e);
+  }
+  if (e.n > 0) {
+    rn_errs_print (&e);
+    fprintf (stderr, "%s: %zu error%s; nothing was run\n", rn_progname, e.n,
+             e.n == 1 ? "" : "s");
+    rn_errs_free (&e);
+    return -1;
+  }
+  return 0;
+}
+
+/* Create one run per job in the database, with its tasks. */
+static int
+create_runs (struct rn_db *db, const struct run_opts *o, struct runset *rs)
+{
+  char *opts = options_json (o), *err = NULL, date[16];
+  struct rn_errs e = { 0 };
+
+  today (date);
+  rn_tasks_free (rs->tasks, rs->ntasks);
+  rs->tasks = NULL;
+  rs->ntasks = 0;
+  for (size_t i = 0; i < rs->njobs; i++) {
+    size_t first = rs->ntasks;
+    if (rn_db_begin (db, &err) == -1)
+      break;
+    if (rn_db_new_run (db, rs->jobs[i], opts, &rs->run_ids[i], &err) == -1 ||
+        rn_tasks_expand (rs->jobs[i], rs->run_ids[i], date, &rs->tasks, &rs->ntasks, &e) == -1 ||
+        rn_db_add_tasks (db, rs->run_ids[i], rs->tasks + first, rs->ntasks - first, &err) == -1) {
+      rn_db_rollback (db);
+      break;
+    }
+    if (rn_db_commit (db, &err) == -1)
+      break;
+    printf ("run %lld: job %s, %zu task%s (%s)\n", (long long) rs->run_ids[i],
+            rs->jobs[i]->name, rs->ntasks - first, rs->ntasks - first == 1 ? "" : "s",
+            rs->jobs[i]->path);
+  }
+  free (opts);
+  if (err || e.n) {
+    if (e.n)
+      rn_errs_print (&e);
+    if (err)
+      fprintf (stderr, "%s: %s\n", rn_progname, err);
+    free (err);
+    rn_errs_free (&e);
+    return -1;
+  }
+  fflush (stdout);
+  return 0;
+}
+
+/* Load the run's job again (from the text stored with it) and mark the
+ * tasks to run: those that did not end ok, failed or timed out. */
+static int
+load_resume (struct rn_db *db, struct run_opts *o, struct runset *rs)
+{
+  char *file = NULL, *text = NULL, *opts = NULL, *err = NULL, started[32], date[16];
+  struct rn_errs e = { 0 };
+  struct rn_job *j = NULL;
+  size_t again = 0;
+
+  if (rn_db_get_run (db, o->resume, &file, &text, &opts, started, &err) == -1)
+    goto fail;
+  options_read (opts, o);
+  if ((j = rn_job_load (file, text, &o->ov, &e)) == NULL)
+    goto fail;
+  apply_overrides (j, o);
+  snprintf (date, sizeof date, "%.10s", started);
+  if (rn_tasks_expand (j, o->resume, date, &rs->tasks, &rs->ntasks, &e) == -1 ||
+      rn_db_load_tasks (db, o->resume, rs->tasks, rs->ntasks, &err) == -1)
+    goto fail;
+  for (size_t i = 0; i < rs->ntasks; i++) {
+    enum rn_status s = rs->tasks[i].status;
+    if (s == RN_PENDING || s == RN_RUNNING || s == RN_INTERRUPTED) {
+      rs->tasks[i].status = RN_PENDING;   /* the pool runs these only */
+      again++;
+    }
+  }
+  rs->jobs = rn_calloc (1, sizeof *rs->jobs);
+  rs->run_ids = rn_calloc (1, sizeof *rs->run_ids);
+  rs->jobs[0] = j;
+  rs->run_ids[0] = o->resume;
+  rs->njobs = 1;
+  printf ("run %lld: job %s, %zu of %zu task%s to run again (%s)\n",
+          (long long) o->resume, j->name, again, rs->ntasks,
+          rs->ntasks == 1 ? "" : "s", file);
+  fflush (stdout);
+  free (file); free (text); free (opts);
+  return 0;
+ fail:
+  if (e.n)
+    rn_errs_print (&e);
+  if (err)
+    fprintf (stderr, "%s: --resume %lld: %s\n", rn_progname, (long long) o->resume, err);
+  rn_errs_free (&e);
+  rn_job_free (j);
+  free (file); free (text); free (opts); free (err);
+  return -1;
+}
+
+static int
+pool_workers (const struct run_opts *o, const struct runset *rs)
+{
+  int w = o->workers;
+  for (size_t i = 0; w <= 0 && i < rs->njobs; i++)
+    if (rs->jobs[i]->workers > 0 && (w <= 0 || rs->jobs[i]->workers < w))
+      w = rs->jobs[i]->workers;
+  return w > 0 ? w : 0;
+}
+
+/* The library's launch timeout: no longer than the longest task timeout. */
+static void
+launch_timeout (const struct runset *rs)
+{
+  int t = 0;
+  char buf[32];
+
+  if (getenv ("GUESTKIT_LAUNCH_TIMEOUT"))
+    return;
+  for (size_t i = 0; i < rs->njobs; i++)
+    if (rs->jobs[i]->timeout > t)
+      t = rs->jobs[i]->timeout;
+  snprintf (buf, sizeof buf, "%d", t > 0 ? t : 600);
+  setenv ("GUESTKIT_LAUNCH_TIMEOUT", buf, 1);
+}
+
+static void
+end_runs (struct rn_db *db, const struct runset *rs, int interrupted)
+{
+  for (size_t i = 0; i < rs->njobs; i++) {
+    const char *status = interrupted ? "interrupted" : "done";
+    for (size_t k = 0; k < rs->ntasks; k++) {
+      const struct rn_task *t = &rs->tasks[k];
+      if (t->run_id != rs->run_ids[i])
+        continue;
+      if (t->status == RN_PENDING || t->status == RN_INTERRUPTED)
+        status = "interrupted";
+      else if (t->status != RN_OK && strcmp (status, "done") == 0)
+        status = "failed";
+    }
+    rn_db_run_end (db, rs->run_ids[i], status);
+  }
+}
+
+int
+rn_cmd_run (int argc, char **argv)
+{
+  struct run_opts o = { .db = "guestkit.db", .workers = -1, .timeout = -1, .retries = -1 };
+  struct runset rs = { 0 };
+  struct rn_db *db = NULL;
+  struct rn_pool_opts po;
+  char *err = NULL;
+  int first, rc = RN_EXIT_USAGE, interrupted = 0;
+
+  first = parse_run_args (argc, argv, &o);
+  if (first == -2) {
+    run_usage (stdout);
+    return RN_EXIT_OK;
+  }
+  if (first < 0)
+    goto out;
+  if (!o.resume && load_all (argv + first, argc - first, &o, &rs) == -1)
+    goto out;
+  if (o.check && !o.resume) {
+    list_tasks (&rs);
+    rc = RN_EXIT_OK;
+    goto out;
+  }
+  if ((db = rn_db_open (o.db, !o.resume, &err)) == NULL) {
+    fprintf (stderr, "%s: %s\n", rn_progname, err);
+    goto out;
+  }
+  if (o.resume ? load_resume (db, &o, &rs) : create_runs (db, &o, &rs))
+    goto out;
+  if (o.check) {
+    list_tasks (&rs);
+    rc = RN_EXIT_OK;
+    goto out;
+  }
+  po = (struct rn_pool_opts) { .workers = pool_workers (&o, &rs), .verbose = o.verbose,
+                               .quiet = o.quiet };
+  if (po.workers == 0)
+    po.workers = rn_default_workers ();
+  for (size_t i = 0; i < rs.njobs; i++)
+    if (rn_db_claim_run (db, rs.run_ids[i], po.workers, &err) == -1) {
+      fprintf (stderr, "%s: %s\n", rn_progname, err);
+      goto out;
+    }
+  launch_timeout (&rs);
+  rc = rn_pool_run (db, rs.tasks, rs.ntasks, &po, &interrupted);
+  end_runs (db, &rs, interrupted);
+  for (size_t i = 0; i < rs.ntasks; i++)
+    if (rs.tasks[i].status != RN_OK)
+      rc = RN_EXIT_FAILED;         /* the whole run, resumed or not */
+ out:
+  free (err);
+  rn_db_close (db);
+  rn_tasks_free (rs.tasks, rs.ntasks);
+  for (size_t i = 0; i < rs.njobs; i++)
+    rn_job_free (rs.jobs[i]);
+  free (rs.jobs);
+  free (rs.run_ids);
+  rn_strv_free (&o.ov.var_names);
+  rn_strv_free (&o.ov.var_values);
+  rn_strv_free (&o.ov.images);
+  return rc;
+}
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+"usage: guestkit COMMAND [OPTION]...\n"
+"\n"
+"Inspect and change virtual machine disk images in batches: YAML job files\n"
+"run on a pool of appliances, results in SQLite.\n"
+"\n"
+"Commands:\n"
+"  run JOB.yaml...    validate and run job files (guestkit run --help)\n"
+"  report             print results: table, JSON or CSV (guestkit report --help)\n"
+"  status             runs and their progress (guestkit status --help)\n"
+"\n"
+"Reference: runner/README.md; job format: schemas/job-schema.md.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  rn_umask = umask (022);           /* read it once, before any thread */
+  umask (rn_umask);
+  if (argc < 2) {
+    usage (stderr);
+    return RN_EXIT_USAGE;
+  }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ||
+      strcmp (argv[1], "help") == 0) {
+    usage (stdout);
+    return RN_EXIT_OK;
+  }
+  if (strcmp (argv[1], "run") == 0)
+    return rn_cmd_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "report") == 0)
+    return rn_cmd_report (argc - 1, argv + 1);
+  if (strcmp (argv[1], "status") == 0)
+    return rn_cmd_status (argc - 1, argv + 1);
+  fprintf (stderr, "%s: unknown command '%s'\n", rn_progname, argv[1]);
+  usage (stderr);
+  return RN_EXIT_USAGE;
+}

@@ -1,0 +1,58 @@
+# runner/: the `guestkit' command (run, report, status).  It uses the
+# library only through core/include/guestfs.h, like any program.
+
+RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
+  runner/template.c runner/job.c runner/task.c runner/json.c runner/calls.c \
+  runner/db.c runner/exec.c runner/pool.c runner/report.c \
+  runner/calls-gen.c runner/results-sql-gen.c
+RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
+RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
+RUNNER_CFLAGS := -Icore/include -Irunner
+RUNNER_LIBS := -lyaml -lsqlite3
+RUNNER_BIN := runner/guestkit
+
+all: $(RUNNER_BIN)
+
+# generate.py writes every output at once; after the schemas' own rule,
+# so that two copies never run together under make -j.
+$(RUNNER_GEN) &: schemas/actions.tsv schemas/structs.tsv schemas/results.sql \
+    schemas/generate.py | $(SCHEMA_GEN)
+	$(PYTHON) schemas/generate.py .
+
+runner/%.o: runner/%.c
+	$(CC) $(CFLAGS) $(RUNNER_CFLAGS) -c $< -o $@
+
+$(RUNNER_OBJS): runner/calls-gen.h
+
+$(RUNNER_BIN): $(RUNNER_OBJS) $(LIBGUESTKIT_SO) core/libguestkit.so
+	$(CC) $(LDFLAGS) -o $@ $(RUNNER_OBJS) $(GK_LIBS) $(RUNNER_LIBS)
+
+# Sample images for the jobs in jobs/ (make demo, tests): Debian-like ones
+# with different host names, and one that is not a disk at all.
+RUNNER_SAMPLES := jobs/samples/debian-1.img jobs/samples/debian-2.img \
+  jobs/samples/debian-3.img jobs/samples/broken.img
+
+jobs/samples/debian-%.img: | tests/bin/make-sample-image
+	@mkdir -p jobs/samples
+	tests/bin/make-sample-image $@ 32 debian-$*
+
+jobs/samples/broken.img:
+	@mkdir -p jobs/samples
+	head -c 4194304 /dev/urandom > $@.tmp && mv $@.tmp $@
+
+# The tree jobs/build.yaml unpacks into each image, packed reproducibly.
+RUNNER_SKEL := $(shell find jobs/files/skel -type f 2>/dev/null)
+jobs/samples/skel.tar: $(RUNNER_SKEL)
+	@mkdir -p jobs/samples/build
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+	  -C jobs/files/skel -cf $@.tmp . && mv $@.tmp $@
+
+all: jobs/samples/skel.tar
+
+samples: $(RUNNER_SAMPLES) jobs/samples/skel.tar
+
+QUICK_TESTS += tests/runner-validate.sh
+VM_TESTS += tests/runner-jobs.sh tests/runner-resume.sh tests/runner-concurrent.sh
+
+CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
+.PHONY: samples

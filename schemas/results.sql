@@ -1,0 +1,92 @@
+-- schemas/results.sql: the results database that `guestkit run' writes and
+-- `guestkit report' / `guestkit status' read (SQLite, WAL mode).
+--
+-- The runner embeds this file (runner/results-sql-gen.c, generated) and
+-- runs it on every database it opens; every statement is idempotent.
+--
+--   table   one row per                      written
+--   runs    invocation of a job file         at start, and when it ends
+--   tasks   image (or build instance)        all at start as 'pending'; then
+--                                            'running' when a worker takes it;
+--                                            then its final state, in ONE
+--                                            transaction with its steps/facts
+--   steps   call made by a task              with the task's final state
+--   facts   value saved by save_as           with the task's final state
+--
+-- A task's final state is ok, failed, timeout or interrupted.  A task left
+-- 'pending' or 'running' (the process was killed) or 'interrupted' is what
+-- `guestkit run --resume RUN' runs again; a rerun replaces the task's steps
+-- and facts, so every task ends with exactly one result.
+--
+-- Times are UTC, ISO 8601 text ("2025-11-25T14:31:07.123Z"); durations are
+-- milliseconds.  Values are JSON texts: query them with json_extract(), e.g.
+--   SELECT image, json_extract(value, '$.mode') & 2 AS world_writable
+--     FROM facts_by_image WHERE name = 'shadow_stat';
+--
+-- user_version (PRAGMA) is the schema version: 1.
+
+CREATE TABLE IF NOT EXISTS runs (
+  id          INTEGER PRIMARY KEY,    -- the run id (--resume RUN, report --run)
+  job_name    TEXT NOT NULL,          -- the job's `name' (default: file name stem)
+  job_file    TEXT NOT NULL,          -- absolute path of the job file
+  job_text    TEXT NOT NULL,          -- the job file as read; --resume uses this
+  options     TEXT NOT NULL DEFAULT '{}', -- command-line settings as JSON:
+                                      --   {"vars": {..}, "images": [..]}
+  status      TEXT NOT NULL,          -- running | done | failed | interrupted
+  ntasks      INTEGER NOT NULL,       -- tasks in the run
+  workers     INTEGER,                -- worker threads of the last attempt
+  started     TEXT NOT NULL,          -- when the run was created
+  finished    TEXT,                   -- when its last invocation ended
+  pid         INTEGER,                -- process running it now (or last)
+  host        TEXT                    -- host name of that process
+);
+
+CREATE TABLE IF NOT EXISTS tasks (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL REFERENCES runs (id),
+  seq         INTEGER NOT NULL,       -- 1..ntasks, stable across --resume
+  image       TEXT NOT NULL,          -- absolute image path; a build's output
+  instance    TEXT NOT NULL DEFAULT '', -- matrix instance name ('' if none)
+  status      TEXT NOT NULL,          -- pending | running | ok | failed |
+                                      -- timeout | interrupted
+  attempts    INTEGER NOT NULL DEFAULT 0, -- tries, retries included
+  step_errors INTEGER NOT NULL DEFAULT 0, -- failed steps that had
+                                      --   on_error: continue
+  error       TEXT,                   -- why it did not end ok (else NULL)
+  started     TEXT,                   -- start of the last attempt
+  finished    TEXT,                   -- end of the last attempt
+  duration_ms REAL,                   -- wall time of the last attempt
+  overhead_ms REAL,                   -- of which the runner's own work
+                                      --   (not inside the library)
+  worker      INTEGER,                -- worker thread number (1..)
+  UNIQUE (run_id, seq)
+);
+
+CREATE TABLE IF NOT EXISTS steps (
+  task_id     INTEGER NOT NULL REFERENCES tasks (id),
+  seq         INTEGER NOT NULL,       -- 0: launch; 1..: the job's steps
+  call        TEXT NOT NULL,          -- the call's name (launch for seq 0)
+  args        TEXT NOT NULL,          -- JSON object, after templating
+  result      TEXT,                   -- JSON (null for calls returning
+                                      --   nothing); NULL if it failed
+  error       TEXT,                   -- the library's message, or NULL
+  duration_ms REAL,
+  line        INTEGER,                -- the step's line in the job file
+  PRIMARY KEY (task_id, seq)
+);
+
+CREATE TABLE IF NOT EXISTS facts (
+  task_id     INTEGER NOT NULL REFERENCES tasks (id),
+  name        TEXT NOT NULL,          -- the step's save_as
+  value       TEXT NOT NULL,          -- JSON, as in steps.result
+  PRIMARY KEY (task_id, name)
+);
+
+CREATE INDEX IF NOT EXISTS tasks_by_image ON tasks (image);
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (run_id, status);
+
+-- Saved values with their image: the usual way to query an audit.
+CREATE VIEW IF NOT EXISTS facts_by_image AS
+  SELECT t.run_id, t.seq AS task, t.image, t.instance, t.status,
+         f.name, f.value
+    FROM facts f JOIN tasks t ON t.id = f.task_id;

@@ -1,0 +1,186 @@
+/* tests/calls-augeas.c: the aug_* calls against one real appliance.
+ *
+ * One handle, one scratch disk holding an ext4 filesystem with a small
+ * /etc/hosts.  The checks run in order on one Augeas handle: read, change
+ * the tree (set, insert, rm, mv, defvar, defnode), then save and read the
+ * file back with cat, and reload.  Each call also gets an error case,
+ * including calls made before aug_init and after aug_close.
+ */
+#include "harness.h"
+
+static guestfs_h *g;
+
+#define HOSTS "127.0.0.1 localhost\n192.168.0.1 host1 alias1\n"
+
+static int
+nmatch (const char *path)
+{
+  char **m = guestfs_aug_match (g, path);
+  return m ? (int) th_count_free (m) : -1;
+}
+
+static int
+get_is (const char *path, const char *want)
+{
+  char *v = guestfs_aug_get (g, path);
+  int r = v && strcmp (v, want) == 0;
+  free (v);
+  return r;
+}
+
+static void
+t_init (void)
+{
+  CHECK (guestfs_part_disk (g, "/dev/sda", "msdos") == 0, "part_disk: %s", guestfs_last_error (g));
+  CHECK (guestfs_mkfs (g, "ext4", "/dev/sda1") == 0, "mkfs: %s", guestfs_last_error (g));
+  CHECK (guestfs_mount (g, "/dev/sda1", "/") == 0, "mount: %s", guestfs_last_error (g));
+  CHECK (guestfs_mkdir (g, "/etc") == 0, "mkdir");
+  CHECK (guestfs_write_file (g, "/etc/hosts", HOSTS, 0) == 0, "write_file");
+  CHECK (guestfs_aug_get (g, "/files/etc/hosts/1/ipaddr") == NULL, "aug_get before aug_init");
+  CHECK_ERR (g, "aug_init first");
+  CHECK (guestfs_aug_init (g, "/nosuchdir", 0) == -1, "aug_init of a missing root");
+  CHECK_ERR (g, "root");
+  CHECK (guestfs_aug_init (g, "/", -1) == -1, "flags -1 accepted");
+  CHECK_ERR (g, "flags");
+  CHECK (guestfs_aug_init (g, "/", 1 << 20) == -1, "unknown flag accepted");
+  CHECK_ERR (g, "flags");
+  CHECK (guestfs_aug_init (g, "/", 0) == 0, "aug_init: %s", guestfs_last_error (g));
+  CHECK (nmatch ("/files/etc/hosts/*") == 2, "hosts entries: %d", nmatch ("/files/etc/hosts/*"));
+}
+
+static void
+t_get_set (void)
+{
+  CHECK (get_is ("/files/etc/hosts/1/canonical", "localhost"), "aug_get: %s", guestfs_last_error (g));
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/1/canonical", "myhost") == 0, "aug_set: %s",
+         guestfs_last_error (g));
+  CHECK (get_is ("/files/etc/hosts/1/canonical", "myhost"), "aug_get after aug_set");
+  CHECK (guestfs_aug_get (g, "/files/etc/hosts/*/ipaddr") == NULL, "aug_get of two nodes");
+  CHECK_ERR (g, "2 nodes");
+  CHECK (guestfs_aug_get (g, "/files/etc/nosuch") == NULL, "aug_get of nothing");
+  CHECK_ERR (g, "no matching node");
+  CHECK (guestfs_aug_get (g, "/files/etc/hosts") == NULL, "aug_get of a node without value");
+  CHECK_ERR (g, "no value");
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/[", "x") == -1, "aug_set of a bad path");
+  CHECK_ERR (g, "aug_set");
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/*/ipaddr", "x") == -1, "aug_set of two nodes");
+}
+
+static void
+t_insert_rm_mv (void)
+{
+  CHECK (guestfs_aug_insert (g, "/files/etc/hosts/1/canonical", "alias", 0) == 0,
+         "aug_insert: %s", guestfs_last_error (g));
+  CHECK (nmatch ("/files/etc/hosts/1/alias") == 1, "inserted node missing");
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/1/alias", "lh") == 0, "aug_set alias");
+  CHECK (guestfs_aug_insert (g, "/files/etc/nosuch", "x", 1) == -1, "aug_insert at nothing");
+  CHECK_ERR (g, "aug_insert");
+  CHECK (guestfs_aug_mv (g, "/files/etc/hosts/2/alias", "/files/etc/hosts/1/alias[2]") == 0,
+         "aug_mv: %s", guestfs_last_error (g));
+  CHECK (nmatch ("/files/etc/hosts/2/alias") == 0 && get_is ("/files/etc/hosts/1/alias[2]", "alias1"),
+         "aug_mv did not move");
+  CHECK (guestfs_aug_mv (g, "/files/etc/nosuch", "/files/etc/x") == -1, "aug_mv of nothing");
+  CHECK_ERR (g, "aug_mv");
+  CHECK (guestfs_aug_rm (g, "/files/etc/hosts/1/alias") == 2, "aug_rm: %s", guestfs_last_error (g));
+  CHECK (nmatch ("/files/etc/hosts/1/alias") == 0, "aliases remain");
+  CHECK (guestfs_aug_rm (g, "/files/etc/nosuch") == 0, "aug_rm of nothing");
+  CHECK (guestfs_aug_rm (g, "/files/etc/hosts/[") == -1, "aug_rm of a bad path");
+  CHECK_ERR (g, "aug_rm");
+}
+
+static void
+t_vars (void)
+{
+  struct guestfs_int_bool *ib;
+
+  CHECK (guestfs_aug_defvar (g, "hosts", "/files/etc/hosts/*") == 2, "aug_defvar: %s",
+         guestfs_last_error (g));
+  CHECK (nmatch ("$hosts") == 2, "$hosts matches %d", nmatch ("$hosts"));
+  CHECK (guestfs_aug_defvar (g, "hosts", NULL) == 0, "undefine: %s", guestfs_last_error (g));
+  CHECK (guestfs_aug_defvar (g, "bad", "/files/[") == -1, "aug_defvar of a bad path");
+  CHECK_ERR (g, "aug_defvar");
+  ib = guestfs_aug_defnode (g, "ip3", "/files/etc/hosts/3/ipaddr", "10.0.0.3");
+  CHECK (ib && ib->i == 1 && ib->b == 1, "aug_defnode: %s", ib ? "wrong result" : guestfs_last_error (g));
+  guestfs_free_int_bool (ib);
+  CHECK (get_is ("$ip3", "10.0.0.3"), "defnode's value");
+  ib = guestfs_aug_defnode (g, "ip3", "/files/etc/hosts/3/ipaddr", "10.9.9.9");
+  CHECK (ib && ib->i == 1 && ib->b == 0, "aug_defnode of an existing node");
+  guestfs_free_int_bool (ib);
+  CHECK (get_is ("$ip3", "10.0.0.3"), "defnode changed an existing value");
+  CHECK (guestfs_aug_defnode (g, "bad", "/files/[", "x") == NULL, "aug_defnode of a bad path");
+  CHECK_ERR (g, "aug_defnode");
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/3/canonical", "three") == 0, "complete entry 3");
+}
+
+static void
+t_ls (void)
+{
+  char **l = guestfs_aug_ls (g, "/files/etc/hosts");
+
+  CHECK (l && l[0] && l[1] && l[2] && !l[3] &&
+         strcmp (l[0], "/files/etc/hosts/1") == 0 && strcmp (l[2], "/files/etc/hosts/3") == 0,
+         "aug_ls: %s", l ? (l[0] ? l[0] : "(empty)") : guestfs_last_error (g));
+  th_count_free (l);
+  l = guestfs_aug_ls (g, "/");
+  CHECK (l && l[0] && strcmp (l[0], "/augeas") == 0 && l[1] && strcmp (l[1], "/files") == 0,
+         "aug_ls /");
+  th_count_free (l);
+  CHECK (guestfs_aug_ls (g, "/files/etc/") == NULL, "aug_ls with a trailing /");
+  CHECK_ERR (g, "augpath");
+  CHECK (guestfs_aug_ls (g, "/files/[") == NULL, "aug_ls of a bad path");
+}
+
+static void
+t_save_load (void)
+{
+  char *s;
+
+  CHECK (guestfs_aug_save (g) == 0, "aug_save: %s", guestfs_last_error (g));
+  s = guestfs_cat (g, "/etc/hosts");
+  CHECK (s && strstr (s, "127.0.0.1 myhost\n") && strstr (s, "192.168.0.1 host1\n") &&
+         strstr (s, "10.0.0.3\tthree\n"), "saved hosts: %s", s ? s : "(null)");
+  free (s);
+  /* A tree the lens cannot write back: the save fails, naming the file. */
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/4/bogus", "x") == 0, "aug_set bogus");
+  CHECK (guestfs_aug_save (g) == -1, "saved a tree the lens rejects");
+  CHECK_ERR (g, "/etc/hosts");
+  CHECK (guestfs_aug_load (g) == 0, "aug_load: %s", guestfs_last_error (g));
+  CHECK (nmatch ("/files/etc/hosts/4") == 0, "aug_load kept the unsaved change");
+  CHECK (get_is ("/files/etc/hosts/3/canonical", "three"), "aug_load lost the saved file");
+}
+
+static void
+t_close (void)
+{
+  CHECK (guestfs_aug_close (g) == 0, "aug_close: %s", guestfs_last_error (g));
+  CHECK (guestfs_aug_match (g, "/files/*") == NULL, "aug_match after aug_close");
+  CHECK_ERR (g, "aug_init first");
+  CHECK (guestfs_aug_close (g) == -1, "aug_close twice");
+  CHECK_ERR (g, "aug_close");
+  CHECK (guestfs_aug_load (g) == -1, "aug_load after aug_close");
+  CHECK (guestfs_aug_save (g) == -1, "aug_save after aug_close");
+  CHECK_ERR (g, "aug_save");
+}
+
+int
+main (void)
+{
+  char *disk = th_scratch ("augeas", 32);
+  const char *imgs[] = { disk, NULL };
+
+  th_name = "augeas-launch";
+  g = th_launch (imgs, 0);
+  if (g != NULL) {
+    th_run ("augeas-init", t_init);
+    th_run ("augeas-get-set", t_get_set);
+    th_run ("augeas-insert-rm-mv", t_insert_rm_mv);
+    th_run ("augeas-defvar-defnode", t_vars);
+    th_run ("augeas-ls", t_ls);
+    th_run ("augeas-save-load", t_save_load);
+    th_run ("augeas-close", t_close);
+    guestfs_close (g);
+  }
+  unlink (disk);
+  free (disk);
+  return th_done ();
+}
