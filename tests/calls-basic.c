@@ -14,15 +14,6 @@
 static guestfs_h *g;
 static char *disk_a, *disk_b;
 
-static int
-has (char **l, const char *s)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
 static void
 t_ping_echo (void)
 {
@@ -79,7 +70,7 @@ t_part_init_add_list (void)
   CHECK (pl->val[1].part_num == 2 && pl->val[1].part_start == 65536 * 512, "partition 2");
   guestfs_free_partition_list (pl);
   parts = guestfs_list_partitions (g);
-  CHECK (has (parts, "/dev/sda1") && has (parts, "/dev/sda2"), "list_partitions lacks sda1/sda2");
+  CHECK (th_has (parts, "/dev/sda1") && th_has (parts, "/dev/sda2"), "list_partitions lacks sda1/sda2");
   th_count_free (parts);
   CHECK (guestfs_part_init (g, "/dev/sdz", "msdos") == -1, "part_init on sdz");
   CHECK_ERR (g, "part_init");
@@ -206,10 +197,10 @@ t_ls_ll (void)
 {
   char **l = guestfs_ls (g, "/d");
   char *s;
-  CHECK (l && has (l, "f") && !has (l, ".") && !has (l, ".."), "ls /d");
+  CHECK (l && th_has (l, "f") && !th_has (l, ".") && !th_has (l, ".."), "ls /d");
   th_count_free (l);
   l = guestfs_ls (g, "/");
-  CHECK (has (l, "hello") && has (l, "d") && has (l, "p") && has (l, "lost+found"), "ls /");
+  CHECK (th_has (l, "hello") && th_has (l, "d") && th_has (l, "p") && th_has (l, "lost+found"), "ls /");
   th_count_free (l);
   s = guestfs_ll (g, "/d");
   CHECK (s && strstr (s, " f\n") && strstr (s, " three\n"), "ll /d: %s", s ? s : "(null)");
@@ -383,7 +374,7 @@ t_mount_variants (void)
   CHECK (guestfs_mount_ro (g, "/dev/sdb1", "/mnt") == 0, "mount_ro: %s", guestfs_last_error (g));
   CHECK (guestfs_touch (g, "/mnt/x") == -1, "write to a read-only mount");
   m = guestfs_mounts (g);
-  CHECK (m && has (m, "/dev/sdb1") && has (m, "/dev/sda1"), "mounts has both");
+  CHECK (m && th_has (m, "/dev/sdb1") && th_has (m, "/dev/sda1"), "mounts has both");
   th_count_free (m);
   CHECK (guestfs_umount (g, "/mnt") == 0, "umount: %s", guestfs_last_error (g));
   CHECK (guestfs_umount (g, "/mnt") == -1, "umount of nothing mounted");

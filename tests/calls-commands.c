@@ -17,15 +17,6 @@ static const char *const guest_files[][2] = {
   { "/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2" },
 };
 
-static int
-has (char **l, const char *s)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
 static void
 t_setup (void)
 {
@@ -119,7 +110,7 @@ t_sh_lines (void)
 {
   char **l = guestfs_sh_lines (g, "printf 'x\\ny\\n'");
 
-  CHECK (l && has (l, "x") && has (l, "y") && l[2] == NULL, "sh_lines: %s",
+  CHECK (l && th_has (l, "x") && th_has (l, "y") && l[2] == NULL, "sh_lines: %s",
          guestfs_last_error (g));
   th_count_free (l);
   CHECK (guestfs_sh_lines (g, "exit 7") == NULL, "failing sh_lines succeeded");

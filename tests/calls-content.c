@@ -13,24 +13,6 @@
 static guestfs_h *g;
 static char tmpdir[] = "tests/out/contentXXXXXX";
 
-static int
-has (char **l, const char *s)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
-static size_t
-count (char **l)
-{
-  size_t n = 0;
-  while (l && l[n])
-    n++;
-  return n;
-}
-
 /* A local file with the given bytes; returns its malloc'd path. */
 static char *
 local_file (const char *name, const void *data, size_t len)
@@ -88,17 +70,17 @@ static void
 t_head (void)
 {
   char **l = guestfs_head (g, "/twenty");
-  CHECK (count (l) == 10 && strcmp (l[0], "line 1") == 0 && strcmp (l[9], "line 10") == 0,
-         "head: %zu lines, %s", count (l), guestfs_last_error (g));
+  CHECK (th_count (l) == 10 && strcmp (l[0], "line 1") == 0 && strcmp (l[9], "line 10") == 0,
+         "head: %zu lines, %s", th_count (l), guestfs_last_error (g));
   th_count_free (l);
   l = guestfs_head_n (g, 3, "/twenty");
-  CHECK (count (l) == 3 && strcmp (l[2], "line 3") == 0, "head_n 3");
+  CHECK (th_count (l) == 3 && strcmp (l[2], "line 3") == 0, "head_n 3");
   th_count_free (l);
   l = guestfs_head_n (g, -18, "/twenty");
-  CHECK (count (l) == 2 && strcmp (l[1], "line 2") == 0, "head_n -18: %zu", count (l));
+  CHECK (th_count (l) == 2 && strcmp (l[1], "line 2") == 0, "head_n -18: %zu", th_count (l));
   th_count_free (l);
   l = guestfs_head_n (g, 0, "/twenty");
-  CHECK (l && count (l) == 0, "head_n 0");
+  CHECK (l && th_count (l) == 0, "head_n 0");
   th_count_free (l);
   CHECK (guestfs_head (g, "/nope") == NULL, "head of nothing");
   CHECK_ERR (g, "/nope");
@@ -110,17 +92,17 @@ static void
 t_tail (void)
 {
   char **l = guestfs_tail (g, "/twenty");
-  CHECK (count (l) == 10 && strcmp (l[0], "line 11") == 0 && strcmp (l[9], "line 20") == 0,
-         "tail: %zu lines", count (l));
+  CHECK (th_count (l) == 10 && strcmp (l[0], "line 11") == 0 && strcmp (l[9], "line 20") == 0,
+         "tail: %zu lines", th_count (l));
   th_count_free (l);
   l = guestfs_tail_n (g, 2, "/twenty");
-  CHECK (count (l) == 2 && strcmp (l[0], "line 19") == 0, "tail_n 2");
+  CHECK (th_count (l) == 2 && strcmp (l[0], "line 19") == 0, "tail_n 2");
   th_count_free (l);
   l = guestfs_tail_n (g, -19, "/twenty");
-  CHECK (count (l) == 2 && strcmp (l[0], "line 19") == 0, "tail_n -19: %zu", count (l));
+  CHECK (th_count (l) == 2 && strcmp (l[0], "line 19") == 0, "tail_n -19: %zu", th_count (l));
   th_count_free (l);
   l = guestfs_tail_n (g, 0, "/twenty");
-  CHECK (l && count (l) == 0, "tail_n 0");
+  CHECK (l && th_count (l) == 0, "tail_n 0");
   th_count_free (l);
   CHECK (guestfs_tail (g, "/nope") == NULL, "tail of nothing");
   CHECK_ERR (g, "tail");
@@ -133,7 +115,7 @@ static int
 grep_count (grep_fn f, const char *re, const char *path)
 {
   char **l = f (g, re, path);
-  int n = l ? (int) count (l) : -1;
+  int n = l ? (int) th_count (l) : -1;
   th_count_free (l);
   return n;
 }
@@ -142,7 +124,7 @@ static void
 t_grep (void)
 {
   char **l = guestfs_grep (g, "hel", "/words");
-  CHECK (count (l) == 1 && strcmp (l[0], "hello world") == 0, "grep: %s", guestfs_last_error (g));
+  CHECK (th_count (l) == 1 && strcmp (l[0], "hello world") == 0, "grep: %s", guestfs_last_error (g));
   th_count_free (l);
   CHECK (grep_count (guestfs_grepi, "hel", "/words") == 2, "grepi");
   CHECK (grep_count (guestfs_egrep, "^fo+\\.bar$", "/words") == 1, "egrep");
@@ -201,17 +183,17 @@ t_strings (void)
   CHECK (put ("bin", bin, sizeof bin - 1, "/bin") == 0, "upload: %s", guestfs_last_error (g));
   CHECK (put ("le", le, sizeof le - 1, "/le") == 0, "upload: %s", guestfs_last_error (g));
   l = guestfs_strings (g, "/bin");
-  CHECK (count (l) == 2 && has (l, "abcd") && has (l, "longer string"), "strings: %zu %s",
-         count (l), guestfs_last_error (g));
+  CHECK (th_count (l) == 2 && th_has (l, "abcd") && th_has (l, "longer string"), "strings: %zu %s",
+         th_count (l), guestfs_last_error (g));
   th_count_free (l);
   l = guestfs_strings_e (g, "S", "/bin");
-  CHECK (count (l) == 3 && has (l, "\xe9\xe9\xe9\xe9"), "strings_e S: %zu", count (l));
+  CHECK (th_count (l) == 3 && th_has (l, "\xe9\xe9\xe9\xe9"), "strings_e S: %zu", th_count (l));
   th_count_free (l);
   l = guestfs_strings_e (g, "l", "/le");
-  CHECK (count (l) == 1 && has (l, "hello"), "strings_e l");
+  CHECK (th_count (l) == 1 && th_has (l, "hello"), "strings_e l");
   th_count_free (l);
   l = guestfs_strings_e (g, "b", "/le");
-  CHECK (l && count (l) == 0, "strings_e b of little-endian text");
+  CHECK (l && th_count (l) == 0, "strings_e b of little-endian text");
   th_count_free (l);
   CHECK (guestfs_strings_e (g, "x", "/bin") == NULL, "encoding x accepted");
   CHECK_ERR (g, "encoding");
@@ -324,7 +306,7 @@ t_initrd_list (void)
   CHECK (guestfs_upload (g, p, "/initrd.img") == 0, "upload");
   free (p);
   l = guestfs_initrd_list (g, "/initrd.img");
-  CHECK (l && has (l, "etc") && has (l, "etc/conf"), "initrd_list: %s", guestfs_last_error (g));
+  CHECK (l && th_has (l, "etc") && th_has (l, "etc/conf"), "initrd_list: %s", guestfs_last_error (g));
   th_count_free (l);
   CHECK (guestfs_initrd_list (g, "/words") == NULL, "initrd_list of a text file");
   CHECK_ERR (g, "initrd_list");

@@ -10,15 +10,6 @@
 
 static guestfs_h *g;
 
-static int
-has (char **l, const char *s)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
 static int64_t
 stat_field (const char *path, int lstat_it, char what)
 {
@@ -288,10 +279,10 @@ static void
 t_glob_expand (void)
 {
   char **l = guestfs_glob_expand (g, "/d/*");
-  CHECK (l && has (l, "/d/a") && has (l, "/d/t/"), "glob_expand: %s", guestfs_last_error (g));
+  CHECK (l && th_has (l, "/d/a") && th_has (l, "/d/t/"), "glob_expand: %s", guestfs_last_error (g));
   th_count_free (l);
   l = guestfs_glob_expand (g, "/ld/{a,c}");
-  CHECK (l && has (l, "/ld/a") && has (l, "/ld/c"), "glob_expand braces through a link");
+  CHECK (l && th_has (l, "/ld/a") && th_has (l, "/ld/c"), "glob_expand braces through a link");
   th_count_free (l);
   l = guestfs_glob_expand (g, "/nothing*here");
   CHECK (l && l[0] == NULL, "glob_expand no match");

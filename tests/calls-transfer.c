@@ -13,24 +13,6 @@
 static guestfs_h *g;
 static char tmpdir[] = "tests/out/transferXXXXXX";
 
-static int
-has (char **l, const char *s)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
-static size_t
-count (char **l)
-{
-  size_t n = 0;
-  while (l && l[n])
-    n++;
-  return n;
-}
-
 static char *
 local (const char *name)
 {
@@ -210,7 +192,7 @@ t_tar_in_hostile_archive (void)
          "archive wrote into the appliance's /tmp: %s", s ? s : "(null)");
   free (s);
   l = guestfs_ls (g, "/");
-  CHECK (l && !has (l, "via-link") && !has (l, "abs") && !has (l, "escape"),
+  CHECK (l && !th_has (l, "via-link") && !th_has (l, "abs") && !th_has (l, "escape"),
          "archive wrote into the guest root");
   th_count_free (l);
 }
@@ -282,9 +264,9 @@ t_find (void)
 {
   char **l = guestfs_find (g, "/in");
 
-  CHECK (l && count (l) == 4 && strcmp (l[0], "a") == 0 && strcmp (l[1], "sub") == 0 &&
+  CHECK (l && th_count (l) == 4 && strcmp (l[0], "a") == 0 && strcmp (l[1], "sub") == 0 &&
          strcmp (l[2], "sub/b") == 0 && strcmp (l[3], "sub/link") == 0,
-         "find: %zu names %s", count (l), guestfs_last_error (g));
+         "find: %zu names %s", th_count (l), guestfs_last_error (g));
   th_count_free (l);
   CHECK (guestfs_find (g, "/nope") == NULL, "find of nothing");
   CHECK_ERR (g, "find");
@@ -330,9 +312,9 @@ t_many (void)
   CHECK (guestfs_mkdir (g, "/many") == 0 && guestfs_tar_in (g, p, "/many") == 0,
          "tar_in: %s", guestfs_last_error (g));
   l = guestfs_find (g, "/many");
-  CHECK (count (l) == 3001 && strcmp (l[1], "m/file-with-a-longish-name-00000") == 0 &&
+  CHECK (th_count (l) == 3001 && strcmp (l[1], "m/file-with-a-longish-name-00000") == 0 &&
          strcmp (l[3000], "m/file-with-a-longish-name-02999") == 0,
-         "find: %zu names", count (l));
+         "find: %zu names", th_count (l));
   th_count_free (l);
   free (p);
   p = local ("many.out");

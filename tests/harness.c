@@ -105,3 +105,21 @@ th_count_free (char **l)
   free (l);
   return n;
 }
+
+int
+th_has (char *const *l, const char *s)
+{
+  for (size_t i = 0; l && l[i]; i++)
+    if (strcmp (l[i], s) == 0)
+      return 1;
+  return 0;
+}
+
+size_t
+th_count (char *const *l)
+{
+  size_t n = 0;
+  while (l && l[n])
+    n++;
+  return n;
+}

@@ -54,6 +54,12 @@ char *th_scratch (const char *name, int mb);
  * if that fails. */
 guestfs_h *th_launch (const char *const *images, int readonly);
 
+/* Is s in the NULL-terminated list l (l may be NULL)? */
+int th_has (char *const *l, const char *s);
+
+/* Length of a NULL-terminated list (0 for NULL). */
+size_t th_count (char *const *l);
+
 /* Count a NULL-terminated string list and free it. */
 size_t th_count_free (char **l);
 
