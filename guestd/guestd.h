@@ -42,6 +42,13 @@ void gd_reap_children (void);
 int gd_find_channel (void);               /* open the virtio-serial port */
 void gd_load_module (const char *name);   /* and its deps, if not loaded */
 
+/* scan.c: find the disks at lun 0.. one by one, so names follow lun
+ * order.  n >= 0: scan exactly luns 0..n-1; n < 0: until a lun is empty.
+ * Returns how many were found, or -1. */
+int gd_scan_disks (int n);
+/* After a cold boot: make sure disk names follow lun order. */
+void gd_order_disks (void);
+
 /* resume.c: the first call after a restore from a snapshot. */
 void gd_resume (XDR *x, uint32_t len, uint32_t serial);
 
@@ -187,6 +194,11 @@ void gd_devices_init (void);               /* find the appliance's root disk */
 char **gd_list_disks (void);               /* sorted /dev names, caller frees */
 int gd_is_appliance_disk (dev_t rdev);
 int gd_wait_partitions (const char *device);
+
+/* mount.c */
+/* The canonical appliance path of a guest directory; replies and returns
+ * NULL if it cannot be opened or resolves outside the sysroot. */
+char *gd_real_path (const char *path, const char *argname);
 
 /* misc.c */
 int gd_valid_fstype (const char *t);  /* [a-z0-9_.], not empty, no leading . */

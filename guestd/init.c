@@ -236,6 +236,7 @@ gd_init_system (void)
     mkdir ("/run/sysroot", 0755);
     gd_sysroot = "/run/sysroot";
   }
+  gd_order_disks ();
   /* A template is saved and restored many times, each time over a fresh
    * copy of the root disk: nothing may be written to it after this. */
   if (gd_template && mount (NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1)

@@ -14,7 +14,7 @@
 
 #include "harness.h"
 
-static char cachedir[200];
+static char cachedir[100];
 
 /* Launch with debug output captured; returns the handle (or NULL) and
  * the debug text in *log (malloc'd). */
@@ -67,8 +67,9 @@ state_files (char names[][300], int max)
   struct dirent *e;
   int n = 0;
   while (d && (e = readdir (d)) != NULL && n < max)
-    if (strncmp (e->d_name, "snapshot-", 9) == 0 && !strstr (e->d_name, ".tmp"))
-      snprintf (names[n++], 300, "%s/%s", cachedir, e->d_name);
+    if (strncmp (e->d_name, "snapshot-", 9) == 0 && !strstr (e->d_name, ".tmp") &&
+        strlen (e->d_name) < 300 - sizeof cachedir - 1)
+      snprintf (names[n++], 300, "%s/%.*s", cachedir, 150, e->d_name);
   if (d) closedir (d);
   return n;
 }
@@ -134,6 +135,34 @@ t_restore_used_drives_in_order (void)
   guestfs_close (g);
   free (log);
   for (int i = 0; i < 3; i++) { unlink (d[i]); free (d[i]); }
+}
+
+/* A cold boot must name drives in order too (sd probes asynchronously). */
+static void
+t_cold_drives_in_order (void)
+{
+  char *d[5];
+  char *log;
+  guestfs_h *g;
+  for (int i = 0; i < 4; i++) {
+    char name[16];
+    snprintf (name, sizeof name, "cold%d", i);
+    d[i] = th_scratch (name, 8 * (i + 1));
+  }
+  d[4] = NULL;
+  setenv ("GUESTKIT_SNAPSHOT", "0", 1);
+  g = launch_logged ((const char *const *) d, 0, &log);
+  unsetenv ("GUESTKIT_SNAPSHOT");
+  CHECK (g != NULL && !restored (log), "cold launch");
+  for (int i = 0; i < 4; i++) {
+    char dev[16];
+    snprintf (dev, sizeof dev, "/dev/sd%c", 'a' + i);
+    CHECK (guestfs_blockdev_getsize64 (g, dev) == (int64_t) (8 << 20) * (i + 1),
+           "%s has the wrong size after a cold boot", dev);
+  }
+  guestfs_close (g);
+  free (log);
+  for (int i = 0; i < 4; i++) { unlink (d[i]); free (d[i]); }
 }
 
 static void
@@ -265,6 +294,7 @@ main (void)
   th_run ("snapshot-threads-empty-cache", t_threads_empty_cache);
   th_run ("snapshot-restore-drives-in-order", t_restore_used_drives_in_order);
   th_run ("snapshot-no-previous-drives", t_no_previous_drives);
+  th_run ("cold-boot-drives-in-order", t_cold_drives_in_order);
   th_run ("snapshot-rng-differs", t_rng_differs);
   th_run ("snapshot-corrupt-state-falls-back", t_corrupt);
   th_run ("snapshot-truncated-state-falls-back", t_truncated);
