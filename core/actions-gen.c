@@ -3184,6 +3184,244 @@ guestfs_dd (guestfs_h *g, const char *src, const char *dest)
   return 0;
 }
 
+char **
+guestfs_inspect_os (guestfs_h *g)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_os];
+  union gk_val args[1] = { { 0 } };
+  char ** r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_os (g);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char *
+guestfs_inspect_get_type (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_type];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_type (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char *
+guestfs_inspect_get_distro (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_distro];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_distro (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char *
+guestfs_inspect_get_product_name (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_product_name];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_product_name (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+int
+guestfs_inspect_get_major_version (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_major_version];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_inspect_get_major_version (g, root);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
+int
+guestfs_inspect_get_minor_version (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_minor_version];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_inspect_get_minor_version (g, root);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
+char *
+guestfs_inspect_get_arch (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_arch];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_arch (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char *
+guestfs_inspect_get_hostname (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_hostname];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_hostname (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char *
+guestfs_inspect_get_package_format (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_package_format];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_package_format (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char *
+guestfs_inspect_get_package_management (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_package_management];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_package_management (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char **
+guestfs_inspect_get_mountpoints (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_mountpoints];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char ** r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_mountpoints (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char **
+guestfs_inspect_get_filesystems (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_filesystems];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char ** r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_filesystems (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+struct guestfs_application_list *
+guestfs_inspect_list_applications (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_list_applications];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  struct guestfs_application_list * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_list_applications (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+int
+guestfs_inspect_is_live (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_is_live];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_inspect_is_live (g, root);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
+char *
+guestfs_inspect_get_format (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_format];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_format (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+char **
+guestfs_inspect_get_warnings (guestfs_h *g, const char *root)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_get_warnings];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) root;
+  char ** r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_inspect_get_warnings (g, root);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+int
+guestfs_inspect_mount_root (guestfs_h *g, const char *root, int readonly)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_inspect_mount_root];
+  union gk_val args[2] = { { 0 } };
+  args[0].s = (char *) root;
+  args[1].i = readonly;
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_inspect_mount_root (g, root, readonly);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
 void
 guestfs_free_int_bool (struct guestfs_int_bool *p)
 {
@@ -3314,4 +3552,16 @@ void
 guestfs_free_partition_list (struct guestfs_partition_list *p)
 {
   gk_free_struct_list (&gk_structs[10], (struct gk_list *) p);
+}
+
+void
+guestfs_free_application (struct guestfs_application *p)
+{
+  gk_free_struct (&gk_structs[11], p);
+}
+
+void
+guestfs_free_application_list (struct guestfs_application_list *p)
+{
+  gk_free_struct_list (&gk_structs[11], (struct gk_list *) p);
 }

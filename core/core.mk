@@ -2,8 +2,13 @@
 
 CORE_SRCS := core/errors.c core/handle.c core/state.c core/drives.c \
   core/console.c core/child.c core/rpc.c core/appliance.c core/accel.c \
-  core/launch.c core/qmp.c core/snapshot.c core/actions-gen.c
+  core/launch.c core/qmp.c core/snapshot.c core/actions-gen.c \
+  core/inspect.c core/inspect-fs.c core/inspect-linux.c \
+  core/inspect-windows.c core/inspect-apps.c core/inspect-rpm.c \
+  core/fault.c
 CORE_OBJS := $(CORE_SRCS:.c=.o) $(SCHEMA_OBJS)
+# Inspection reads registry hives (libhivex) and rpm databases (libsqlite3).
+CORE_LIBS := -lhivex -lsqlite3
 CORE_CFLAGS := -fPIC -Icore -Icore/include -Ischemas $(TIRPC_CFLAGS) \
   -DGK_DEFAULT_PATH='"$(abspath appliance)"'
 LIBGUESTKIT_SO := core/libguestkit.so.0
@@ -17,7 +22,7 @@ core/%.o: core/%.c
 $(LIBGUESTKIT_SO): $(CORE_OBJS) core/libguestkit.syms
 	$(CC) -shared -Wl,-soname,libguestkit.so.0 \
 	  -Wl,--version-script=core/libguestkit.syms $(LDFLAGS) \
-	  -o $@ $(CORE_OBJS) $(TIRPC_LIBS)
+	  -o $@ $(CORE_OBJS) $(TIRPC_LIBS) $(CORE_LIBS)
 
 core/libguestkit.so: $(LIBGUESTKIT_SO)
 	ln -sf libguestkit.so.0 $@
@@ -26,6 +31,6 @@ $(LIBGUESTKIT_A): $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $(CORE_OBJS)
 
 # Link flags for a program using the library from the build tree.
-GK_LIBS := -Lcore -lguestkit $(TIRPC_LIBS) -Wl,-rpath,$(abspath core)
+GK_LIBS := -Lcore -lguestkit $(TIRPC_LIBS) $(CORE_LIBS) -Wl,-rpath,$(abspath core)
 
 CLEAN_FILES += $(CORE_OBJS) $(LIBGUESTKIT_SO) core/libguestkit.so $(LIBGUESTKIT_A)

@@ -19,9 +19,13 @@ gk_default_error_handler (guestfs_h *g, void *opaque, const char *msg)
   fprintf (stderr, "guestkit: error: %s\n", msg);
 }
 
+/* The error handler hears of it (no allocation needed), then the
+ * out-of-memory handler runs, then the process aborts. */
 static void
 out_of_memory (guestfs_h *g)
 {
+  if (g && g->error_cb && !g->quiet_errors)
+    g->error_cb (g, g->error_cb_data, "out of memory");
   if (g && g->abort_cb)
     g->abort_cb ();
   abort ();
@@ -89,7 +93,7 @@ gk_error_pending (guestfs_h *g)
 void *
 gk_malloc (guestfs_h *g, size_t n)
 {
-  void *p = malloc (n ? n : 1);
+  void *p = gk_fault_alloc () ? NULL : malloc (n ? n : 1);
   if (p == NULL)
     out_of_memory (g);
   return p;
@@ -98,7 +102,7 @@ gk_malloc (guestfs_h *g, size_t n)
 void *
 gk_calloc (guestfs_h *g, size_t n, size_t size)
 {
-  void *p = calloc (n ? n : 1, size ? size : 1);
+  void *p = gk_fault_alloc () ? NULL : calloc (n ? n : 1, size ? size : 1);
   if (p == NULL)
     out_of_memory (g);
   return p;
@@ -107,7 +111,7 @@ gk_calloc (guestfs_h *g, size_t n, size_t size)
 void *
 gk_realloc (guestfs_h *g, void *p, size_t n)
 {
-  void *q = realloc (p, n ? n : 1);
+  void *q = gk_fault_alloc () ? NULL : realloc (p, n ? n : 1);
   if (q == NULL)
     out_of_memory (g);
   return q;
@@ -116,7 +120,7 @@ gk_realloc (guestfs_h *g, void *p, size_t n)
 char *
 gk_strdup (guestfs_h *g, const char *s)
 {
-  char *p = strdup (s);
+  char *p = gk_fault_alloc () ? NULL : strdup (s);
   if (p == NULL)
     out_of_memory (g);
   return p;
@@ -130,7 +134,7 @@ gk_asprintf (guestfs_h *g, const char *fmt, ...)
   int r;
 
   va_start (ap, fmt);
-  r = vasprintf (&s, fmt, ap);
+  r = gk_fault_alloc () ? -1 : vasprintf (&s, fmt, ap);
   va_end (ap);
   if (r == -1)
     out_of_memory (g);

@@ -68,6 +68,9 @@ struct guestfs_h {
   char console_tail[GK_CONSOLE_TAIL]; /* last console bytes, for errors */
   size_t console_len;
   char *msgbuf;                /* GK_MESSAGE_MAX + 4 bytes, lazily */
+
+  /* Inspection (core/inspect*.c): results of the last inspect_os. */
+  struct gk_inspect *inspect;  /* owned; NULL before inspect_os */
 };
 
 /* errors.c */
@@ -102,6 +105,24 @@ int gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
              union gk_retval *ret);
 ssize_t gk_read_full (guestfs_h *g, void *buf, size_t n);
 int gk_write_full (guestfs_h *g, const void *buf, size_t n);
+/* The decoders of what the daemon sends (also the fuzz targets' entry,
+ * tests/fuzz/): see rpc.c. */
+int gk_decode_reply (guestfs_h *g, const struct gk_action *a, const char *buf,
+                     size_t len, uint32_t serial, union gk_retval *ret,
+                     const char **why);
+int gk_decode_chunk (const char *buf, size_t len, int *cancel, char **data,
+                     u_int *n);
+
+/* fault.c: fault injection for tests (GUESTKIT_FAULT), off by default */
+enum gk_fault {
+  GK_FAULT_NONE, GK_FAULT_FAIL, GK_FAULT_SHORT, GK_FAULT_GARBAGE,
+  GK_FAULT_CLOSE, GK_FAULT_KILL,
+};
+int gk_fault_alloc (void);               /* 1: make this allocation fail */
+/* Before a channel read or write: KILL and CLOSE are done here (NONE,
+ * CLOSE returned); SHORT and GARBAGE are for the caller to act out. */
+enum gk_fault gk_fault_io (guestfs_h *g, int writing);
+void gk_fault_scramble (void *buf, size_t n);   /* in place */
 
 /* console.c: qemu's output */
 void gk_console_feed (guestfs_h *g, const char *buf, size_t n);
@@ -195,6 +216,27 @@ int gk_impl_set_direct (guestfs_h *g, int v);
 int gk_impl_get_direct (guestfs_h *g);
 int gk_impl_set_recovery_proc (guestfs_h *g, int v);
 int gk_impl_get_recovery_proc (guestfs_h *g);
+
+/* inspect*.c: inspection (internals in core/inspect.h) */
+void gk_inspect_free (guestfs_h *g);
+char **gk_impl_inspect_os (guestfs_h *g);
+char *gk_impl_inspect_get_type (guestfs_h *g, const char *root);
+char *gk_impl_inspect_get_distro (guestfs_h *g, const char *root);
+char *gk_impl_inspect_get_product_name (guestfs_h *g, const char *root);
+int gk_impl_inspect_get_major_version (guestfs_h *g, const char *root);
+int gk_impl_inspect_get_minor_version (guestfs_h *g, const char *root);
+char *gk_impl_inspect_get_arch (guestfs_h *g, const char *root);
+char *gk_impl_inspect_get_hostname (guestfs_h *g, const char *root);
+char *gk_impl_inspect_get_package_format (guestfs_h *g, const char *root);
+char *gk_impl_inspect_get_package_management (guestfs_h *g, const char *root);
+char **gk_impl_inspect_get_mountpoints (guestfs_h *g, const char *root);
+char **gk_impl_inspect_get_filesystems (guestfs_h *g, const char *root);
+struct guestfs_application_list *
+  gk_impl_inspect_list_applications (guestfs_h *g, const char *root);
+int gk_impl_inspect_is_live (guestfs_h *g, const char *root);
+char *gk_impl_inspect_get_format (guestfs_h *g, const char *root);
+char **gk_impl_inspect_get_warnings (guestfs_h *g, const char *root);
+int gk_impl_inspect_mount_root (guestfs_h *g, const char *root, int readonly);
 
 #define GK_VERSION_MAJOR 1
 #define GK_VERSION_MINOR 0

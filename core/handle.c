@@ -92,6 +92,7 @@ guestfs_close (guestfs_h *g)
     guestfs_sync (g);
   }
   gk_shutdown (g);
+  gk_inspect_free (g);
   free_drives (g);
   for (size_t i = 0; i < g->nqemu_params; i++)
     free (g->qemu_params[i]);

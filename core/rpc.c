@@ -48,20 +48,28 @@ ssize_t
 gk_read_full (guestfs_h *g, void *buf, size_t n)
 {
   size_t got = 0;
+  enum gk_fault f = gk_fault_io (g, 0);        /* tests only (fault.c) */
+  size_t want = f == GK_FAULT_SHORT ? n / 2 : n;
 
-  while (got < n) {
-    ssize_t r = read (g->sock, (char *) buf + got, n - got);
+  if (f == GK_FAULT_CLOSE)
+    return -1;
+  while (got < want) {
+    ssize_t r = read (g->sock, (char *) buf + got, want - got);
     if (r > 0) { got += (size_t) r; continue; }
     if (r == 0) return -1;                     /* EOF: appliance gone */
     if (errno == EINTR) continue;
     if (errno != EAGAIN || wait_channel (g, POLLIN) == -1)
       return -1;
   }
+  if (f == GK_FAULT_SHORT)
+    return -1;
+  if (f == GK_FAULT_GARBAGE)
+    gk_fault_scramble (buf, n);
   return (ssize_t) got;
 }
 
-int
-gk_write_full (guestfs_h *g, const void *buf, size_t n)
+static int
+write_all (guestfs_h *g, const void *buf, size_t n)
 {
   size_t done = 0;
 
@@ -75,6 +83,29 @@ gk_write_full (guestfs_h *g, const void *buf, size_t n)
     return -1;
   }
   return 0;
+}
+
+int
+gk_write_full (guestfs_h *g, const void *buf, size_t n)
+{
+  enum gk_fault f = gk_fault_io (g, 1);        /* tests only (fault.c) */
+  char *junk;
+  int r;
+
+  if (f == GK_FAULT_CLOSE)
+    return -1;
+  if (f == GK_FAULT_SHORT) {
+    write_all (g, buf, n / 2);
+    return -1;
+  }
+  if (f != GK_FAULT_GARBAGE)
+    return write_all (g, buf, n);
+  junk = gk_malloc (g, n);
+  memcpy (junk, buf, n);
+  gk_fault_scramble (junk, n);
+  r = write_all (g, junk, n);
+  free (junk);
+  return r;
 }
 
 static char *
@@ -117,11 +148,13 @@ read_message (guestfs_h *g, uint32_t min)
   unsigned char w[4];
   uint32_t len;
 
-  if (gk_read_full (g, w, 4) == -1)
-    return -1;
-  len = gk_get_u32 (w);
-  if (len == GK_CANCEL_FLAG)       /* late cancel of a FileIn: skip it */
-    return read_message (g, min);
+  /* Skip late cancels of a FileIn.  A loop, not recursion: a hostile
+   * daemon may send any number of them. */
+  do {
+    if (gk_read_full (g, w, 4) == -1)
+      return -1;
+    len = gk_get_u32 (w);
+  } while (len == GK_CANCEL_FLAG);
   if (len < min || len > GK_MESSAGE_MAX)
     return -2;
   if (gk_read_full (g, msgbuf (g), len) == -1)
@@ -145,17 +178,19 @@ protocol_error (guestfs_h *g, const struct gk_action *a, const char *what)
   return -1;
 }
 
-/* Decode a reply in the buffer.  Returns 0 OK, 1 error reply (message
- * set), 2 a stale reply to skip, -1 malformed. */
-static int
-decode_reply (guestfs_h *g, const struct gk_action *a, size_t len,
-              uint32_t serial, union gk_retval *ret, const char **why)
+/* Decode the reply in buf (len bytes, after the length word).  Returns
+ * 0 OK (*ret filled), 1 error reply (message set in g), 2 a stale reply
+ * to skip, -1 malformed (*why says how). */
+int
+gk_decode_reply (guestfs_h *g, const struct gk_action *a, const char *buf,
+                 size_t len, uint32_t serial, union gk_retval *ret,
+                 const char **why)
 {
   struct gk_header h;
   XDR x;
   int r = -1;
 
-  xdrmem_create (&x, msgbuf (g), (u_int) len, XDR_DECODE);
+  xdrmem_create (&x, (char *) buf, (u_int) len, XDR_DECODE);
   if (!gk_xdr_header (&x, &h)) { *why = "short header"; goto out; }
   if (h.prog != GK_PROGRAM || h.vers != GK_PROTOCOL_VERS ||
       h.direction != GK_REPLY) { *why = "wrong program or direction"; goto out; }
@@ -186,6 +221,27 @@ decode_reply (guestfs_h *g, const struct gk_action *a, size_t len,
   }
   r = 0;
  out:
+  xdr_destroy (&x);
+  return r;
+}
+
+/* Decode one chunk (len bytes, after the length word).  0, or -1 if
+ * malformed; *data (caller frees) holds *n bytes, NULL when empty. */
+int
+gk_decode_chunk (const char *buf, size_t len, int *cancel, char **data,
+                 u_int *n)
+{
+  XDR x;
+  int r = 0;
+
+  *data = NULL;
+  *n = 0;
+  xdrmem_create (&x, (char *) buf, (u_int) len, XDR_DECODE);
+  if (!gk_xdr_chunk (&x, cancel, data, n) || xdr_getpos (&x) != (u_int) len) {
+    free (*data);
+    *data = NULL;
+    r = -1;
+  }
   xdr_destroy (&x);
   return r;
 }
@@ -305,21 +361,14 @@ receive_file (guestfs_h *g, int fd, int *local_errno)
 
   for (;;) {
     ssize_t len = read_message (g, 8);
-    XDR x;
     int cancel = 0;
     char *data = NULL;
     u_int n = 0;
 
     if (len == -1) return -1;
     if (len == -2) return -2;
-    xdrmem_create (&x, msgbuf (g), (u_int) len, XDR_DECODE);
-    data = NULL;
-    if (!gk_xdr_chunk (&x, &cancel, &data, &n) || xdr_getpos (&x) != (u_int) len) {
-      xdr_destroy (&x);
-      free (data);
+    if (gk_decode_chunk (msgbuf (g), (size_t) len, &cancel, &data, &n) == -1)
       return -2;
-    }
-    xdr_destroy (&x);
     if (n == 0) {
       free (data);
       return wfailed ? -3 : cancel ? 1 : 0;
@@ -443,7 +492,7 @@ gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
       return io_failed (g, a);
     if (len == -2)
       return protocol_error (g, a, "bad length word");
-    r = decode_reply (g, a, (size_t) len, serial, ret, &why);
+    r = gk_decode_reply (g, a, msgbuf (g), (size_t) len, serial, ret, &why);
   } while (r == 2);
   if (r == -1)
     return protocol_error (g, a, why);
@@ -510,7 +559,8 @@ gk_rpc_resume (guestfs_h *g, int ndisks)
     gk_error (g, "launch: the restored appliance did not answer");
     return -1;
   }
-  rr = decode_reply (g, &resume, (size_t) len, h.serial, &none, &why);
+  rr = gk_decode_reply (g, &resume, msgbuf (g), (size_t) len, h.serial,
+                       &none, &why);
   if (rr == -1)
     gk_error (g, "launch: bad answer from the restored appliance: %s", why);
   return rr == 0 ? 0 : -1;

@@ -7,13 +7,8 @@
  * /etc.  Errors quote Augeas's own message, minor message and details.
  */
 #include <augeas.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "guestd.h"
 
@@ -71,31 +66,6 @@ need_aug (void)
   return 0;
 }
 
-/* The appliance path of a guest directory, canonical; NULL after
- * replying.  Caller frees. */
-static char *
-resolve_root (const char *root)
-{
-  int fd = gd_open_in_root (root, O_PATH | O_DIRECTORY, 0);
-  char proc[64], *real;
-  size_t n = strlen (gd_sysroot);
-
-  if (fd == -1) {
-    reply_with_perror ("root %s", root);
-    return NULL;
-  }
-  gd_fd_path (proc, sizeof proc, fd);
-  real = realpath (proc, NULL);
-  close (fd);
-  if (real == NULL || strncmp (real, gd_sysroot, n) != 0 ||
-      (real[n] != '\0' && real[n] != '/')) {
-    reply_with_error ("root %s: cannot be resolved inside the guest", root);
-    free (real);
-    return NULL;
-  }
-  return real;
-}
-
 int
 do_aug_init (const char *root, int flags)
 {
@@ -108,7 +78,7 @@ do_aug_init (const char *root, int flags)
                       AUG_CALLER_FLAGS);
     return -1;
   }
-  if ((real = resolve_root (root)) == NULL)
+  if ((real = gd_real_path (root, "root")) == NULL)
     return -1;
   if (aug)
     aug_close (aug);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -102,21 +103,24 @@ have_zerofree (void)
   return gd_program_exists ("zerofree");
 }
 
-/* libselinux present and the kernel running SELinux (the appliance
- * normally boots with lsm=capability, so it is not). */
+/* The kernel running SELinux (it then has /sys/fs/selinux; guestkit
+ * boots with lsm=capability unless told otherwise) and libselinux there
+ * to load.  selinuxfs is mounted on the way: libselinux wants it. */
 static int
 have_selinux (void)
 {
-  void *h = dlopen ("libselinux.so.1", RTLD_NOW | RTLD_LOCAL);
-  int (*enabled) (void);
-  int r = 0;
+  void *h;
 
-  if (h == NULL)
+  if (access ("/sys/fs/selinux", F_OK) == -1)
     return 0;
-  *(void **) &enabled = dlsym (h, "is_selinux_enabled");
-  r = enabled && enabled () == 1;
+  if (gd_is_mount_root ("/sys/fs/selinux") != 1 &&
+      mount ("selinuxfs", "/sys/fs/selinux", "selinuxfs", MS_NOSUID | MS_NOEXEC,
+             NULL) == -1)
+    gd_log ("mount selinuxfs: %m");
+  if ((h = dlopen ("libselinux.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL)
+    return 0;
   dlclose (h);
-  return r;
+  return 1;
 }
 
 struct group {

@@ -136,27 +136,6 @@ do_lvresize (const char *device, int mbytes)
       "lvresize", "--force", "-L", size, device, NULL });
 }
 
-/* The names an lvm report lists, one a line; NULL after replying. */
-static char **
-report_names (const char *cmd, const char *field)
-{
-  struct gd_strlist l = { 0 };
-  char *out, *save = NULL;
-
-  if (gd_lvm (&out, (const char *const[]) {
-        cmd, "--noheadings", "-o", field, NULL }) == -1)
-    return NULL;
-  for (char *s = strtok_r (out, "\n", &save); s; s = strtok_r (NULL, "\n", &save))
-    if (*gd_trim (s) && gd_strlist_add (&l, s) == -1) {
-      reply_with_perror ("%s", cmd);
-      gd_strlist_free (&l);
-      free (out);
-      return NULL;
-    }
-  free (out);
-  return gd_strlist_end (&l);
-}
-
 /* Every VG (with its LVs), then every PV label. */
 int
 do_lvm_remove_all (void)
@@ -164,13 +143,13 @@ do_lvm_remove_all (void)
   char **vgs, **pvs;
   int r = 0;
 
-  if (gd_check_group () == -1 || (vgs = report_names ("vgs", "vg_name")) == NULL)
+  if (gd_check_group () == -1 || (vgs = do_vgs ()) == NULL)
     return -1;
   for (size_t i = 0; r == 0 && vgs[i]; i++)
     r = gd_lvm (NULL, (const char *const[]) {
         "vgremove", "--force", vgs[i], NULL });
   gk_free_strings (vgs);
-  if (r == -1 || (pvs = report_names ("pvs", "pv_name")) == NULL)
+  if (r == -1 || (pvs = do_pvs ()) == NULL)
     return -1;
   for (size_t i = 0; r == 0 && pvs[i]; i++)
     r = gd_lvm (NULL, (const char *const[]) {

@@ -5,7 +5,10 @@
  * --config below tell LVM to make its own /dev/mapper nodes and /dev/VG/LV
  * links and never to wait for udev.  Nothing activates volume groups on
  * its own either, so lvs (and a Device check of a missing /dev/VG/LV)
- * first runs vgchange -ay.
+ * first runs vgchange -ay, until the caller takes activation into its
+ * own hands with vg_activate / vg_activate_all (lvm-create.c).  The
+ * calls that create and remove are in lvm-create.c, the _full listings
+ * in lvm-full.c; both run lvm through gd_lvm here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +77,24 @@ lvm_report (const char *cmd, const char *fields, const char *prefix)
 char **
 do_pvs (void)
 {
+  if (gd_check_group () == -1)
+    return NULL;
   return lvm_report ("pvs", "pv_name", "");
 }
 
 char **
 do_vgs (void)
 {
+  if (gd_check_group () == -1)
+    return NULL;
   return lvm_report ("vgs", "vg_name", "");
 }
 
 char **
 do_lvs (void)
 {
+  if (gd_check_group () == -1)
+    return NULL;
   gd_lvm_activate ();
   return lvm_report ("lvs", "vg_name,lv_name", "/dev/");
 }

@@ -27,14 +27,13 @@ do_modprobe (const char *modulename)
   return gd_run_or_reply (NULL, -1, argv);
 }
 
-/* grub-install --root-directory=SYSROOT/ROOT DEVICE.  The root is a guest
- * path checked by the dispatcher; grub-install resolves it itself, so it
- * must not lead out of the guest: it is resolved here first. */
+/* grub-install --root-directory=ROOT DEVICE, ROOT resolved inside the
+ * guest first (grub-install would follow guest symlinks itself). */
 int
 do_grub_install (const char *root, const char *device)
 {
   const char *argv[] = { "grub-install", NULL, device, NULL };
-  char *opt;
+  char *real, *opt;
   int r;
 
   if (!gd_program_exists ("grub-install")) {
@@ -42,11 +41,11 @@ do_grub_install (const char *root, const char *device)
                       "(no grub-install)");
     return -1;
   }
-  if (strstr (root, "..")) {
-    reply_with_error ("root %s: must not contain ..", root);
+  if ((real = gd_real_path (root, "root")) == NULL)
     return -1;
-  }
-  if (gd_mkstr (&opt, "--root-directory=%s%s", gd_sysroot, root) == -1) {
+  r = gd_mkstr (&opt, "--root-directory=%s", real);
+  free (real);
+  if (r == -1) {
     reply_with_perror ("grub_install");
     return -1;
   }

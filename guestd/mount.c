@@ -519,3 +519,27 @@ do_rmmountpoint (const char *exemptpath)
     drop_scaffold ();
   return r;
 }
+
+/* The canonical appliance path of a guest directory (for tools that take
+ * a root directory and resolve paths below it themselves); NULL after
+ * replying.  Caller frees. */
+char *
+gd_real_path (const char *path, const char *argname)
+{
+  int fd = gd_open_in_root (path, O_PATH | O_DIRECTORY, 0);
+  char proc[64], *real;
+
+  if (fd == -1) {
+    reply_with_perror ("%s %s", argname, path);
+    return NULL;
+  }
+  gd_fd_path (proc, sizeof proc, fd);
+  real = realpath (proc, NULL);
+  close (fd);
+  if (real == NULL || !under_sysroot (real)) {
+    reply_with_error ("%s %s: cannot be resolved inside the guest", argname, path);
+    free (real);
+    return NULL;
+  }
+  return real;
+}

@@ -4,7 +4,8 @@
  * to build nor to start; the selinux group (groups.c) is available only
  * when the library loads and the appliance kernel runs SELinux, which it
  * does only when booted with set_selinux and an lsm= list naming selinux
- * (guestkit boots with lsm=capability by default).
+ * (guestkit boots with lsm=capability by default).  Without a policy
+ * loaded, every process is in the "kernel" context.
  */
 #include <dlfcn.h>
 #include <stdlib.h>

@@ -260,6 +260,34 @@ static const struct rn_field fields_partition[] = {
   { "part_size", RN_F_BYTES, offsetof (struct guestfs_partition, part_size), 0 },
 };
 
+static void
+free_application (void *p)
+{
+  guestfs_free_application (p);
+}
+
+static void
+free_application_list (void *p)
+{
+  guestfs_free_application_list (p);
+}
+
+static const struct rn_field fields_application[] = {
+  { "app_name", RN_F_STRING, offsetof (struct guestfs_application, app_name), 0 },
+  { "app_display_name", RN_F_STRING, offsetof (struct guestfs_application, app_display_name), 0 },
+  { "app_epoch", RN_F_INT32, offsetof (struct guestfs_application, app_epoch), 0 },
+  { "app_version", RN_F_STRING, offsetof (struct guestfs_application, app_version), 0 },
+  { "app_release", RN_F_STRING, offsetof (struct guestfs_application, app_release), 0 },
+  { "app_arch", RN_F_STRING, offsetof (struct guestfs_application, app_arch), 0 },
+  { "app_install_path", RN_F_STRING, offsetof (struct guestfs_application, app_install_path), 0 },
+  { "app_trans_path", RN_F_STRING, offsetof (struct guestfs_application, app_trans_path), 0 },
+  { "app_publisher", RN_F_STRING, offsetof (struct guestfs_application, app_publisher), 0 },
+  { "app_url", RN_F_STRING, offsetof (struct guestfs_application, app_url), 0 },
+  { "app_source_package", RN_F_STRING, offsetof (struct guestfs_application, app_source_package), 0 },
+  { "app_summary", RN_F_STRING, offsetof (struct guestfs_application, app_summary), 0 },
+  { "app_description", RN_F_STRING, offsetof (struct guestfs_application, app_description), 0 },
+};
+
 const struct rn_struct rn_structs[] = {
   { "int_bool", sizeof (struct guestfs_int_bool), 2, fields_int_bool, free_int_bool, free_int_bool_list },
   { "lvm_pv", sizeof (struct guestfs_lvm_pv), 14, fields_lvm_pv, free_lvm_pv, free_lvm_pv_list },
@@ -272,8 +300,9 @@ const struct rn_struct rn_structs[] = {
   { "xattr", sizeof (struct guestfs_xattr), 2, fields_xattr, free_xattr, free_xattr_list },
   { "inotify_event", sizeof (struct guestfs_inotify_event), 4, fields_inotify_event, free_inotify_event, free_inotify_event_list },
   { "partition", sizeof (struct guestfs_partition), 4, fields_partition, free_partition, free_partition_list },
+  { "application", sizeof (struct guestfs_application), 13, fields_application, free_application, free_application_list },
 };
-const size_t rn_nstructs = 11;
+const size_t rn_nstructs = 12;
 
 static int
 inv_launch (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
@@ -1962,6 +1991,110 @@ inv_dd (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
   return guestfs_dd (g, a[0].s, a[1].s);
 }
 
+static int
+inv_inspect_os (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) a;
+  return (r->v.sl = guestfs_inspect_os (g)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_type (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_type (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_distro (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_distro (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_product_name (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_product_name (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_major_version (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.i = guestfs_inspect_get_major_version (g, a[0].s)) == -1 ? -1 : 0;
+}
+
+static int
+inv_inspect_get_minor_version (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.i = guestfs_inspect_get_minor_version (g, a[0].s)) == -1 ? -1 : 0;
+}
+
+static int
+inv_inspect_get_arch (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_arch (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_hostname (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_hostname (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_package_format (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_package_format (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_package_management (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_package_management (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_mountpoints (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_inspect_get_mountpoints (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_filesystems (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_inspect_get_filesystems (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_list_applications (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.p = guestfs_inspect_list_applications (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_is_live (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.i = guestfs_inspect_is_live (g, a[0].s)) == -1 ? -1 : 0;
+}
+
+static int
+inv_inspect_get_format (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.s = guestfs_inspect_get_format (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_get_warnings (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_inspect_get_warnings (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_inspect_mount_root (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) r;
+  return guestfs_inspect_mount_root (g, a[0].s, a[1].i);
+}
+
 static const struct rn_arg args_add_drive[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_cdrom[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_drive_ro[] = { { "filename", RN_ARG_STRING } };
@@ -2170,262 +2303,295 @@ static const struct rn_arg args_part_get_parttype[] = { { "device", RN_ARG_DEVIC
 static const struct rn_arg args_fill[] = { { "c", RN_ARG_INT }, { "len", RN_ARG_INT }, { "path", RN_ARG_PATHNAME } };
 static const struct rn_arg args_available[] = { { "groups", RN_ARG_STRINGLIST } };
 static const struct rn_arg args_dd[] = { { "src", RN_ARG_DEV_OR_PATH }, { "dest", RN_ARG_DEV_OR_PATH } };
+static const struct rn_arg args_inspect_get_type[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_distro[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_product_name[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_major_version[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_minor_version[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_arch[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_hostname[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_package_format[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_package_management[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_mountpoints[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_filesystems[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_list_applications[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_is_live[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_format[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_get_warnings[] = { { "root", RN_ARG_DEVICE } };
+static const struct rn_arg args_inspect_mount_root[] = { { "root", RN_ARG_DEVICE }, { "readonly", RN_ARG_BOOL } };
 
 const struct rn_call rn_calls[] = {
-  { "launch", "run", "handle", "start the appliance VM and block until its daemon has connected back", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 0, NULL, inv_launch },
-  { "wait_ready", NULL, "handle", "kept for old callers; does nothing now that launch itself waits for the appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_RET_ERR, -1, 0, NULL, inv_wait_ready },
-  { "kill_subprocess", NULL, "handle", "forcibly terminate the qemu child process", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 0, NULL, inv_kill_subprocess },
-  { "add_drive", "add", "handle", "attach a disk image file (read-write) as the next guest drive; file must exist", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_add_drive, inv_add_drive },
-  { "add_cdrom", "cdrom", "handle", "attach an ISO image file as a CD-ROM drive of the appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_add_cdrom, inv_add_cdrom },
-  { "add_drive_ro", "add-ro", "handle", "attach a disk image with qemu snapshot semantics so the image file is never modified", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_add_drive_ro, inv_add_drive_ro },
-  { "add_drive_opts", NULL, "handle", "attach a disk image with an explicit format (never probed) and optional read-only access", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_HANDWRITTEN, RN_RET_ERR, -1, 1, args_add_drive_opts, NULL },
-  { "config", NULL, "handle", "append a raw qemu command-line option (and optional value) for launch", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 2, args_config, inv_config },
-  { "set_qemu", "qemu", "handle", "choose which qemu executable launch runs (NULL restores the default)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_qemu, inv_set_qemu },
-  { "get_qemu", NULL, "handle", "report which qemu executable will be run", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_CONSTSTRING, -1, 0, NULL, inv_get_qemu },
-  { "set_path", "path", "handle", "set the colon-separated directory list searched for the kernel/initrd appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_path, inv_set_path },
-  { "get_path", NULL, "handle", "report the appliance search path", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_CONSTSTRING, -1, 0, NULL, inv_get_path },
-  { "set_append", "append", "handle", "extra text appended to the appliance kernel command line (NULL clears)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_append, inv_set_append },
-  { "get_append", NULL, "handle", "report the extra kernel command line text, or NULL if none", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_CONSTOPTSTRING, -1, 0, NULL, inv_get_append },
-  { "set_autosync", "autosync", "handle", "if true, umount-all then sync are attempted automatically at handle close / program exit", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_autosync, inv_set_autosync },
-  { "get_autosync", NULL, "handle", "report the autosync flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_get_autosync },
-  { "set_verbose", "verbose", "handle", "turn on/off verbose debug messages from library and appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_verbose, inv_set_verbose },
-  { "get_verbose", NULL, "handle", "report the verbose flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_get_verbose },
-  { "is_ready", NULL, "handle", "true when the handle is in the READY state (launched, idle)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_is_ready },
-  { "is_config", NULL, "handle", "true when the handle is still in the CONFIG state (not launched)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_is_config },
-  { "is_launching", NULL, "handle", "true while the appliance is starting (LAUNCHING state)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_is_launching },
-  { "is_busy", NULL, "handle", "true while a daemon call is in progress (BUSY state)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_is_busy },
-  { "get_state", NULL, "handle", "return the raw state-machine value as an integer (CONFIG=0 LAUNCHING=1 READY=2 BUSY=3)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_INT, -1, 0, NULL, inv_get_state },
-  { "set_memsize", "memsize", "handle", "set appliance RAM in megabytes (must precede launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_memsize, inv_set_memsize },
-  { "get_memsize", NULL, "handle", "report appliance RAM in megabytes", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_INT, -1, 0, NULL, inv_get_memsize },
-  { "get_pid", "pid", "handle", "return the process id of the qemu child (for debugging)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_INT, -1, 0, NULL, inv_get_pid },
-  { "version", NULL, "handle", "return the library's major/minor/release/extra version as a struct", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_STRUCT, 7, 0, NULL, inv_version },
-  { "set_selinux", "selinux", "selinux", "ask the appliance kernel to boot with SELinux on or off (before launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_selinux, inv_set_selinux },
-  { "get_selinux", NULL, "selinux", "report the appliance SELinux boot flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_get_selinux },
-  { "set_trace", "trace", "handle", "when on, print each API call and its arguments to stdout (guestfish syntax)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_trace, inv_set_trace },
-  { "get_trace", NULL, "handle", "report the call-trace flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_get_trace },
-  { "set_direct", "direct", "handle", "when on, connect the appliance serial console straight to the caller's stdin/stdout", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_direct, inv_set_direct },
-  { "get_direct", NULL, "handle", "report the direct-console flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_get_direct },
-  { "set_recovery_proc", "recovery-proc", "handle", "when on, fork a watchdog process that kills qemu if the caller exits abnormally", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_ERR, -1, 1, args_set_recovery_proc, inv_set_recovery_proc },
-  { "get_recovery_proc", NULL, "handle", "report the recovery-process flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_RET_BOOL, -1, 0, NULL, inv_get_recovery_proc },
-  { "mount", NULL, "mount", "mount a guest block device at a path inside the appliance's /sysroot tree", NULL, 1, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mount, inv_mount },
-  { "sync", NULL, "misc", "flush all pending writes in the appliance through to the disk images", NULL, 2, RN_CALL_DONE, RN_RET_ERR, -1, 0, NULL, inv_sync },
-  { "touch", NULL, "files", "create an empty file or bump an existing file's timestamps", NULL, 3, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_touch, inv_touch },
-  { "cat", NULL, "file-content", "return a text file's whole contents as a string (no NULs allowed)", NULL, 4, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_cat, inv_cat },
-  { "ll", NULL, "files", "return `ls -la`-style long listing of a directory as one string (debug use)", NULL, 5, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_ll, inv_ll },
-  { "ls", NULL, "files", "return the names in a directory, hidden ones included but not . and .. (interactive use)", NULL, 6, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_ls, inv_ls },
-  { "list_devices", NULL, "blockdev", "list whole-disk block devices seen by the appliance (/dev/sda ...)", NULL, 7, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 0, NULL, inv_list_devices },
-  { "list_partitions", NULL, "partitioning", "list all partitions on all block devices", NULL, 8, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 0, NULL, inv_list_partitions },
-  { "pvs", NULL, "lvm", "list LVM physical volume device names", "lvm2", 9, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 0, NULL, inv_pvs },
-  { "vgs", NULL, "lvm", "list LVM volume group names", "lvm2", 10, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 0, NULL, inv_vgs },
-  { "lvs", NULL, "lvm", "list LVM logical volumes as /dev/VG/LV paths", "lvm2", 11, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 0, NULL, inv_lvs },
-  { "pvs_full", NULL, "lvm", "list PVs with every column from the pvs tool as structs", "lvm2", 12, RN_CALL_DONE, RN_RET_STRUCTLIST, 1, 0, NULL, inv_pvs_full },
-  { "vgs_full", NULL, "lvm", "list VGs with every column from the vgs tool as structs", "lvm2", 13, RN_CALL_DONE, RN_RET_STRUCTLIST, 2, 0, NULL, inv_vgs_full },
-  { "lvs_full", NULL, "lvm", "list LVs with every column from the lvs tool as structs", "lvm2", 14, RN_CALL_DONE, RN_RET_STRUCTLIST, 3, 0, NULL, inv_lvs_full },
-  { "read_lines", NULL, "file-content", "return a text file split into lines (line endings removed)", NULL, 15, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_read_lines, inv_read_lines },
-  { "aug_init", NULL, "augeas", "open an Augeas configuration-editing handle rooted at a path, with flags", "augeas", 16, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_aug_init, inv_aug_init },
-  { "aug_defvar", NULL, "augeas", "define an Augeas variable (optionally to an expression); returns node count", "augeas", 17, RN_CALL_DONE, RN_RET_INT, -1, 2, args_aug_defvar, inv_aug_defvar },
-  { "aug_defnode", NULL, "augeas", "define a variable for a node, creating it with a value if absent; returns (count, created)", "augeas", 18, RN_CALL_DONE, RN_RET_STRUCT, 0, 3, args_aug_defnode, inv_aug_defnode },
-  { "aug_get", NULL, "augeas", "read the value stored at an Augeas path", "augeas", 19, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_aug_get, inv_aug_get },
-  { "aug_set", NULL, "augeas", "assign a value at an Augeas path", "augeas", 20, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_aug_set, inv_aug_set },
-  { "aug_insert", NULL, "augeas", "add a new sibling node with a label before or after the node at a path", "augeas", 21, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_aug_insert, inv_aug_insert },
-  { "aug_rm", NULL, "augeas", "delete nodes matching a path expression; returns number removed", "augeas", 22, RN_CALL_DONE, RN_RET_INT, -1, 1, args_aug_rm, inv_aug_rm },
-  { "aug_mv", NULL, "augeas", "move an Augeas node to a new location", "augeas", 23, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_aug_mv, inv_aug_mv },
-  { "aug_match", NULL, "augeas", "return all Augeas paths matching an expression", "augeas", 24, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_aug_match, inv_aug_match },
-  { "aug_save", NULL, "augeas", "write modified Augeas tree back to the config files", "augeas", 25, RN_CALL_DONE, RN_RET_ERR, -1, 0, NULL, inv_aug_save },
-  { "aug_close", NULL, "augeas", "free the current Augeas handle", "augeas", 26, RN_CALL_DONE, RN_RET_ERR, -1, 0, NULL, inv_aug_close },
-  { "aug_load", NULL, "augeas", "(re)read config files into the Augeas tree", "augeas", 27, RN_CALL_DONE, RN_RET_ERR, -1, 0, NULL, inv_aug_load },
-  { "aug_ls", NULL, "augeas", "list direct children of an Augeas path (convenience over aug_match)", "augeas", 28, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_aug_ls, inv_aug_ls },
-  { "rm", NULL, "files", "delete one file", NULL, 29, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_rm, inv_rm },
-  { "rmdir", NULL, "files", "delete one empty directory", NULL, 30, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_rmdir, inv_rmdir },
-  { "rm_rf", NULL, "files", "delete a path recursively, like rm -rf", NULL, 31, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_rm_rf, inv_rm_rf },
-  { "mkdir", NULL, "files", "create one directory", NULL, 32, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_mkdir, inv_mkdir },
-  { "mkdir_p", NULL, "files", "create a directory plus any missing parents", NULL, 33, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_mkdir_p, inv_mkdir_p },
-  { "chmod", NULL, "files", "set permission bits of a path (numeric mode only)", NULL, 34, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_chmod, inv_chmod },
-  { "chown", NULL, "files", "set numeric owner uid and group gid of a path (follows symlinks)", NULL, 35, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_chown, inv_chown },
-  { "exists", NULL, "files", "true if the path exists (any type)", NULL, 36, RN_CALL_DONE, RN_RET_BOOL, -1, 1, args_exists, inv_exists },
-  { "is_file", NULL, "files", "true if the path is a regular file (symlinks followed)", NULL, 37, RN_CALL_DONE, RN_RET_BOOL, -1, 1, args_is_file, inv_is_file },
-  { "is_dir", NULL, "files", "true if the path is a directory (symlinks followed)", NULL, 38, RN_CALL_DONE, RN_RET_BOOL, -1, 1, args_is_dir, inv_is_dir },
-  { "pvcreate", NULL, "lvm", "initialise a device as an LVM physical volume", "lvm2", 39, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_pvcreate, inv_pvcreate },
-  { "vgcreate", NULL, "lvm", "create a volume group out of a list of PV devices", "lvm2", 40, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_vgcreate, inv_vgcreate },
-  { "lvcreate", NULL, "lvm", "create a logical volume of N megabytes in a volume group", "lvm2", 41, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_lvcreate, inv_lvcreate },
-  { "mkfs", NULL, "filesystem", "create a filesystem of the given type (ext2, ext3, vfat...) on a device", NULL, 42, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mkfs, inv_mkfs },
-  { "sfdisk", NULL, "partitioning", "write a partition table with sfdisk from a list of sfdisk input lines plus C/H/S geometry", NULL, 43, RN_CALL_DONE | RN_CALL_DANGER, RN_RET_ERR, -1, 5, args_sfdisk, inv_sfdisk },
-  { "write_file", NULL, "file-content", "create/overwrite a file with given content (size 0 means take strlen)", NULL, 44, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_write_file, inv_write_file },
-  { "umount", "unmount", "mount", "unmount a filesystem named by mountpoint or device", NULL, 45, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_umount, inv_umount },
-  { "mounts", NULL, "mount", "list devices currently mounted under /sysroot", NULL, 46, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 0, NULL, inv_mounts },
-  { "umount_all", "unmount-all", "mount", "unmount every mounted filesystem", NULL, 47, RN_CALL_DONE, RN_RET_ERR, -1, 0, NULL, inv_umount_all },
-  { "lvm_remove_all", NULL, "lvm", "tear down and erase every LV, VG and PV found", "lvm2", 48, RN_CALL_DONE | RN_CALL_DANGER, RN_RET_ERR, -1, 0, NULL, inv_lvm_remove_all },
-  { "file", NULL, "inspect", "describe a file's type using file(1) (works on devices too)", NULL, 49, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_file, inv_file },
-  { "command", NULL, "command", "exec a program from the mounted guest root (chrooted), returning its stdout", NULL, 50, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_command, inv_command },
-  { "command_lines", NULL, "command", "like command but returns stdout split into lines", NULL, 51, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_command_lines, inv_command_lines },
-  { "stat", NULL, "files", "stat a path (following symlinks) and return the fields as a struct", NULL, 52, RN_CALL_DONE, RN_RET_STRUCT, 4, 1, args_stat, inv_stat },
-  { "lstat", NULL, "files", "like stat but reports on a symlink itself", NULL, 53, RN_CALL_DONE, RN_RET_STRUCT, 4, 1, args_lstat, inv_lstat },
-  { "statvfs", NULL, "files", "return filesystem statistics for the filesystem holding a path", NULL, 54, RN_CALL_DONE, RN_RET_STRUCT, 5, 1, args_statvfs, inv_statvfs },
-  { "tune2fs_l", NULL, "filesystem", "dump the ext2/3/4 superblock as key/value pairs", NULL, 55, RN_CALL_DONE, RN_RET_HASHTABLE, -1, 1, args_tune2fs_l, inv_tune2fs_l },
-  { "blockdev_setro", NULL, "blockdev", "mark a block device read-only in the kernel", NULL, 56, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_blockdev_setro, inv_blockdev_setro },
-  { "blockdev_setrw", NULL, "blockdev", "mark a block device read-write in the kernel", NULL, 57, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_blockdev_setrw, inv_blockdev_setrw },
-  { "blockdev_getro", NULL, "blockdev", "report whether a block device is read-only", NULL, 58, RN_CALL_DONE, RN_RET_BOOL, -1, 1, args_blockdev_getro, inv_blockdev_getro },
-  { "blockdev_getss", NULL, "blockdev", "return logical sector size in bytes", NULL, 59, RN_CALL_DONE, RN_RET_INT, -1, 1, args_blockdev_getss, inv_blockdev_getss },
-  { "blockdev_getbsz", NULL, "blockdev", "return kernel block size of a device", NULL, 60, RN_CALL_DONE, RN_RET_INT, -1, 1, args_blockdev_getbsz, inv_blockdev_getbsz },
-  { "blockdev_setbsz", NULL, "blockdev", "change kernel block size of a device", NULL, 61, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_blockdev_setbsz, inv_blockdev_setbsz },
-  { "blockdev_getsz", NULL, "blockdev", "return device size counted in 512-byte sectors", NULL, 62, RN_CALL_DONE, RN_RET_INT64, -1, 1, args_blockdev_getsz, inv_blockdev_getsz },
-  { "blockdev_getsize64", NULL, "blockdev", "return device size in bytes", NULL, 63, RN_CALL_DONE, RN_RET_INT64, -1, 1, args_blockdev_getsize64, inv_blockdev_getsize64 },
-  { "blockdev_flushbufs", NULL, "blockdev", "flush kernel buffers for a device", NULL, 64, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_blockdev_flushbufs, inv_blockdev_flushbufs },
-  { "blockdev_rereadpt", NULL, "blockdev", "make the kernel re-read a device's partition table", NULL, 65, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_blockdev_rereadpt, inv_blockdev_rereadpt },
-  { "upload", NULL, "transfer", "stream a local file (FileIn chunks) into a guest file or device", NULL, 66, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_upload, inv_upload },
-  { "download", NULL, "transfer", "stream a guest file or device out to a local file (FileOut chunks)", NULL, 67, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_download, inv_download },
-  { "checksum", NULL, "inspect", "compute a checksum (crc, md5, sha1, sha224, sha256, sha384, sha512) of a file", NULL, 68, RN_CALL_DONE, RN_RET_STRING, -1, 2, args_checksum, inv_checksum },
-  { "tar_in", NULL, "transfer", "receive an uncompressed tar stream and unpack it into a guest directory", NULL, 69, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_tar_in, inv_tar_in },
-  { "tar_out", NULL, "transfer", "pack a guest directory as an uncompressed tar stream sent back to the caller", NULL, 70, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_tar_out, inv_tar_out },
-  { "tgz_in", NULL, "transfer", "receive a gzip-compressed tar stream and unpack it into a guest directory", NULL, 71, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_tgz_in, inv_tgz_in },
-  { "tgz_out", NULL, "transfer", "pack a guest directory as a gzip-compressed tar stream sent back", NULL, 72, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_tgz_out, inv_tgz_out },
-  { "mount_ro", NULL, "mount", "mount a device read-only", NULL, 73, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mount_ro, inv_mount_ro },
-  { "mount_options", NULL, "mount", "mount a device passing a -o option string", NULL, 74, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_mount_options, inv_mount_options },
-  { "mount_vfs", NULL, "mount", "mount a device with both a -o option string and an explicit -t type", NULL, 75, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_mount_vfs, inv_mount_vfs },
-  { "debug", NULL, "debug", "run an internal debugging subcommand in the daemon (unstable, undocumented interface)", NULL, 76, RN_CALL_DONE, RN_RET_STRING, -1, 2, args_debug, inv_debug },
-  { "lvremove", NULL, "lvm", "delete a logical volume (or all LVs of a VG if given the VG name)", "lvm2", 77, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_lvremove, inv_lvremove },
-  { "vgremove", NULL, "lvm", "delete a volume group and its LVs", "lvm2", 78, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_vgremove, inv_vgremove },
-  { "pvremove", NULL, "lvm", "wipe the PV label from a device", "lvm2", 79, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_pvremove, inv_pvremove },
-  { "set_e2label", NULL, "filesystem", "change the label of an ext2/3/4 filesystem", NULL, 80, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_set_e2label, inv_set_e2label },
-  { "get_e2label", NULL, "filesystem", "read the label of an ext2/3/4 filesystem", NULL, 81, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_get_e2label, inv_get_e2label },
-  { "set_e2uuid", NULL, "filesystem", "change the UUID of an ext2/3/4 filesystem (also accepts clear/random/time)", NULL, 82, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_set_e2uuid, inv_set_e2uuid },
-  { "get_e2uuid", NULL, "filesystem", "read the UUID of an ext2/3/4 filesystem", NULL, 83, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_get_e2uuid, inv_get_e2uuid },
-  { "fsck", NULL, "filesystem", "run the fsck checker (auto-repair mode) for a given type on a device; returns fsck's summed status code", NULL, 84, RN_CALL_DONE, RN_RET_INT, -1, 2, args_fsck, inv_fsck },
-  { "zero", NULL, "blockdev", "overwrite the first blocks of a device with zeroes so it looks blank", NULL, 85, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_zero, inv_zero },
-  { "grub_install", NULL, "boot", "run grub-install for a device with a given root directory", NULL, 86, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_grub_install, inv_grub_install },
-  { "cp", NULL, "files", "copy one file to another path", NULL, 87, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_cp, inv_cp },
-  { "cp_a", NULL, "files", "copy a file or tree recursively preserving attributes (cp -a)", NULL, 88, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_cp_a, inv_cp_a },
-  { "mv", NULL, "files", "rename/move a file", NULL, 89, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mv, inv_mv },
-  { "drop_caches", NULL, "misc", "write a value to /proc/sys/vm/drop_caches to free page/dentry/inode caches", NULL, 90, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_drop_caches, inv_drop_caches },
-  { "dmesg", NULL, "debug", "return the appliance kernel log buffer", NULL, 91, RN_CALL_DONE, RN_RET_STRING, -1, 0, NULL, inv_dmesg },
-  { "ping_daemon", NULL, "debug", "no-op round trip to check the daemon is responsive", NULL, 92, RN_CALL_DONE, RN_RET_ERR, -1, 0, NULL, inv_ping_daemon },
-  { "equal", NULL, "inspect", "true if two guest files have identical bytes", NULL, 93, RN_CALL_DONE, RN_RET_BOOL, -1, 2, args_equal, inv_equal },
-  { "strings", NULL, "file-content", "list printable character runs in a file (strings(1))", NULL, 94, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_strings, inv_strings },
-  { "strings_e", NULL, "file-content", "like strings but selecting the character encoding (s,S,b,l,B,L)", NULL, 95, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_strings_e, inv_strings_e },
-  { "hexdump", NULL, "file-content", "return a hex+ASCII dump (hexdump -C) of a file", NULL, 96, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_hexdump, inv_hexdump },
-  { "zerofree", NULL, "filesystem", "zero unused blocks of an unmounted ext2/3 filesystem", "zerofree", 97, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_zerofree, inv_zerofree },
-  { "pvresize", NULL, "lvm", "grow/shrink a PV to match its underlying device size", "lvm2", 98, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_pvresize, inv_pvresize },
-  { "sfdisk_N", NULL, "partitioning", "rewrite a single partition entry via sfdisk -N with geometry", NULL, 99, RN_CALL_DONE | RN_CALL_DANGER, RN_RET_ERR, -1, 6, args_sfdisk_N, inv_sfdisk_N },
-  { "sfdisk_l", NULL, "partitioning", "return sfdisk -l output for a device", NULL, 100, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_sfdisk_l, inv_sfdisk_l },
-  { "sfdisk_kernel_geometry", NULL, "partitioning", "return the geometry the kernel reports for a device", NULL, 101, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_sfdisk_kernel_geometry, inv_sfdisk_kernel_geometry },
-  { "sfdisk_disk_geometry", NULL, "partitioning", "return the geometry implied by the on-disk partition table", NULL, 102, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_sfdisk_disk_geometry, inv_sfdisk_disk_geometry },
-  { "vg_activate_all", NULL, "lvm", "activate or deactivate every volume group", "lvm2", 103, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_vg_activate_all, inv_vg_activate_all },
-  { "vg_activate", NULL, "lvm", "activate or deactivate the listed volume groups", "lvm2", 104, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_vg_activate, inv_vg_activate },
-  { "lvresize", NULL, "lvm", "set a logical volume to a new size in megabytes", "lvm2", 105, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_lvresize, inv_lvresize },
-  { "resize2fs", NULL, "filesystem", "grow/shrink an ext2/3 filesystem to fill its device", NULL, 106, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_resize2fs, inv_resize2fs },
-  { "find", NULL, "files", "list every path below a directory, relative to it, sorted", NULL, 107, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_find, inv_find },
-  { "e2fsck_f", NULL, "filesystem", "force an e2fsck -f check of an ext2/3 filesystem", NULL, 108, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_e2fsck_f, inv_e2fsck_f },
-  { "sleep", NULL, "debug", "make the daemon sleep N seconds", NULL, 109, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_sleep, inv_sleep },
-  { "ntfs_3g_probe", NULL, "filesystem", "check whether an NTFS volume can be mounted (rw or ro); returns the probe status", "ntfs3g", 110, RN_CALL_DONE, RN_RET_INT, -1, 2, args_ntfs_3g_probe, inv_ntfs_3g_probe },
-  { "sh", NULL, "command", "run a string through /bin/sh in the guest root, returning stdout", NULL, 111, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_sh, inv_sh },
-  { "sh_lines", NULL, "command", "like sh but returns stdout split into lines", NULL, 112, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_sh_lines, inv_sh_lines },
-  { "glob_expand", NULL, "files", "expand a shell wildcard pattern against the guest tree", NULL, 113, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_glob_expand, inv_glob_expand },
-  { "scrub_device", NULL, "wipe", "securely overwrite an entire device with scrub(1)", "scrub", 114, RN_CALL_DONE | RN_CALL_DANGER, RN_RET_ERR, -1, 1, args_scrub_device, inv_scrub_device },
-  { "scrub_file", NULL, "wipe", "securely overwrite then delete a file", "scrub", 115, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_scrub_file, inv_scrub_file },
-  { "scrub_freespace", NULL, "wipe", "fill free space of a filesystem with a scrubbed temp file then remove it", "scrub", 116, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_scrub_freespace, inv_scrub_freespace },
-  { "mkdtemp", NULL, "files", "create a uniquely named temporary directory from an XXXXXX template", NULL, 117, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_mkdtemp, inv_mkdtemp },
-  { "wc_l", NULL, "file-content", "count lines of a file", NULL, 118, RN_CALL_DONE, RN_RET_INT, -1, 1, args_wc_l, inv_wc_l },
-  { "wc_w", NULL, "file-content", "count words of a file", NULL, 119, RN_CALL_DONE, RN_RET_INT, -1, 1, args_wc_w, inv_wc_w },
-  { "wc_c", NULL, "file-content", "count bytes of a file", NULL, 120, RN_CALL_DONE, RN_RET_INT, -1, 1, args_wc_c, inv_wc_c },
-  { "head", NULL, "file-content", "return the first 10 lines of a file", NULL, 121, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_head, inv_head },
-  { "head_n", NULL, "file-content", "return the first N lines (negative N: all but the last -N)", NULL, 122, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_head_n, inv_head_n },
-  { "tail", NULL, "file-content", "return the last 10 lines of a file", NULL, 123, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_tail, inv_tail },
-  { "tail_n", NULL, "file-content", "return the last N lines (negative N: from line -N onward)", NULL, 124, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_tail_n, inv_tail_n },
-  { "df", NULL, "inspect", "return df output for mounted filesystems (debug/human use)", NULL, 125, RN_CALL_DONE, RN_RET_STRING, -1, 0, NULL, inv_df },
-  { "df_h", NULL, "inspect", "return df -h output (debug/human use)", NULL, 126, RN_CALL_DONE, RN_RET_STRING, -1, 0, NULL, inv_df_h },
-  { "du", NULL, "inspect", "return disk usage of a path in kilobytes", NULL, 127, RN_CALL_DONE, RN_RET_INT64, -1, 1, args_du, inv_du },
-  { "initrd_list", NULL, "inspect", "list the file names contained in an initrd/initramfs image", NULL, 128, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 1, args_initrd_list, inv_initrd_list },
-  { "mount_loop", NULL, "mount", "mount a guest file as a filesystem via a loop device", NULL, 129, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mount_loop, inv_mount_loop },
-  { "mkswap", NULL, "swap", "format a device as swap", NULL, 130, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_mkswap, inv_mkswap },
-  { "mkswap_L", NULL, "swap", "format a device as swap with a label", NULL, 131, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mkswap_L, inv_mkswap_L },
-  { "mkswap_U", NULL, "swap", "format a device as swap with a specific UUID", "linuxfsuuid", 132, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mkswap_U, inv_mkswap_U },
-  { "mknod", NULL, "files", "create a device node or FIFO from mode + major/minor", "mknod", 133, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_mknod, inv_mknod },
-  { "mkfifo", NULL, "files", "create a named pipe", "mknod", 134, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mkfifo, inv_mkfifo },
-  { "mknod_b", NULL, "files", "create a block device node", "mknod", 135, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_mknod_b, inv_mknod_b },
-  { "mknod_c", NULL, "files", "create a character device node", "mknod", 136, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_mknod_c, inv_mknod_c },
-  { "umask", NULL, "files", "set the daemon's file creation mask and return the previous one", NULL, 137, RN_CALL_DONE, RN_RET_INT, -1, 1, args_umask, inv_umask },
-  { "readdir", NULL, "files", "list a directory as structs with inode number, type char and name", NULL, 138, RN_CALL_DONE, RN_RET_STRUCTLIST, 6, 1, args_readdir, inv_readdir },
-  { "sfdiskM", NULL, "partitioning", "write a partition table with sfdisk using megabyte units, no geometry", NULL, 139, RN_CALL_DONE | RN_CALL_DANGER, RN_RET_ERR, -1, 2, args_sfdiskM, inv_sfdiskM },
-  { "zfile", NULL, "inspect", "run file(1) on the content of a compressed file (old API, superseded by file)", NULL, 140, RN_CALL_DONE, RN_RET_STRING, -1, 2, args_zfile, inv_zfile },
-  { "getxattrs", NULL, "xattr", "list all extended attributes (name, raw value) of a path", "linuxxattrs", 141, RN_CALL_DONE, RN_RET_STRUCTLIST, 8, 1, args_getxattrs, inv_getxattrs },
-  { "lgetxattrs", NULL, "xattr", "like getxattrs but not following symlinks", "linuxxattrs", 142, RN_CALL_DONE, RN_RET_STRUCTLIST, 8, 1, args_lgetxattrs, inv_lgetxattrs },
-  { "setxattr", NULL, "xattr", "set one extended attribute to a value of given length", "linuxxattrs", 143, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_setxattr, inv_setxattr },
-  { "lsetxattr", NULL, "xattr", "like setxattr but on the symlink itself", "linuxxattrs", 144, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_lsetxattr, inv_lsetxattr },
-  { "removexattr", NULL, "xattr", "delete one extended attribute", "linuxxattrs", 145, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_removexattr, inv_removexattr },
-  { "lremovexattr", NULL, "xattr", "like removexattr but on the symlink itself", "linuxxattrs", 146, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_lremovexattr, inv_lremovexattr },
-  { "mountpoints", NULL, "mount", "return a device -> mountpoint map of current mounts", NULL, 147, RN_CALL_DONE, RN_RET_HASHTABLE, -1, 0, NULL, inv_mountpoints },
-  { "mkmountpoint", NULL, "mount", "create a directory at the top of the appliance root to be used as a mountpoint (for multi-root setups like live CDs)", NULL, 148, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_mkmountpoint, inv_mkmountpoint },
-  { "rmmountpoint", NULL, "mount", "remove a directory made by mkmountpoint", NULL, 149, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_rmmountpoint, inv_rmmountpoint },
-  { "read_file", NULL, "file-content", "return a whole file as a binary-safe buffer (size limited by protocol)", NULL, 150, RN_CALL_DONE, RN_RET_BUFFEROUT, -1, 1, args_read_file, inv_read_file },
-  { "grep", NULL, "file-content", "return lines of a file matching a basic regex", NULL, 151, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_grep, inv_grep },
-  { "egrep", NULL, "file-content", "return lines matching an extended regex", NULL, 152, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_egrep, inv_egrep },
-  { "fgrep", NULL, "file-content", "return lines containing a fixed string", NULL, 153, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_fgrep, inv_fgrep },
-  { "grepi", NULL, "file-content", "case-insensitive grep", NULL, 154, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_grepi, inv_grepi },
-  { "egrepi", NULL, "file-content", "case-insensitive egrep", NULL, 155, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_egrepi, inv_egrepi },
-  { "fgrepi", NULL, "file-content", "case-insensitive fgrep", NULL, 156, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_fgrepi, inv_fgrepi },
-  { "zgrep", NULL, "file-content", "grep inside a compressed file", NULL, 157, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_zgrep, inv_zgrep },
-  { "zegrep", NULL, "file-content", "egrep inside a compressed file", NULL, 158, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_zegrep, inv_zegrep },
-  { "zfgrep", NULL, "file-content", "fgrep inside a compressed file", NULL, 159, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_zfgrep, inv_zfgrep },
-  { "zgrepi", NULL, "file-content", "case-insensitive zgrep", NULL, 160, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_zgrepi, inv_zgrepi },
-  { "zegrepi", NULL, "file-content", "case-insensitive zegrep", NULL, 161, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_zegrepi, inv_zegrepi },
-  { "zfgrepi", NULL, "file-content", "case-insensitive zfgrep", NULL, 162, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_zfgrepi, inv_zfgrepi },
-  { "realpath", NULL, "files", "resolve a path to its canonical absolute form", "realpath", 163, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_realpath, inv_realpath },
-  { "ln", NULL, "files", "make a hard link", NULL, 164, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_ln, inv_ln },
-  { "ln_f", NULL, "files", "make a hard link, replacing any existing linkname", NULL, 165, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_ln_f, inv_ln_f },
-  { "ln_s", NULL, "files", "make a symbolic link", NULL, 166, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_ln_s, inv_ln_s },
-  { "ln_sf", NULL, "files", "make a symbolic link, replacing any existing linkname", NULL, 167, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_ln_sf, inv_ln_sf },
-  { "readlink", NULL, "files", "return the target string of a symlink", NULL, 168, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_readlink, inv_readlink },
-  { "fallocate", NULL, "files", "create (or overwrite) a zero-filled file of the given length", NULL, 169, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_fallocate, inv_fallocate },
-  { "swapon_device", NULL, "swap", "enable swapping on a device", NULL, 170, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapon_device, inv_swapon_device },
-  { "swapoff_device", NULL, "swap", "disable swapping on a device", NULL, 171, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapoff_device, inv_swapoff_device },
-  { "swapon_file", NULL, "swap", "enable swapping on a file", NULL, 172, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapon_file, inv_swapon_file },
-  { "swapoff_file", NULL, "swap", "disable swapping on a file", NULL, 173, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapoff_file, inv_swapoff_file },
-  { "swapon_label", NULL, "swap", "enable swapping on the partition with a given label", NULL, 174, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapon_label, inv_swapon_label },
-  { "swapoff_label", NULL, "swap", "disable swapping on the partition with a given label", NULL, 175, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapoff_label, inv_swapoff_label },
-  { "swapon_uuid", NULL, "swap", "enable swapping on the partition with a given UUID", "linuxfsuuid", 176, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapon_uuid, inv_swapon_uuid },
-  { "swapoff_uuid", NULL, "swap", "disable swapping on the partition with a given UUID", "linuxfsuuid", 177, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_swapoff_uuid, inv_swapoff_uuid },
-  { "mkswap_file", NULL, "swap", "format an existing file as swap", NULL, 178, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_mkswap_file, inv_mkswap_file },
-  { "inotify_init", NULL, "inotify", "create the daemon's single inotify instance with an event queue limit", "inotify", 179, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_inotify_init, inv_inotify_init },
-  { "inotify_add_watch", NULL, "inotify", "watch a path for an event mask; returns watch descriptor", "inotify", 180, RN_CALL_DONE, RN_RET_INT64, -1, 2, args_inotify_add_watch, inv_inotify_add_watch },
-  { "inotify_rm_watch", NULL, "inotify", "stop a watch by descriptor", "inotify", 181, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_inotify_rm_watch, inv_inotify_rm_watch },
-  { "inotify_read", NULL, "inotify", "return pending inotify events as structs (may be empty)", "inotify", 182, RN_CALL_DONE, RN_RET_STRUCTLIST, 9, 0, NULL, inv_inotify_read },
-  { "inotify_files", NULL, "inotify", "return the sorted, de-duplicated names touched by pending events", "inotify", 183, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 0, NULL, inv_inotify_files },
-  { "inotify_close", NULL, "inotify", "close the inotify instance", "inotify", 184, RN_CALL_DONE, RN_RET_ERR, -1, 0, NULL, inv_inotify_close },
-  { "setcon", NULL, "selinux", "set the daemon's SELinux security context", "selinux", 185, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_setcon, inv_setcon },
-  { "getcon", NULL, "selinux", "return the daemon's SELinux security context", "selinux", 186, RN_CALL_DONE, RN_RET_STRING, -1, 0, NULL, inv_getcon },
-  { "mkfs_b", NULL, "filesystem", "like mkfs but with an explicit block size", NULL, 187, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_mkfs_b, inv_mkfs_b },
-  { "mke2journal", NULL, "filesystem", "create an external ext2/3/4 journal device", NULL, 188, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mke2journal, inv_mke2journal },
-  { "mke2journal_L", NULL, "filesystem", "create an external journal device with a label", NULL, 189, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_mke2journal_L, inv_mke2journal_L },
-  { "mke2journal_U", NULL, "filesystem", "create an external journal device with a UUID", "linuxfsuuid", 190, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_mke2journal_U, inv_mke2journal_U },
-  { "mke2fs_J", NULL, "filesystem", "create an ext2/3/4 filesystem using an external journal device", NULL, 191, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_mke2fs_J, inv_mke2fs_J },
-  { "mke2fs_JL", NULL, "filesystem", "create an ext2/3/4 filesystem with external journal selected by label", NULL, 192, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_mke2fs_JL, inv_mke2fs_JL },
-  { "mke2fs_JU", NULL, "filesystem", "create an ext2/3/4 filesystem with external journal selected by UUID", "linuxfsuuid", 193, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_mke2fs_JU, inv_mke2fs_JU },
-  { "modprobe", NULL, "boot", "load a kernel module into the appliance kernel", "linuxmodules", 194, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_modprobe, inv_modprobe },
-  { "echo_daemon", NULL, "debug", "return the given words joined with spaces (daemon echo test)", NULL, 195, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_echo_daemon, inv_echo_daemon },
-  { "find0", NULL, "transfer", "like find but streams NUL-separated results out to a local file (FileOut), no size limit", NULL, 196, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_find0, inv_find0 },
-  { "case_sensitive_path", NULL, "files", "map a path given in any case to the real on-disk case (for case-insensitive guests like Windows)", NULL, 197, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_case_sensitive_path, inv_case_sensitive_path },
-  { "vfs_type", NULL, "filesystem", "return the Linux filesystem type name of a device (as probed by blkid)", NULL, 198, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_vfs_type, inv_vfs_type },
-  { "truncate", NULL, "files", "set a file's length to zero", NULL, 199, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_truncate, inv_truncate },
-  { "truncate_size", NULL, "files", "set a file's length to N bytes (extend with holes or cut)", NULL, 200, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_truncate_size, inv_truncate_size },
-  { "utimens", NULL, "files", "set access and modification times with nanosecond fields (special values for now/omit)", NULL, 201, RN_CALL_DONE, RN_RET_ERR, -1, 5, args_utimens, inv_utimens },
-  { "mkdir_mode", NULL, "files", "create a directory with explicit initial permission bits", NULL, 202, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_mkdir_mode, inv_mkdir_mode },
-  { "lchown", NULL, "files", "like chown but not following symlinks", NULL, 203, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_lchown, inv_lchown },
-  { "lstatlist", NULL, "files", "lstat many names in one directory in a single round trip (for FUSE)", NULL, 204, RN_CALL_DONE, RN_RET_STRUCTLIST, 4, 2, args_lstatlist, inv_lstatlist },
-  { "lxattrlist", NULL, "xattr", "fetch xattrs of many names in one directory in one round trip (for FUSE)", "linuxxattrs", 205, RN_CALL_DONE, RN_RET_STRUCTLIST, 8, 2, args_lxattrlist, inv_lxattrlist },
-  { "readlinklist", NULL, "files", "readlink many names in one directory in one round trip (for FUSE)", NULL, 206, RN_CALL_DONE, RN_RET_STRINGLIST, -1, 2, args_readlinklist, inv_readlinklist },
-  { "pread", NULL, "file-content", "read count bytes at an offset from a file, binary-safe", NULL, 207, RN_CALL_DONE, RN_RET_BUFFEROUT, -1, 3, args_pread, inv_pread },
-  { "part_init", NULL, "partitioning", "write a new empty partition table of a type (msdos, gpt, ...) with parted", NULL, 208, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_part_init, inv_part_init },
-  { "part_add", NULL, "partitioning", "append a primary/logical/extended partition spanning start..end sectors", NULL, 209, RN_CALL_DONE, RN_RET_ERR, -1, 4, args_part_add, inv_part_add },
-  { "part_disk", NULL, "partitioning", "create a table with one partition covering the whole disk", NULL, 210, RN_CALL_DONE | RN_CALL_DANGER, RN_RET_ERR, -1, 2, args_part_disk, inv_part_disk },
-  { "part_set_bootable", NULL, "partitioning", "set or clear the bootable flag of partition N", NULL, 211, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_part_set_bootable, inv_part_set_bootable },
-  { "part_set_name", NULL, "partitioning", "set the name of partition N (GPT-style tables)", NULL, 212, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_part_set_name, inv_part_set_name },
-  { "part_list", NULL, "partitioning", "return partitions of a device as structs (number, start, end, size in bytes)", NULL, 213, RN_CALL_DONE, RN_RET_STRUCTLIST, 10, 1, args_part_list, inv_part_list },
-  { "part_get_parttype", NULL, "partitioning", "return the partition table type (msdos, gpt, ...) of a device", NULL, 214, RN_CALL_DONE, RN_RET_STRING, -1, 1, args_part_get_parttype, inv_part_get_parttype },
-  { "fill", NULL, "files", "create a file of given length filled with one byte value", NULL, 215, RN_CALL_DONE, RN_RET_ERR, -1, 3, args_fill, inv_fill },
-  { "available", NULL, "misc", "fail unless every named optional feature group is supported by the appliance", NULL, 216, RN_CALL_DONE, RN_RET_ERR, -1, 1, args_available, inv_available },
-  { "dd", NULL, "blockdev", "copy a device or file to another device or file with dd", NULL, 217, RN_CALL_DONE, RN_RET_ERR, -1, 2, args_dd, inv_dd },
+  { "launch", "run", "handle", "start the appliance VM and block until its daemon has connected back", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_launch },
+  { "wait_ready", NULL, "handle", "kept for old callers; does nothing now that launch itself waits for the appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 0, NULL, inv_wait_ready },
+  { "kill_subprocess", NULL, "handle", "forcibly terminate the qemu child process", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_kill_subprocess },
+  { "add_drive", "add", "handle", "attach a disk image file (read-write) as the next guest drive; file must exist", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_add_drive, inv_add_drive },
+  { "add_cdrom", "cdrom", "handle", "attach an ISO image file as a CD-ROM drive of the appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_add_cdrom, inv_add_cdrom },
+  { "add_drive_ro", "add-ro", "handle", "attach a disk image with qemu snapshot semantics so the image file is never modified", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_add_drive_ro, inv_add_drive_ro },
+  { "add_drive_opts", NULL, "handle", "attach a disk image with an explicit format (never probed) and optional read-only access", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_HANDWRITTEN, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_add_drive_opts, NULL },
+  { "config", NULL, "handle", "append a raw qemu command-line option (and optional value) for launch", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 2, args_config, inv_config },
+  { "set_qemu", "qemu", "handle", "choose which qemu executable launch runs (NULL restores the default)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_qemu, inv_set_qemu },
+  { "get_qemu", NULL, "handle", "report which qemu executable will be run", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_CONSTSTRING, -1, 0, NULL, inv_get_qemu },
+  { "set_path", "path", "handle", "set the colon-separated directory list searched for the kernel/initrd appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_path, inv_set_path },
+  { "get_path", NULL, "handle", "report the appliance search path", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_CONSTSTRING, -1, 0, NULL, inv_get_path },
+  { "set_append", "append", "handle", "extra text appended to the appliance kernel command line (NULL clears)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_append, inv_set_append },
+  { "get_append", NULL, "handle", "report the extra kernel command line text, or NULL if none", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_CONSTOPTSTRING, -1, 0, NULL, inv_get_append },
+  { "set_autosync", "autosync", "handle", "if true, umount-all then sync are attempted automatically at handle close / program exit", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_autosync, inv_set_autosync },
+  { "get_autosync", NULL, "handle", "report the autosync flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_autosync },
+  { "set_verbose", "verbose", "handle", "turn on/off verbose debug messages from library and appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_verbose, inv_set_verbose },
+  { "get_verbose", NULL, "handle", "report the verbose flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_verbose },
+  { "is_ready", NULL, "handle", "true when the handle is in the READY state (launched, idle)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_is_ready },
+  { "is_config", NULL, "handle", "true when the handle is still in the CONFIG state (not launched)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_is_config },
+  { "is_launching", NULL, "handle", "true while the appliance is starting (LAUNCHING state)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_is_launching },
+  { "is_busy", NULL, "handle", "true while a daemon call is in progress (BUSY state)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_is_busy },
+  { "get_state", NULL, "handle", "return the raw state-machine value as an integer (CONFIG=0 LAUNCHING=1 READY=2 BUSY=3)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_state },
+  { "set_memsize", "memsize", "handle", "set appliance RAM in megabytes (must precede launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_memsize, inv_set_memsize },
+  { "get_memsize", NULL, "handle", "report appliance RAM in megabytes", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_memsize },
+  { "get_pid", "pid", "handle", "return the process id of the qemu child (for debugging)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_pid },
+  { "version", NULL, "handle", "return the library's major/minor/release/extra version as a struct", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_STRUCT, 7, 0, NULL, inv_version },
+  { "set_selinux", "selinux", "selinux", "ask the appliance kernel to boot with SELinux on or off (before launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_selinux, inv_set_selinux },
+  { "get_selinux", NULL, "selinux", "report the appliance SELinux boot flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_selinux },
+  { "set_trace", "trace", "handle", "when on, print each API call and its arguments to stdout (guestfish syntax)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_trace, inv_set_trace },
+  { "get_trace", NULL, "handle", "report the call-trace flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_trace },
+  { "set_direct", "direct", "handle", "when on, connect the appliance serial console straight to the caller's stdin/stdout", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_direct, inv_set_direct },
+  { "get_direct", NULL, "handle", "report the direct-console flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_direct },
+  { "set_recovery_proc", "recovery-proc", "handle", "when on, fork a watchdog process that kills qemu if the caller exits abnormally", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_recovery_proc, inv_set_recovery_proc },
+  { "get_recovery_proc", NULL, "handle", "report the recovery-process flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_recovery_proc },
+  { "mount", NULL, "mount", "mount a guest block device at a path inside the appliance's /sysroot tree", NULL, 1, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mount, inv_mount },
+  { "sync", NULL, "misc", "flush all pending writes in the appliance through to the disk images", NULL, 2, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_sync },
+  { "touch", NULL, "files", "create an empty file or bump an existing file's timestamps", NULL, 3, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_touch, inv_touch },
+  { "cat", NULL, "file-content", "return a text file's whole contents as a string (no NULs allowed)", NULL, 4, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_cat, inv_cat },
+  { "ll", NULL, "files", "return `ls -la`-style long listing of a directory as one string (debug use)", NULL, 5, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_ll, inv_ll },
+  { "ls", NULL, "files", "return the names in a directory, hidden ones included but not . and .. (interactive use)", NULL, 6, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_ls, inv_ls },
+  { "list_devices", NULL, "blockdev", "list whole-disk block devices seen by the appliance (/dev/sda ...)", NULL, 7, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_list_devices },
+  { "list_partitions", NULL, "partitioning", "list all partitions on all block devices", NULL, 8, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_list_partitions },
+  { "pvs", NULL, "lvm", "list LVM physical volume device names", "lvm2", 9, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_pvs },
+  { "vgs", NULL, "lvm", "list LVM volume group names", "lvm2", 10, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_vgs },
+  { "lvs", NULL, "lvm", "list LVM logical volumes as /dev/VG/LV paths", "lvm2", 11, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_lvs },
+  { "pvs_full", NULL, "lvm", "list PVs with every column from the pvs tool as structs", "lvm2", 12, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 1, 0, NULL, inv_pvs_full },
+  { "vgs_full", NULL, "lvm", "list VGs with every column from the vgs tool as structs", "lvm2", 13, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 2, 0, NULL, inv_vgs_full },
+  { "lvs_full", NULL, "lvm", "list LVs with every column from the lvs tool as structs", "lvm2", 14, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 3, 0, NULL, inv_lvs_full },
+  { "read_lines", NULL, "file-content", "return a text file split into lines (line endings removed)", NULL, 15, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_read_lines, inv_read_lines },
+  { "aug_init", NULL, "augeas", "open an Augeas configuration-editing handle rooted at a path, with flags", "augeas", 16, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_aug_init, inv_aug_init },
+  { "aug_defvar", NULL, "augeas", "define an Augeas variable (optionally to an expression); returns node count", "augeas", 17, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 2, args_aug_defvar, inv_aug_defvar },
+  { "aug_defnode", NULL, "augeas", "define a variable for a node, creating it with a value if absent; returns (count, created)", "augeas", 18, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCT, 0, 3, args_aug_defnode, inv_aug_defnode },
+  { "aug_get", NULL, "augeas", "read the value stored at an Augeas path", "augeas", 19, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_aug_get, inv_aug_get },
+  { "aug_set", NULL, "augeas", "assign a value at an Augeas path", "augeas", 20, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_aug_set, inv_aug_set },
+  { "aug_insert", NULL, "augeas", "add a new sibling node with a label before or after the node at a path", "augeas", 21, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_aug_insert, inv_aug_insert },
+  { "aug_rm", NULL, "augeas", "delete nodes matching a path expression; returns number removed", "augeas", 22, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 1, args_aug_rm, inv_aug_rm },
+  { "aug_mv", NULL, "augeas", "move an Augeas node to a new location", "augeas", 23, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_aug_mv, inv_aug_mv },
+  { "aug_match", NULL, "augeas", "return all Augeas paths matching an expression", "augeas", 24, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_aug_match, inv_aug_match },
+  { "aug_save", NULL, "augeas", "write modified Augeas tree back to the config files", "augeas", 25, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_aug_save },
+  { "aug_close", NULL, "augeas", "free the current Augeas handle", "augeas", 26, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_aug_close },
+  { "aug_load", NULL, "augeas", "(re)read config files into the Augeas tree", "augeas", 27, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_aug_load },
+  { "aug_ls", NULL, "augeas", "list direct children of an Augeas path (convenience over aug_match)", "augeas", 28, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_aug_ls, inv_aug_ls },
+  { "rm", NULL, "files", "delete one file", NULL, 29, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_rm, inv_rm },
+  { "rmdir", NULL, "files", "delete one empty directory", NULL, 30, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_rmdir, inv_rmdir },
+  { "rm_rf", NULL, "files", "delete a path recursively, like rm -rf", NULL, 31, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_rm_rf, inv_rm_rf },
+  { "mkdir", NULL, "files", "create one directory", NULL, 32, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_mkdir, inv_mkdir },
+  { "mkdir_p", NULL, "files", "create a directory plus any missing parents", NULL, 33, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_mkdir_p, inv_mkdir_p },
+  { "chmod", NULL, "files", "set permission bits of a path (numeric mode only)", NULL, 34, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_chmod, inv_chmod },
+  { "chown", NULL, "files", "set numeric owner uid and group gid of a path (follows symlinks)", NULL, 35, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_chown, inv_chown },
+  { "exists", NULL, "files", "true if the path exists (any type)", NULL, 36, RN_CALL_DONE, RN_ST_READY, RN_RET_BOOL, -1, 1, args_exists, inv_exists },
+  { "is_file", NULL, "files", "true if the path is a regular file (symlinks followed)", NULL, 37, RN_CALL_DONE, RN_ST_READY, RN_RET_BOOL, -1, 1, args_is_file, inv_is_file },
+  { "is_dir", NULL, "files", "true if the path is a directory (symlinks followed)", NULL, 38, RN_CALL_DONE, RN_ST_READY, RN_RET_BOOL, -1, 1, args_is_dir, inv_is_dir },
+  { "pvcreate", NULL, "lvm", "initialise a device as an LVM physical volume", "lvm2", 39, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_pvcreate, inv_pvcreate },
+  { "vgcreate", NULL, "lvm", "create a volume group out of a list of PV devices", "lvm2", 40, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_vgcreate, inv_vgcreate },
+  { "lvcreate", NULL, "lvm", "create a logical volume of N megabytes in a volume group", "lvm2", 41, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_lvcreate, inv_lvcreate },
+  { "mkfs", NULL, "filesystem", "create a filesystem of the given type (ext2, ext3, vfat...) on a device", NULL, 42, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mkfs, inv_mkfs },
+  { "sfdisk", NULL, "partitioning", "write a partition table with sfdisk from a list of sfdisk input lines plus C/H/S geometry", NULL, 43, RN_CALL_DONE | RN_CALL_DANGER, RN_ST_READY, RN_RET_ERR, -1, 5, args_sfdisk, inv_sfdisk },
+  { "write_file", NULL, "file-content", "create/overwrite a file with given content (size 0 means take strlen)", NULL, 44, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_write_file, inv_write_file },
+  { "umount", "unmount", "mount", "unmount a filesystem named by mountpoint or device", NULL, 45, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_umount, inv_umount },
+  { "mounts", NULL, "mount", "list devices currently mounted under /sysroot", NULL, 46, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_mounts },
+  { "umount_all", "unmount-all", "mount", "unmount every mounted filesystem", NULL, 47, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_umount_all },
+  { "lvm_remove_all", NULL, "lvm", "tear down and erase every LV, VG and PV found", "lvm2", 48, RN_CALL_DONE | RN_CALL_DANGER, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_lvm_remove_all },
+  { "file", NULL, "inspect", "describe a file's type using file(1) (works on devices too)", NULL, 49, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_file, inv_file },
+  { "command", NULL, "command", "exec a program from the mounted guest root (chrooted), returning its stdout", NULL, 50, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_command, inv_command },
+  { "command_lines", NULL, "command", "like command but returns stdout split into lines", NULL, 51, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_command_lines, inv_command_lines },
+  { "stat", NULL, "files", "stat a path (following symlinks) and return the fields as a struct", NULL, 52, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCT, 4, 1, args_stat, inv_stat },
+  { "lstat", NULL, "files", "like stat but reports on a symlink itself", NULL, 53, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCT, 4, 1, args_lstat, inv_lstat },
+  { "statvfs", NULL, "files", "return filesystem statistics for the filesystem holding a path", NULL, 54, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCT, 5, 1, args_statvfs, inv_statvfs },
+  { "tune2fs_l", NULL, "filesystem", "dump the ext2/3/4 superblock as key/value pairs", NULL, 55, RN_CALL_DONE, RN_ST_READY, RN_RET_HASHTABLE, -1, 1, args_tune2fs_l, inv_tune2fs_l },
+  { "blockdev_setro", NULL, "blockdev", "mark a block device read-only in the kernel", NULL, 56, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_blockdev_setro, inv_blockdev_setro },
+  { "blockdev_setrw", NULL, "blockdev", "mark a block device read-write in the kernel", NULL, 57, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_blockdev_setrw, inv_blockdev_setrw },
+  { "blockdev_getro", NULL, "blockdev", "report whether a block device is read-only", NULL, 58, RN_CALL_DONE, RN_ST_READY, RN_RET_BOOL, -1, 1, args_blockdev_getro, inv_blockdev_getro },
+  { "blockdev_getss", NULL, "blockdev", "return logical sector size in bytes", NULL, 59, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 1, args_blockdev_getss, inv_blockdev_getss },
+  { "blockdev_getbsz", NULL, "blockdev", "return kernel block size of a device", NULL, 60, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 1, args_blockdev_getbsz, inv_blockdev_getbsz },
+  { "blockdev_setbsz", NULL, "blockdev", "change kernel block size of a device", NULL, 61, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_blockdev_setbsz, inv_blockdev_setbsz },
+  { "blockdev_getsz", NULL, "blockdev", "return device size counted in 512-byte sectors", NULL, 62, RN_CALL_DONE, RN_ST_READY, RN_RET_INT64, -1, 1, args_blockdev_getsz, inv_blockdev_getsz },
+  { "blockdev_getsize64", NULL, "blockdev", "return device size in bytes", NULL, 63, RN_CALL_DONE, RN_ST_READY, RN_RET_INT64, -1, 1, args_blockdev_getsize64, inv_blockdev_getsize64 },
+  { "blockdev_flushbufs", NULL, "blockdev", "flush kernel buffers for a device", NULL, 64, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_blockdev_flushbufs, inv_blockdev_flushbufs },
+  { "blockdev_rereadpt", NULL, "blockdev", "make the kernel re-read a device's partition table", NULL, 65, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_blockdev_rereadpt, inv_blockdev_rereadpt },
+  { "upload", NULL, "transfer", "stream a local file (FileIn chunks) into a guest file or device", NULL, 66, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_upload, inv_upload },
+  { "download", NULL, "transfer", "stream a guest file or device out to a local file (FileOut chunks)", NULL, 67, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_download, inv_download },
+  { "checksum", NULL, "inspect", "compute a checksum (crc, md5, sha1, sha224, sha256, sha384, sha512) of a file", NULL, 68, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 2, args_checksum, inv_checksum },
+  { "tar_in", NULL, "transfer", "receive an uncompressed tar stream and unpack it into a guest directory", NULL, 69, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_tar_in, inv_tar_in },
+  { "tar_out", NULL, "transfer", "pack a guest directory as an uncompressed tar stream sent back to the caller", NULL, 70, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_tar_out, inv_tar_out },
+  { "tgz_in", NULL, "transfer", "receive a gzip-compressed tar stream and unpack it into a guest directory", NULL, 71, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_tgz_in, inv_tgz_in },
+  { "tgz_out", NULL, "transfer", "pack a guest directory as a gzip-compressed tar stream sent back", NULL, 72, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_tgz_out, inv_tgz_out },
+  { "mount_ro", NULL, "mount", "mount a device read-only", NULL, 73, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mount_ro, inv_mount_ro },
+  { "mount_options", NULL, "mount", "mount a device passing a -o option string", NULL, 74, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_mount_options, inv_mount_options },
+  { "mount_vfs", NULL, "mount", "mount a device with both a -o option string and an explicit -t type", NULL, 75, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_mount_vfs, inv_mount_vfs },
+  { "debug", NULL, "debug", "run an internal debugging subcommand in the daemon (unstable, undocumented interface)", NULL, 76, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 2, args_debug, inv_debug },
+  { "lvremove", NULL, "lvm", "delete a logical volume (or all LVs of a VG if given the VG name)", "lvm2", 77, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_lvremove, inv_lvremove },
+  { "vgremove", NULL, "lvm", "delete a volume group and its LVs", "lvm2", 78, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_vgremove, inv_vgremove },
+  { "pvremove", NULL, "lvm", "wipe the PV label from a device", "lvm2", 79, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_pvremove, inv_pvremove },
+  { "set_e2label", NULL, "filesystem", "change the label of an ext2/3/4 filesystem", NULL, 80, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_set_e2label, inv_set_e2label },
+  { "get_e2label", NULL, "filesystem", "read the label of an ext2/3/4 filesystem", NULL, 81, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_get_e2label, inv_get_e2label },
+  { "set_e2uuid", NULL, "filesystem", "change the UUID of an ext2/3/4 filesystem (also accepts clear/random/time)", NULL, 82, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_set_e2uuid, inv_set_e2uuid },
+  { "get_e2uuid", NULL, "filesystem", "read the UUID of an ext2/3/4 filesystem", NULL, 83, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_get_e2uuid, inv_get_e2uuid },
+  { "fsck", NULL, "filesystem", "run the fsck checker (auto-repair mode) for a given type on a device; returns fsck's summed status code", NULL, 84, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 2, args_fsck, inv_fsck },
+  { "zero", NULL, "blockdev", "overwrite the first blocks of a device with zeroes so it looks blank", NULL, 85, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_zero, inv_zero },
+  { "grub_install", NULL, "boot", "run grub-install for a device with a given root directory", NULL, 86, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_grub_install, inv_grub_install },
+  { "cp", NULL, "files", "copy one file to another path", NULL, 87, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_cp, inv_cp },
+  { "cp_a", NULL, "files", "copy a file or tree recursively preserving attributes (cp -a)", NULL, 88, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_cp_a, inv_cp_a },
+  { "mv", NULL, "files", "rename/move a file", NULL, 89, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mv, inv_mv },
+  { "drop_caches", NULL, "misc", "write a value to /proc/sys/vm/drop_caches to free page/dentry/inode caches", NULL, 90, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_drop_caches, inv_drop_caches },
+  { "dmesg", NULL, "debug", "return the appliance kernel log buffer", NULL, 91, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 0, NULL, inv_dmesg },
+  { "ping_daemon", NULL, "debug", "no-op round trip to check the daemon is responsive", NULL, 92, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_ping_daemon },
+  { "equal", NULL, "inspect", "true if two guest files have identical bytes", NULL, 93, RN_CALL_DONE, RN_ST_READY, RN_RET_BOOL, -1, 2, args_equal, inv_equal },
+  { "strings", NULL, "file-content", "list printable character runs in a file (strings(1))", NULL, 94, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_strings, inv_strings },
+  { "strings_e", NULL, "file-content", "like strings but selecting the character encoding (s,S,b,l,B,L)", NULL, 95, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_strings_e, inv_strings_e },
+  { "hexdump", NULL, "file-content", "return a hex+ASCII dump (hexdump -C) of a file", NULL, 96, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_hexdump, inv_hexdump },
+  { "zerofree", NULL, "filesystem", "zero unused blocks of an unmounted ext2/3 filesystem", "zerofree", 97, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_zerofree, inv_zerofree },
+  { "pvresize", NULL, "lvm", "grow/shrink a PV to match its underlying device size", "lvm2", 98, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_pvresize, inv_pvresize },
+  { "sfdisk_N", NULL, "partitioning", "rewrite a single partition entry via sfdisk -N with geometry", NULL, 99, RN_CALL_DONE | RN_CALL_DANGER, RN_ST_READY, RN_RET_ERR, -1, 6, args_sfdisk_N, inv_sfdisk_N },
+  { "sfdisk_l", NULL, "partitioning", "return sfdisk -l output for a device", NULL, 100, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_sfdisk_l, inv_sfdisk_l },
+  { "sfdisk_kernel_geometry", NULL, "partitioning", "return the geometry the kernel reports for a device", NULL, 101, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_sfdisk_kernel_geometry, inv_sfdisk_kernel_geometry },
+  { "sfdisk_disk_geometry", NULL, "partitioning", "return the geometry implied by the on-disk partition table", NULL, 102, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_sfdisk_disk_geometry, inv_sfdisk_disk_geometry },
+  { "vg_activate_all", NULL, "lvm", "activate or deactivate every volume group", "lvm2", 103, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_vg_activate_all, inv_vg_activate_all },
+  { "vg_activate", NULL, "lvm", "activate or deactivate the listed volume groups", "lvm2", 104, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_vg_activate, inv_vg_activate },
+  { "lvresize", NULL, "lvm", "set a logical volume to a new size in megabytes", "lvm2", 105, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_lvresize, inv_lvresize },
+  { "resize2fs", NULL, "filesystem", "grow/shrink an ext2/3 filesystem to fill its device", NULL, 106, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_resize2fs, inv_resize2fs },
+  { "find", NULL, "files", "list every path below a directory, relative to it, sorted", NULL, 107, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_find, inv_find },
+  { "e2fsck_f", NULL, "filesystem", "force an e2fsck -f check of an ext2/3 filesystem", NULL, 108, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_e2fsck_f, inv_e2fsck_f },
+  { "sleep", NULL, "debug", "make the daemon sleep N seconds", NULL, 109, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_sleep, inv_sleep },
+  { "ntfs_3g_probe", NULL, "filesystem", "check whether an NTFS volume can be mounted (rw or ro); returns the probe status", "ntfs3g", 110, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 2, args_ntfs_3g_probe, inv_ntfs_3g_probe },
+  { "sh", NULL, "command", "run a string through /bin/sh in the guest root, returning stdout", NULL, 111, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_sh, inv_sh },
+  { "sh_lines", NULL, "command", "like sh but returns stdout split into lines", NULL, 112, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_sh_lines, inv_sh_lines },
+  { "glob_expand", NULL, "files", "expand a shell wildcard pattern against the guest tree", NULL, 113, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_glob_expand, inv_glob_expand },
+  { "scrub_device", NULL, "wipe", "securely overwrite an entire device with scrub(1)", "scrub", 114, RN_CALL_DONE | RN_CALL_DANGER, RN_ST_READY, RN_RET_ERR, -1, 1, args_scrub_device, inv_scrub_device },
+  { "scrub_file", NULL, "wipe", "securely overwrite then delete a file", "scrub", 115, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_scrub_file, inv_scrub_file },
+  { "scrub_freespace", NULL, "wipe", "fill free space of a filesystem with a scrubbed temp file then remove it", "scrub", 116, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_scrub_freespace, inv_scrub_freespace },
+  { "mkdtemp", NULL, "files", "create a uniquely named temporary directory from an XXXXXX template", NULL, 117, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_mkdtemp, inv_mkdtemp },
+  { "wc_l", NULL, "file-content", "count lines of a file", NULL, 118, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 1, args_wc_l, inv_wc_l },
+  { "wc_w", NULL, "file-content", "count words of a file", NULL, 119, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 1, args_wc_w, inv_wc_w },
+  { "wc_c", NULL, "file-content", "count bytes of a file", NULL, 120, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 1, args_wc_c, inv_wc_c },
+  { "head", NULL, "file-content", "return the first 10 lines of a file", NULL, 121, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_head, inv_head },
+  { "head_n", NULL, "file-content", "return the first N lines (negative N: all but the last -N)", NULL, 122, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_head_n, inv_head_n },
+  { "tail", NULL, "file-content", "return the last 10 lines of a file", NULL, 123, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_tail, inv_tail },
+  { "tail_n", NULL, "file-content", "return the last N lines (negative N: from line -N onward)", NULL, 124, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_tail_n, inv_tail_n },
+  { "df", NULL, "inspect", "return df output for mounted filesystems (debug/human use)", NULL, 125, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 0, NULL, inv_df },
+  { "df_h", NULL, "inspect", "return df -h output (debug/human use)", NULL, 126, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 0, NULL, inv_df_h },
+  { "du", NULL, "inspect", "return disk usage of a path in kilobytes", NULL, 127, RN_CALL_DONE, RN_ST_READY, RN_RET_INT64, -1, 1, args_du, inv_du },
+  { "initrd_list", NULL, "inspect", "list the file names contained in an initrd/initramfs image", NULL, 128, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_initrd_list, inv_initrd_list },
+  { "mount_loop", NULL, "mount", "mount a guest file as a filesystem via a loop device", NULL, 129, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mount_loop, inv_mount_loop },
+  { "mkswap", NULL, "swap", "format a device as swap", NULL, 130, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_mkswap, inv_mkswap },
+  { "mkswap_L", NULL, "swap", "format a device as swap with a label", NULL, 131, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mkswap_L, inv_mkswap_L },
+  { "mkswap_U", NULL, "swap", "format a device as swap with a specific UUID", "linuxfsuuid", 132, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mkswap_U, inv_mkswap_U },
+  { "mknod", NULL, "files", "create a device node or FIFO from mode + major/minor", "mknod", 133, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_mknod, inv_mknod },
+  { "mkfifo", NULL, "files", "create a named pipe", "mknod", 134, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mkfifo, inv_mkfifo },
+  { "mknod_b", NULL, "files", "create a block device node", "mknod", 135, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_mknod_b, inv_mknod_b },
+  { "mknod_c", NULL, "files", "create a character device node", "mknod", 136, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_mknod_c, inv_mknod_c },
+  { "umask", NULL, "files", "set the daemon's file creation mask and return the previous one", NULL, 137, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 1, args_umask, inv_umask },
+  { "readdir", NULL, "files", "list a directory as structs with inode number, type char and name", NULL, 138, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 6, 1, args_readdir, inv_readdir },
+  { "sfdiskM", NULL, "partitioning", "write a partition table with sfdisk using megabyte units, no geometry", NULL, 139, RN_CALL_DONE | RN_CALL_DANGER, RN_ST_READY, RN_RET_ERR, -1, 2, args_sfdiskM, inv_sfdiskM },
+  { "zfile", NULL, "inspect", "run file(1) on the content of a compressed file (old API, superseded by file)", NULL, 140, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 2, args_zfile, inv_zfile },
+  { "getxattrs", NULL, "xattr", "list all extended attributes (name, raw value) of a path", "linuxxattrs", 141, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 8, 1, args_getxattrs, inv_getxattrs },
+  { "lgetxattrs", NULL, "xattr", "like getxattrs but not following symlinks", "linuxxattrs", 142, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 8, 1, args_lgetxattrs, inv_lgetxattrs },
+  { "setxattr", NULL, "xattr", "set one extended attribute to a value of given length", "linuxxattrs", 143, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_setxattr, inv_setxattr },
+  { "lsetxattr", NULL, "xattr", "like setxattr but on the symlink itself", "linuxxattrs", 144, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_lsetxattr, inv_lsetxattr },
+  { "removexattr", NULL, "xattr", "delete one extended attribute", "linuxxattrs", 145, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_removexattr, inv_removexattr },
+  { "lremovexattr", NULL, "xattr", "like removexattr but on the symlink itself", "linuxxattrs", 146, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_lremovexattr, inv_lremovexattr },
+  { "mountpoints", NULL, "mount", "return a device -> mountpoint map of current mounts", NULL, 147, RN_CALL_DONE, RN_ST_READY, RN_RET_HASHTABLE, -1, 0, NULL, inv_mountpoints },
+  { "mkmountpoint", NULL, "mount", "create a directory at the top of the appliance root to be used as a mountpoint (for multi-root setups like live CDs)", NULL, 148, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_mkmountpoint, inv_mkmountpoint },
+  { "rmmountpoint", NULL, "mount", "remove a directory made by mkmountpoint", NULL, 149, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_rmmountpoint, inv_rmmountpoint },
+  { "read_file", NULL, "file-content", "return a whole file as a binary-safe buffer (size limited by protocol)", NULL, 150, RN_CALL_DONE, RN_ST_READY, RN_RET_BUFFEROUT, -1, 1, args_read_file, inv_read_file },
+  { "grep", NULL, "file-content", "return lines of a file matching a basic regex", NULL, 151, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_grep, inv_grep },
+  { "egrep", NULL, "file-content", "return lines matching an extended regex", NULL, 152, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_egrep, inv_egrep },
+  { "fgrep", NULL, "file-content", "return lines containing a fixed string", NULL, 153, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_fgrep, inv_fgrep },
+  { "grepi", NULL, "file-content", "case-insensitive grep", NULL, 154, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_grepi, inv_grepi },
+  { "egrepi", NULL, "file-content", "case-insensitive egrep", NULL, 155, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_egrepi, inv_egrepi },
+  { "fgrepi", NULL, "file-content", "case-insensitive fgrep", NULL, 156, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_fgrepi, inv_fgrepi },
+  { "zgrep", NULL, "file-content", "grep inside a compressed file", NULL, 157, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_zgrep, inv_zgrep },
+  { "zegrep", NULL, "file-content", "egrep inside a compressed file", NULL, 158, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_zegrep, inv_zegrep },
+  { "zfgrep", NULL, "file-content", "fgrep inside a compressed file", NULL, 159, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_zfgrep, inv_zfgrep },
+  { "zgrepi", NULL, "file-content", "case-insensitive zgrep", NULL, 160, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_zgrepi, inv_zgrepi },
+  { "zegrepi", NULL, "file-content", "case-insensitive zegrep", NULL, 161, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_zegrepi, inv_zegrepi },
+  { "zfgrepi", NULL, "file-content", "case-insensitive zfgrep", NULL, 162, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_zfgrepi, inv_zfgrepi },
+  { "realpath", NULL, "files", "resolve a path to its canonical absolute form", "realpath", 163, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_realpath, inv_realpath },
+  { "ln", NULL, "files", "make a hard link", NULL, 164, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_ln, inv_ln },
+  { "ln_f", NULL, "files", "make a hard link, replacing any existing linkname", NULL, 165, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_ln_f, inv_ln_f },
+  { "ln_s", NULL, "files", "make a symbolic link", NULL, 166, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_ln_s, inv_ln_s },
+  { "ln_sf", NULL, "files", "make a symbolic link, replacing any existing linkname", NULL, 167, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_ln_sf, inv_ln_sf },
+  { "readlink", NULL, "files", "return the target string of a symlink", NULL, 168, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_readlink, inv_readlink },
+  { "fallocate", NULL, "files", "create (or overwrite) a zero-filled file of the given length", NULL, 169, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_fallocate, inv_fallocate },
+  { "swapon_device", NULL, "swap", "enable swapping on a device", NULL, 170, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapon_device, inv_swapon_device },
+  { "swapoff_device", NULL, "swap", "disable swapping on a device", NULL, 171, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapoff_device, inv_swapoff_device },
+  { "swapon_file", NULL, "swap", "enable swapping on a file", NULL, 172, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapon_file, inv_swapon_file },
+  { "swapoff_file", NULL, "swap", "disable swapping on a file", NULL, 173, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapoff_file, inv_swapoff_file },
+  { "swapon_label", NULL, "swap", "enable swapping on the partition with a given label", NULL, 174, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapon_label, inv_swapon_label },
+  { "swapoff_label", NULL, "swap", "disable swapping on the partition with a given label", NULL, 175, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapoff_label, inv_swapoff_label },
+  { "swapon_uuid", NULL, "swap", "enable swapping on the partition with a given UUID", "linuxfsuuid", 176, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapon_uuid, inv_swapon_uuid },
+  { "swapoff_uuid", NULL, "swap", "disable swapping on the partition with a given UUID", "linuxfsuuid", 177, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_swapoff_uuid, inv_swapoff_uuid },
+  { "mkswap_file", NULL, "swap", "format an existing file as swap", NULL, 178, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_mkswap_file, inv_mkswap_file },
+  { "inotify_init", NULL, "inotify", "create the daemon's single inotify instance with an event queue limit", "inotify", 179, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_inotify_init, inv_inotify_init },
+  { "inotify_add_watch", NULL, "inotify", "watch a path for an event mask; returns watch descriptor", "inotify", 180, RN_CALL_DONE, RN_ST_READY, RN_RET_INT64, -1, 2, args_inotify_add_watch, inv_inotify_add_watch },
+  { "inotify_rm_watch", NULL, "inotify", "stop a watch by descriptor", "inotify", 181, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_inotify_rm_watch, inv_inotify_rm_watch },
+  { "inotify_read", NULL, "inotify", "return pending inotify events as structs (may be empty)", "inotify", 182, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 9, 0, NULL, inv_inotify_read },
+  { "inotify_files", NULL, "inotify", "return the sorted, de-duplicated names touched by pending events", "inotify", 183, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_inotify_files },
+  { "inotify_close", NULL, "inotify", "close the inotify instance", "inotify", 184, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_inotify_close },
+  { "setcon", NULL, "selinux", "set the daemon's SELinux security context", "selinux", 185, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_setcon, inv_setcon },
+  { "getcon", NULL, "selinux", "return the daemon's SELinux security context", "selinux", 186, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 0, NULL, inv_getcon },
+  { "mkfs_b", NULL, "filesystem", "like mkfs but with an explicit block size", NULL, 187, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_mkfs_b, inv_mkfs_b },
+  { "mke2journal", NULL, "filesystem", "create an external ext2/3/4 journal device", NULL, 188, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mke2journal, inv_mke2journal },
+  { "mke2journal_L", NULL, "filesystem", "create an external journal device with a label", NULL, 189, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_mke2journal_L, inv_mke2journal_L },
+  { "mke2journal_U", NULL, "filesystem", "create an external journal device with a UUID", "linuxfsuuid", 190, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_mke2journal_U, inv_mke2journal_U },
+  { "mke2fs_J", NULL, "filesystem", "create an ext2/3/4 filesystem using an external journal device", NULL, 191, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_mke2fs_J, inv_mke2fs_J },
+  { "mke2fs_JL", NULL, "filesystem", "create an ext2/3/4 filesystem with external journal selected by label", NULL, 192, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_mke2fs_JL, inv_mke2fs_JL },
+  { "mke2fs_JU", NULL, "filesystem", "create an ext2/3/4 filesystem with external journal selected by UUID", "linuxfsuuid", 193, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_mke2fs_JU, inv_mke2fs_JU },
+  { "modprobe", NULL, "boot", "load a kernel module into the appliance kernel", "linuxmodules", 194, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_modprobe, inv_modprobe },
+  { "echo_daemon", NULL, "debug", "return the given words joined with spaces (daemon echo test)", NULL, 195, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_echo_daemon, inv_echo_daemon },
+  { "find0", NULL, "transfer", "like find but streams NUL-separated results out to a local file (FileOut), no size limit", NULL, 196, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_find0, inv_find0 },
+  { "case_sensitive_path", NULL, "files", "map a path given in any case to the real on-disk case (for case-insensitive guests like Windows)", NULL, 197, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_case_sensitive_path, inv_case_sensitive_path },
+  { "vfs_type", NULL, "filesystem", "return the Linux filesystem type name of a device (as probed by blkid)", NULL, 198, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_vfs_type, inv_vfs_type },
+  { "truncate", NULL, "files", "set a file's length to zero", NULL, 199, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_truncate, inv_truncate },
+  { "truncate_size", NULL, "files", "set a file's length to N bytes (extend with holes or cut)", NULL, 200, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_truncate_size, inv_truncate_size },
+  { "utimens", NULL, "files", "set access and modification times with nanosecond fields (special values for now/omit)", NULL, 201, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 5, args_utimens, inv_utimens },
+  { "mkdir_mode", NULL, "files", "create a directory with explicit initial permission bits", NULL, 202, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mkdir_mode, inv_mkdir_mode },
+  { "lchown", NULL, "files", "like chown but not following symlinks", NULL, 203, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_lchown, inv_lchown },
+  { "lstatlist", NULL, "files", "lstat many names in one directory in a single round trip (for FUSE)", NULL, 204, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 4, 2, args_lstatlist, inv_lstatlist },
+  { "lxattrlist", NULL, "xattr", "fetch xattrs of many names in one directory in one round trip (for FUSE)", "linuxxattrs", 205, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 8, 2, args_lxattrlist, inv_lxattrlist },
+  { "readlinklist", NULL, "files", "readlink many names in one directory in one round trip (for FUSE)", NULL, 206, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_readlinklist, inv_readlinklist },
+  { "pread", NULL, "file-content", "read count bytes at an offset from a file, binary-safe", NULL, 207, RN_CALL_DONE, RN_ST_READY, RN_RET_BUFFEROUT, -1, 3, args_pread, inv_pread },
+  { "part_init", NULL, "partitioning", "write a new empty partition table of a type (msdos, gpt, ...) with parted", NULL, 208, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_part_init, inv_part_init },
+  { "part_add", NULL, "partitioning", "append a primary/logical/extended partition spanning start..end sectors", NULL, 209, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 4, args_part_add, inv_part_add },
+  { "part_disk", NULL, "partitioning", "create a table with one partition covering the whole disk", NULL, 210, RN_CALL_DONE | RN_CALL_DANGER, RN_ST_READY, RN_RET_ERR, -1, 2, args_part_disk, inv_part_disk },
+  { "part_set_bootable", NULL, "partitioning", "set or clear the bootable flag of partition N", NULL, 211, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_part_set_bootable, inv_part_set_bootable },
+  { "part_set_name", NULL, "partitioning", "set the name of partition N (GPT-style tables)", NULL, 212, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_part_set_name, inv_part_set_name },
+  { "part_list", NULL, "partitioning", "return partitions of a device as structs (number, start, end, size in bytes)", NULL, 213, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 10, 1, args_part_list, inv_part_list },
+  { "part_get_parttype", NULL, "partitioning", "return the partition table type (msdos, gpt, ...) of a device", NULL, 214, RN_CALL_DONE, RN_ST_READY, RN_RET_STRING, -1, 1, args_part_get_parttype, inv_part_get_parttype },
+  { "fill", NULL, "files", "create a file of given length filled with one byte value", NULL, 215, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_fill, inv_fill },
+  { "available", NULL, "misc", "fail unless every named optional feature group is supported by the appliance", NULL, 216, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_available, inv_available },
+  { "dd", NULL, "blockdev", "copy a device or file to another device or file with dd", NULL, 217, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_dd, inv_dd },
+  { "inspect_os", NULL, "inspect", "find the operating systems on the drives and return their root filesystems; unmounts everything first", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_inspect_os },
+  { "inspect_get_type", NULL, "inspect", "kind of OS at an inspected root: linux, windows or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_type, inv_inspect_get_type },
+  { "inspect_get_distro", NULL, "inspect", "distribution at an inspected root (debian, ubuntu, fedora, rhel, alpinelinux, archlinux, opensuse, windows, ...) or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_distro, inv_inspect_get_distro },
+  { "inspect_get_product_name", NULL, "inspect", "the OS's own long name for itself (os-release PRETTY_NAME, registry ProductName) or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_product_name, inv_inspect_get_product_name },
+  { "inspect_get_major_version", NULL, "inspect", "major version number of the OS at an inspected root, 0 when unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_INT, -1, 1, args_inspect_get_major_version, inv_inspect_get_major_version },
+  { "inspect_get_minor_version", NULL, "inspect", "minor version number of the OS at an inspected root, 0 when unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_INT, -1, 1, args_inspect_get_minor_version, inv_inspect_get_minor_version },
+  { "inspect_get_arch", NULL, "inspect", "CPU architecture of the OS's binaries (x86_64, i386, aarch64, ...) or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_arch, inv_inspect_get_arch },
+  { "inspect_get_hostname", NULL, "inspect", "host name configured in the OS at an inspected root, or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_hostname, inv_inspect_get_hostname },
+  { "inspect_get_package_format", NULL, "inspect", "package format of the OS: deb, rpm, apk, pacman, ebuild, xbps or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_package_format, inv_inspect_get_package_format },
+  { "inspect_get_package_management", NULL, "inspect", "package manager of the OS: apt, dnf, yum, zypper, apk, pacman, portage, xbps or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_package_management, inv_inspect_get_package_management },
+  { "inspect_get_mountpoints", NULL, "inspect", "the OS's mount points and their devices (from its fstab), \"/\" first, in mount order", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_HASHTABLE, -1, 1, args_inspect_get_mountpoints, inv_inspect_get_mountpoints },
+  { "inspect_get_filesystems", NULL, "inspect", "every filesystem device that belongs to the OS at an inspected root, swap included", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_inspect_get_filesystems, inv_inspect_get_filesystems },
+  { "inspect_list_applications", NULL, "inspect", "installed packages or programs of the OS; mounts its filesystems read-only for the call if nothing is mounted", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRUCTLIST, 11, 1, args_inspect_list_applications, inv_inspect_list_applications },
+  { "inspect_is_live", NULL, "inspect", "true if the root is a live CD image (always false in this version)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_BOOL, -1, 1, args_inspect_is_live, inv_inspect_is_live },
+  { "inspect_get_format", NULL, "inspect", "installed for an installed OS, unknown otherwise", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_format, inv_inspect_get_format },
+  { "inspect_get_warnings", NULL, "inspect", "guestkit extension: what inspection of this root could not read or understand (empty list when all went well)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_inspect_get_warnings, inv_inspect_get_warnings },
+  { "inspect_mount_root", NULL, "inspect", "guestkit extension: unmount everything, then mount the inspected OS's filesystems from its fstab in mount order", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_ERR, -1, 2, args_inspect_mount_root, inv_inspect_mount_root },
 };
-const size_t rn_ncalls = 252;
+const size_t rn_ncalls = 269;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
@@ -2436,20 +2602,22 @@ static const unsigned short by_name[] = {
   186, 189, 127, 70, 203, 187, 190, 83, 249, 141, 230, 118,
   13, 15, 32, 115, 117, 24, 11, 25, 9, 34, 28, 22,
   30, 17, 220, 175, 147, 185, 188, 120, 155, 156, 130, 162,
-  214, 218, 217, 213, 216, 215, 21, 19, 72, 71, 20, 18,
-  2, 0, 237, 176, 41, 42, 39, 198, 199, 200, 201, 180,
-  40, 178, 87, 238, 75, 82, 111, 139, 45, 48, 239, 66,
-  236, 67, 151, 225, 226, 227, 222, 223, 224, 168, 76, 221,
-  182, 167, 169, 170, 164, 165, 166, 212, 228, 35, 163, 108,
-  107, 109, 181, 80, 123, 144, 243, 244, 248, 242, 247, 245,
-  246, 126, 241, 73, 113, 132, 43, 46, 184, 49, 172, 202,
-  240, 197, 179, 140, 63, 65, 64, 183, 148, 149, 150, 12,
-  14, 31, 114, 116, 23, 10, 8, 33, 27, 29, 16, 219,
-  177, 77, 173, 133, 136, 135, 134, 145, 146, 143, 86, 88,
-  128, 129, 205, 207, 209, 211, 204, 206, 208, 210, 36, 157,
-  158, 103, 104, 105, 106, 37, 233, 234, 89, 171, 79, 81,
-  100, 235, 26, 232, 138, 137, 74, 112, 44, 47, 1, 154,
-  152, 153, 78, 192, 195, 119, 131, 193, 196, 174, 191, 194,
+  214, 218, 217, 213, 216, 215, 258, 254, 263, 266, 259, 256,
+  257, 262, 260, 261, 255, 253, 267, 265, 264, 268, 252, 21,
+  19, 72, 71, 20, 18, 2, 0, 237, 176, 41, 42, 39,
+  198, 199, 200, 201, 180, 40, 178, 87, 238, 75, 82, 111,
+  139, 45, 48, 239, 66, 236, 67, 151, 225, 226, 227, 222,
+  223, 224, 168, 76, 221, 182, 167, 169, 170, 164, 165, 166,
+  212, 228, 35, 163, 108, 107, 109, 181, 80, 123, 144, 243,
+  244, 248, 242, 247, 245, 246, 126, 241, 73, 113, 132, 43,
+  46, 184, 49, 172, 202, 240, 197, 179, 140, 63, 65, 64,
+  183, 148, 149, 150, 12, 14, 31, 114, 116, 23, 10, 8,
+  33, 27, 29, 16, 219, 177, 77, 173, 133, 136, 135, 134,
+  145, 146, 143, 86, 88, 128, 129, 205, 207, 209, 211, 204,
+  206, 208, 210, 36, 157, 158, 103, 104, 105, 106, 37, 233,
+  234, 89, 171, 79, 81, 100, 235, 26, 232, 138, 137, 74,
+  112, 44, 47, 1, 154, 152, 153, 78, 192, 195, 119, 131,
+  193, 196, 174, 191, 194,
 };
 
 static int

@@ -59,6 +59,12 @@ enum rn_fieldtype {
 #define RN_CALL_DANGER      8u  /* destroys data on the device it is given */
 #define RN_CALL_NOTINFISH  16u  /* not offered by the shell */
 
+/* Handle states a call is allowed in (rn_call.states). */
+#define RN_ST_CONFIG    1u
+#define RN_ST_LAUNCHING 2u
+#define RN_ST_READY     4u
+#define RN_ST_BUSY      8u
+
 struct rn_arg {
   const char *name;           /* as in the action table */
   enum rn_argtype type;
@@ -97,6 +103,7 @@ struct rn_call {
   const char *group;          /* optional group, or NULL */
   int proc;                   /* daemon procedure, -1 for library calls */
   unsigned flags;             /* RN_CALL_* */
+  unsigned states;            /* RN_ST_*: where it is allowed */
   enum rn_rettype ret;
   int struct_index;           /* returned struct, or -1 */
   int nargs;

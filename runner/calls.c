@@ -52,20 +52,25 @@ rn_ret_free (struct rn_ret *r)
   memset (&r->v, 0, sizeof r->v);
 }
 
-/* Library calls are the runner's own business (it creates the handle,
- * adds the drives and launches for each task) or would reach outside the
- * task's appliance; none is a step. */
+/* Steps are the calls that work on a launched appliance: every daemon
+ * call, and the library calls allowed only once it is ready (inspection).
+ * The other library calls are the runner's own business (it creates the
+ * handle, adds the drives and launches for each task), only read or change
+ * settings, or would end the appliance (kill_subprocess). */
 const char *
 rn_call_step_refusal (const struct rn_call *c)
 {
-  if (c->flags & RN_CALL_LIB) {
+  if ((c->flags & RN_CALL_LIB) &&
+      (c->states != RN_ST_READY || strcmp (c->name, "kill_subprocess") == 0)) {
     if (strncmp (c->name, "add_", 4) == 0)
       return "the runner adds the job's images itself (see 'images')";
     if (strcmp (c->name, "launch") == 0 || strcmp (c->name, "wait_ready") == 0)
       return "the runner launches a fresh appliance for each task itself";
     if (strcmp (c->name, "set_memsize") == 0)
       return "set 'memsize' in the job instead";
-    return "it runs in the library, not in the appliance; jobs use appliance calls only";
+    if (strcmp (c->name, "kill_subprocess") == 0)
+      return "it would end the task's appliance; use 'timeout' instead";
+    return "it only reads or changes handle settings; the runner owns the handle";
   }
   if (!(c->flags & RN_CALL_DONE))
     return "not supported by this version of guestkit";

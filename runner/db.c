@@ -122,8 +122,10 @@ query_int (struct rn_db *db, const char *sql)
 static int
 init_schema (struct rn_db *db, char **err)
 {
-  int64_t v;
+  int64_t v = query_int (db, "PRAGMA user_version");
 
+  if (v == SCHEMA_VERSION)
+    return 0;                  /* there already: readers write nothing */
   if (exec (db, "BEGIN IMMEDIATE", err) == -1)
     return -1;
   v = query_int (db, "PRAGMA user_version");

@@ -47,7 +47,8 @@ struct attempt {
   guestfs_h *g;
   double lib;                /* seconds spent in the library / qemu-img */
   int retryable;
-  struct rn_strv fact_plain; /* saved values as template variables */
+  struct rn_strv vnames, vvalues;   /* saved values as template variables:
+                                     * "x" and its elements "x.0", "x.KEY" */
   struct rn_vars vars;
   char *tmp_image;           /* build: the temp image */
 };
@@ -202,42 +203,33 @@ make_image (struct attempt *a, char **err)
 
 /* ---- steps ---- */
 
-/* One argument: expanded, converted and added to the JSON of the step's
- * arguments.  -1 and *err if it does not convert. */
+/* A list argument, each item expanded, into list (NULL-terminated). */
 static int
-one_arg (struct attempt *a, const struct rn_arg *d, const struct rn_val *v,
-         union rn_argval *out, struct rn_strv *owned, struct rn_strv *list,
-         struct pending_file *pf, struct rn_buf *js, char **err)
+list_arg (struct attempt *a, const struct rn_val *v, struct rn_strv *list,
+          union rn_argval *out, struct rn_buf *js, char **err)
 {
-  char *s;
+  for (size_t i = 0; i < v->list.n; i++) {
+    char *e = rn_tmpl_expand (v->list.v[i], rn_task_lookup, &a->vars, err);
+    if (e == NULL)
+      return -1;
+    rn_strv_add (list, e);
+  }
+  if (list->v == NULL)
+    list->v = rn_calloc (1, sizeof (char *));    /* an empty list */
+  rn_json_strv (js, list->v);
+  out->sl = list->v;
+  return 0;
+}
+
+/* An expanded Bool or Int/Int64 argument. */
+static int
+number_arg (const struct rn_arg *d, const char *s, union rn_argval *out,
+            struct rn_buf *js, char **err)
+{
   int64_t x;
   int b;
 
-  rn_json_strz (js, d->name);
-  rn_buf_addc (js, ':');
-  if (v->kind == RN_V_NULL) {
-    out->s = NULL;
-    rn_buf_adds (js, "null");
-    return 0;
-  }
-  if (v->kind == RN_V_LIST) {
-    for (size_t i = 0; i < v->list.n; i++) {
-      char *e = rn_tmpl_expand (v->list.v[i], rn_task_lookup, &a->vars, err);
-      if (e == NULL)
-        return -1;
-      rn_strv_add (list, e);
-    }
-    if (list->v == NULL)
-      list->v = rn_calloc (1, sizeof (char *));    /* an empty list */
-    rn_json_strv (js, list->v);
-    out->sl = list->v;
-    return 0;
-  }
-  if ((s = rn_tmpl_expand (v->s, rn_task_lookup, &a->vars, err)) == NULL)
-    return -1;
-  rn_strv_add (owned, s);
-  switch (d->type) {
-  case RN_ARG_BOOL:
+  if (d->type == RN_ARG_BOOL) {
     if ((b = rn_parse_bool (s)) == -1) {
       *err = rn_asprintf ("%s: expected true or false, got '%s'", d->name, s);
       return -1;
@@ -245,45 +237,101 @@ one_arg (struct attempt *a, const struct rn_arg *d, const struct rn_val *v,
     out->i = b;
     rn_buf_adds (js, b ? "true" : "false");
     return 0;
-  case RN_ARG_INT:
-  case RN_ARG_INT64:
-    if (rn_parse_int (s, &x) == -1 ||
-        (d->type == RN_ARG_INT && (x < INT32_MIN || x > INT32_MAX))) {
-      *err = rn_asprintf ("%s: expected an integer%s, got '%s'", d->name,
-                          d->type == RN_ARG_INT ? " (32 bits)" : "", s);
-      return -1;
-    }
-    if (d->type == RN_ARG_INT)
-      out->i = (int) x;
-    else
-      out->i64 = x;
-    rn_buf_addf (js, "%lld", (long long) x);
+  }
+  if (rn_parse_int (s, &x) == -1 ||
+      (d->type == RN_ARG_INT && (x < INT32_MIN || x > INT32_MAX))) {
+    *err = rn_asprintf ("%s: expected an integer%s, got '%s'", d->name,
+                        d->type == RN_ARG_INT ? " (32 bits)" : "", s);
+    return -1;
+  }
+  if (d->type == RN_ARG_INT)
+    out->i = (int) x;
+  else
+    out->i64 = x;
+  rn_buf_addf (js, "%lld", (long long) x);
+  return 0;
+}
+
+/* A FileIn/FileOut argument: a host path relative to the job file.  A
+ * FileOut goes to a temp file (pf) renamed into place after the call. */
+static int
+host_file_arg (struct attempt *a, const struct rn_arg *d, const char *s,
+               union rn_argval *out, struct rn_strv *owned, struct pending_file *pf,
+               struct rn_buf *js, char **err)
+{
+  char *p = rn_path_join (a->t->job->dir, s);
+  struct stat st;
+  int fd;
+
+  rn_strv_add (owned, p);
+  rn_json_strz (js, p);
+  out->s = p;
+  if (d->type == RN_ARG_FILEIN)
     return 0;
-  case RN_ARG_FILEIN:
-  case RN_ARG_FILEOUT: {
-    char *p = rn_path_join (a->t->job->dir, s);
-    rn_strv_add (owned, p);
-    rn_json_strz (js, p);
-    out->s = p;
-    if (d->type == RN_ARG_FILEOUT) {
-      struct stat st;
-      int fd;
-      if (!a->t->job->overwrite && lstat (p, &st) == 0) {
-        *err = rn_asprintf ("%s: '%s' exists; not replacing it (overwrite: true would)",
-                            d->name, p);
-        return -1;
-      }
-      if ((pf->tmp = temp_beside (p, &fd)) == NULL) {
-        *err = rn_asprintf ("%s: cannot create a file beside '%s': %s", d->name, p,
-                            strerror (errno));
-        return -1;
-      }
-      close (fd);
-      pf->final = rn_strdup (p);
-      out->s = pf->tmp;
-    }
+  if (!a->t->job->overwrite && lstat (p, &st) == 0) {
+    *err = rn_asprintf ("%s: '%s' exists; not replacing it (overwrite: true would)",
+                        d->name, p);
+    return -1;
+  }
+  if ((pf->tmp = temp_beside (p, &fd)) == NULL) {
+    *err = rn_asprintf ("%s: cannot create a file beside '%s': %s", d->name, p,
+                        strerror (errno));
+    return -1;
+  }
+  close (fd);
+  pf->final = rn_strdup (p);
+  out->s = pf->tmp;
+  return 0;
+}
+
+static int convert_arg (struct attempt *a, const struct rn_arg *d,
+                        const struct rn_val *v, union rn_argval *out,
+                        struct rn_strv *owned, struct rn_strv *list,
+                        struct pending_file *pf, struct rn_buf *js, char **err);
+
+/* One argument: expanded, converted and added to the JSON of the step's
+ * arguments.  -1 and *err if it does not convert. */
+static int
+one_arg (struct attempt *a, const struct rn_arg *d, const struct rn_val *v,
+         union rn_argval *out, struct rn_strv *owned, struct rn_strv *list,
+         struct pending_file *pf, struct rn_buf *js, char **err)
+{
+  struct rn_buf val = { 0 };
+  int r = convert_arg (a, d, v, out, owned, list, pf, &val, err);
+
+  /* The step's arguments stay valid JSON whatever failed. */
+  rn_json_strz (js, d->name);
+  rn_buf_addc (js, ':');
+  rn_buf_adds (js, r == 0 && val.s ? val.s : "null");
+  rn_buf_free (&val);
+  return r;
+}
+
+static int
+convert_arg (struct attempt *a, const struct rn_arg *d, const struct rn_val *v,
+             union rn_argval *out, struct rn_strv *owned, struct rn_strv *list,
+             struct pending_file *pf, struct rn_buf *js, char **err)
+{
+  char *s;
+
+  if (v->kind == RN_V_NULL) {
+    out->s = NULL;
+    rn_buf_adds (js, "null");
     return 0;
   }
+  if (v->kind == RN_V_LIST)
+    return list_arg (a, v, list, out, js, err);
+  if ((s = rn_tmpl_expand (v->s, rn_task_lookup, &a->vars, err)) == NULL)
+    return -1;
+  rn_strv_add (owned, s);
+  switch (d->type) {
+  case RN_ARG_BOOL:
+  case RN_ARG_INT:
+  case RN_ARG_INT64:
+    return number_arg (d, s, out, js, err);
+  case RN_ARG_FILEIN:
+  case RN_ARG_FILEOUT:
+    return host_file_arg (a, d, s, out, owned, pf, js, err);
   default:
     out->s = s;
     rn_json_strz (js, s);
@@ -309,7 +357,17 @@ save_fact (struct attempt *a, const char *name, const struct rn_ret *r,
     plain = rn_strdup (json);
   rn_strv_add (&a->rec->fact_names, rn_strdup (name));
   rn_strv_add (&a->rec->fact_values, rn_strdup (json));
-  rn_strv_add (&a->fact_plain, plain);
+  rn_strv_add (&a->vnames, rn_strdup (name));
+  rn_strv_add (&a->vvalues, plain);
+  /* Elements of lists and hashtables for templates: {{name.0}}, {{name.KEY}}. */
+  if ((r->type == RN_RET_STRINGLIST || r->type == RN_RET_HASHTABLE) && r->v.sl) {
+    int hash = r->type == RN_RET_HASHTABLE;
+    for (size_t i = 0; r->v.sl[i] && (!hash || r->v.sl[i + 1]); i += hash ? 2 : 1) {
+      rn_strv_add (&a->vnames, hash ? rn_asprintf ("%s.%s", name, r->v.sl[i])
+                                          : rn_asprintf ("%s.%zu", name, i));
+      rn_strv_add (&a->vvalues, rn_strdup (r->v.sl[i + hash]));
+    }
+  }
 }
 
 static char *
@@ -342,6 +400,10 @@ run_step (struct attempt *a, size_t i, char **why)
   int r = 0;
 
   memset (lists, 0, sizeof lists);
+  if (c->nargs > 16) {                 /* no call has that many */
+    *why = rn_asprintf ("step %zu (%s): too many arguments", i + 1, c->name);
+    return -1;
+  }
   rn_buf_addc (&js, '{');
   for (int k = 0; k < c->nargs && k < 16 && r == 0; k++) {
     if (k)
@@ -533,15 +595,16 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
     memset (&a, 0, sizeof a);
     a.ctx = ctx, a.slot = slot, a.t = t, a.rec = &rec;
     a.vars.t = t;
-    a.vars.fact_names = &rec.fact_names;
-    a.vars.fact_values = &a.fact_plain;
+    a.vars.fact_names = &a.vnames;
+    a.vars.fact_values = &a.vvalues;
     rn_utc (rec.started);
     rn_db_task_start (ctx->db, t, slot->worker, rec.started);
     slot_arm (slot, t->job->timeout);
     free (why);
     why = NULL;
     st = attempt_once (&a, &why);
-    rn_strv_free (&a.fact_plain);
+    rn_strv_free (&a.vnames);
+    rn_strv_free (&a.vvalues);
     lib += a.lib;
     rec.attempts = n;
     if (st == RN_OK || !a.retryable || n > t->job->retries || *ctx->stop)

@@ -169,12 +169,15 @@ top (struct v *v, const char *key)
 
 /* ---- variables ---- */
 
+/* Known for templates?  "x.0" is known when x is: whether the element
+ * exists is only known when the task runs. */
 static const char *
 lookup_known (void *ctx, const char *name)
 {
   struct v *v = ctx;
+  size_t n = strcspn (name, ".");
   for (size_t i = 0; i < v->known.n; i++)
-    if (strcmp (v->known.v[i], name) == 0)
+    if (strncmp (v->known.v[i], name, n) == 0 && v->known.v[i][n] == '\0')
       return "";
   return NULL;
 }
@@ -502,8 +505,12 @@ parse_images (struct v *v, const struct rn_overrides *o)
   if (ro)
     get_bool (v, ro, "readonly", &readonly);
   if (o && o->images.n > 0) {
+    const char *f = o->format ? o->format : fmt ? fmt : "raw";
+    if (!in_list (formats, f))
+      rn_err (v->e, NULL, 0, 0, "--format: expected one of raw, qcow2, vmdk, vdi, "
+              "vhdx, vpc; got '%s'", f);
     for (size_t i = 0; i < o->images.n; i++)
-      image_pattern (v, NULL, o->images.v[i], fmt ? fmt : "raw", readonly);
+      image_pattern (v, NULL, o->images.v[i], f, readonly);
   } else if (n == NULL) {
     rn_err (v->e, v->file, 1, 1, "the job needs 'images' (or 'build' to make new images)");
   } else if (n->kind == RN_Y_SEQ) {

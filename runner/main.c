@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "runner.h"
@@ -49,6 +50,7 @@ run_usage (FILE *f)
 "  --var NAME=VALUE   set a template variable (repeatable)\n"
 "  --images PATH      run on these images (path or glob) instead of the\n"
 "                     job's (repeatable)\n"
+"  --format FORMAT    the format of --images (default: the job's, else raw)\n"
 "  --resume RUN       run the unfinished tasks of RUN again\n"
 "  -n, --check        validate and list the tasks; run nothing\n"
 "  -q, --quiet        print only tasks that are not ok, and the summary\n"
@@ -105,6 +107,7 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
     { "retries", required_argument, NULL, 'r' },
     { "var", required_argument, NULL, 'V' },
     { "images", required_argument, NULL, 'I' },
+    { "format", required_argument, NULL, 'F' },
     { "resume", required_argument, NULL, 'R' },
     { "check", no_argument, NULL, 'n' },
     { "quiet", no_argument, NULL, 'q' },
@@ -122,7 +125,16 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
     case 't': if (int_arg ("--timeout", optarg, 1, 86400, &o->timeout) == -1) return -1; break;
     case 'r': if (int_arg ("--retries", optarg, 0, 10, &o->retries) == -1) return -1; break;
     case 'V': if (parse_var (&o->ov, optarg) == -1) return -1; break;
-    case 'I': rn_strv_add (&o->ov.images, rn_strdup (optarg)); break;
+    case 'I': {               /* absolute, so that --resume works anywhere */
+      char cwd[4096];
+      rn_strv_add (&o->ov.images, optarg[0] == '/' || getcwd (cwd, sizeof cwd) == NULL
+                   ? rn_strdup (optarg) : rn_path_join (cwd, optarg));
+      break;
+    }
+    case 'F':
+      free (o->ov.format);
+      o->ov.format = rn_strdup (optarg);
+      break;
     case 'R':
       if (int_arg ("--resume", optarg, 1, INT32_MAX, &x) == -1) return -1;
       o->resume = x;
@@ -141,8 +153,14 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
              rn_progname);
     return -1;
   }
-  if (o->resume && (o->ov.var_names.n || o->ov.images.n)) {
-    fprintf (stderr, "%s: run: --resume keeps the run's --var and --images\n", rn_progname);
+  if (o->resume && (o->ov.var_names.n || o->ov.images.n || o->ov.format)) {
+    fprintf (stderr, "%s: run: --resume keeps the run's --var, --images and --format\n",
+             rn_progname);
+    return -1;
+  }
+  if (o->ov.format && o->ov.images.n == 0) {
+    fprintf (stderr, "%s: run: --format is the format of --images (a job file gives "
+             "its images' formats)\n", rn_progname);
     return -1;
   }
   if (!o->resume && optind == argc) {
@@ -170,6 +188,8 @@ options_json (const struct run_opts *o)
   }
   rn_buf_adds (&b, "},\"images\":");
   rn_json_strv (&b, o->ov.images.v);
+  rn_buf_adds (&b, ",\"format\":");
+  rn_json_strz (&b, o->ov.format);
   rn_buf_addf (&b, ",\"timeout\":%d,\"retries\":%d}", o->timeout, o->retries);
   return rn_buf_take (&b);
 }
@@ -197,6 +217,8 @@ options_read (const char *json, struct run_opts *o)
     else if (strcmp (k, "images") == 0 && v->kind == RN_Y_SEQ)
       for (size_t j = 0; j < v->nkids; j++)
         rn_strv_add (&o->ov.images, rn_strdup (v->kids[j]->str));
+    else if (strcmp (k, "format") == 0 && v->kind == RN_Y_SCALAR && !rn_node_is_null (v))
+      o->ov.format = rn_strdup (v->str);
     else if (v->kind == RN_Y_SCALAR && rn_parse_int (v->str, &x) == 0 && x >= 0) {
       if (strcmp (k, "timeout") == 0 && o->timeout < 0)
         o->timeout = (int) x;
@@ -472,6 +494,7 @@ rn_cmd_run (int argc, char **argv)
   rn_strv_free (&o.ov.var_names);
   rn_strv_free (&o.ov.var_values);
   rn_strv_free (&o.ov.images);
+  free (o.ov.format);
   return rc;
 }
 

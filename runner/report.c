@@ -435,51 +435,11 @@ mark_killed (struct rows *r)
   }
 }
 
-int
-rn_cmd_status (int argc, char **argv)
+static int
+status_runs (struct rn_db *db, struct rows *r, char **err)
 {
-  static const struct option opts[] = {
-    { "db", required_argument, NULL, 'd' }, { "format", required_argument, NULL, 'o' },
-    { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-  };
-  const char *dbpath = "guestkit.db", *run = NULL;
-  enum fmt fmt = F_TABLE;
-  struct rows r = { 0 };
-  struct rn_db *db;
-  char *err = NULL;
-  int c, rc = RN_EXIT_OK;
-  int64_t x;
-
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'd')
-      dbpath = optarg;
-    else if (c == 'o' && (strcmp (optarg, "table") == 0 || strcmp (optarg, "json") == 0 ||
-                          strcmp (optarg, "csv") == 0))
-      fmt = optarg[0] == 't' ? F_TABLE : optarg[0] == 'j' ? F_JSON : F_CSV;
-    else if (c == 'h') {
-      status_usage (stdout);
-      return RN_EXIT_OK;
-    } else {
-      fprintf (stderr, "Try 'guestkit status --help'.\n");
-      return RN_EXIT_USAGE;
-    }
-  }
-  if (optind < argc) {
-    run = argv[optind++];
-    if (rn_parse_int (run, &x) == -1 || x < 1 || optind < argc) {
-      fprintf (stderr, "%s: status: expected one run number, got '%s'\n", rn_progname, run);
-      return RN_EXIT_USAGE;
-    }
-  }
-  if ((db = rn_db_open (dbpath, 0, &err)) == NULL) {
-    fprintf (stderr, "%s: status: %s\n", rn_progname, err);
-    free (err);
-    return RN_EXIT_USAGE;
-  }
-  if (run == NULL) {
-    r.kinds = "nssnnnnnnsnss";
-    rc = rn_db_query (db,
+  r->kinds = "nssnnnnnnsnss";
+  if (rn_db_query (db,
       "SELECT r.id AS run, r.job_name AS job, r.status, r.ntasks AS tasks, "
       "sum(t.status = 'ok') AS ok, sum(t.status = 'failed') AS failed, "
       "sum(t.status = 'timeout') AS timeout, sum(t.status = 'interrupted') AS intr, "
@@ -487,18 +447,79 @@ rn_cmd_status (int argc, char **argv)
       "round((julianday(coalesce(r.finished, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) "
       "- julianday(r.started)) * 86400, 1) AS seconds, r.pid, r.host "
       "FROM runs r LEFT JOIN tasks t ON t.run_id = r.id GROUP BY r.id "
-      "ORDER BY r.id DESC LIMIT 20", NULL, 0, collect, &r, &err);
-    if (rc == 0)
-      mark_killed (&r);
-  } else {
-    const char *p[1] = { run };
-    r.kinds = "nssnsss";
-    rc = rn_db_query (db,
-      "SELECT t.seq AS task, t.status, t.image, t.attempts, t.instance, t.started, t.error "
-      "FROM tasks t WHERE t.run_id = ?1 AND t.status <> 'ok' ORDER BY t.seq",
-      p, 1, collect, &r, &err);
+      "ORDER BY r.id DESC LIMIT 20", NULL, 0, collect, r, err) == -1)
+    return -1;
+  mark_killed (r);
+  return 0;
+}
+
+static int
+status_tasks (struct rn_db *db, const char *run, struct rows *r, char **err)
+{
+  const char *p[1] = { run };
+
+  r->kinds = "nssnsss";
+  return rn_db_query (db,
+    "SELECT t.seq AS task, t.status, t.image, t.attempts, t.instance, t.started, t.error "
+    "FROM tasks t WHERE t.run_id = ?1 AND t.status <> 'ok' ORDER BY t.seq",
+    p, 1, collect, r, err);
+}
+
+/* Options of status; 0, or an exit status to return. */
+static int
+parse_status_args (int argc, char **argv, const char **dbpath, const char **run,
+                   enum fmt *fmt)
+{
+  static const struct option opts[] = {
+    { "db", required_argument, NULL, 'd' }, { "format", required_argument, NULL, 'o' },
+    { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+  };
+  int c;
+  int64_t x;
+
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'd')
+      *dbpath = optarg;
+    else if (c == 'o' && (strcmp (optarg, "table") == 0 || strcmp (optarg, "json") == 0 ||
+                          strcmp (optarg, "csv") == 0))
+      *fmt = optarg[0] == 't' ? F_TABLE : optarg[0] == 'j' ? F_JSON : F_CSV;
+    else if (c == 'h') {
+      status_usage (stdout);
+      return -RN_EXIT_OK - 1;
+    } else {
+      fprintf (stderr, "Try 'guestkit status --help'.\n");
+      return RN_EXIT_USAGE;
+    }
   }
-  if (rc == -1) {
+  if (optind < argc) {
+    *run = argv[optind++];
+    if (rn_parse_int (*run, &x) == -1 || x < 1 || optind < argc) {
+      fprintf (stderr, "%s: status: expected one run number, got '%s'\n", rn_progname, *run);
+      return RN_EXIT_USAGE;
+    }
+  }
+  return 0;
+}
+
+int
+rn_cmd_status (int argc, char **argv)
+{
+  const char *dbpath = "guestkit.db", *run = NULL;
+  enum fmt fmt = F_TABLE;
+  struct rows r = { 0 };
+  struct rn_db *db;
+  char *err = NULL;
+  int rc;
+
+  if ((rc = parse_status_args (argc, argv, &dbpath, &run, &fmt)) != 0)
+    return rc < 0 ? RN_EXIT_OK : rc;
+  if ((db = rn_db_open (dbpath, 0, &err)) == NULL) {
+    fprintf (stderr, "%s: status: %s\n", rn_progname, err);
+    free (err);
+    return RN_EXIT_USAGE;
+  }
+  if ((run ? status_tasks (db, run, &r, &err) : status_runs (db, &r, &err)) == -1) {
     fprintf (stderr, "%s: status: %s\n", rn_progname, err);
     rc = RN_EXIT_FAILED;
   } else {

@@ -215,6 +215,7 @@ struct rn_job {
 struct rn_overrides {
   struct rn_strv var_names, var_values;   /* --var NAME=VALUE */
   struct rn_strv images;                  /* --images PATH|GLOB */
+  char *format;                           /* --format: theirs, or NULL */
 };
 
 /* Load and validate; NULL with every problem in e.  text may be NULL

@@ -25,6 +25,29 @@ rn_var_name_ok (const char *name)
   return strlen (name) <= 64;
 }
 
+/* A reference: a variable name, then optionally ".part" selectors made
+ * of letters, digits, '_' and '-' (an element of a saved list, "roots.0",
+ * or of a saved hashtable, "mounts./dev/sda1" is not allowed: '/'). */
+static int
+ref_name_ok (const char *name)
+{
+  const char *dot = strchr (name, '.');
+  char *base;
+  int ok;
+
+  if (dot == NULL)
+    return rn_var_name_ok (name);
+  base = rn_strndup (name, (size_t) (dot - name));
+  ok = rn_var_name_ok (base);
+  free (base);
+  for (const char *p = dot; ok && *p; p++)
+    if (*p == '.')
+      ok = isalnum ((unsigned char) p[1]) || p[1] == '_' || p[1] == '-';
+    else
+      ok = isalnum ((unsigned char) *p) || *p == '_' || *p == '-';
+  return ok && strlen (name) <= 200;
+}
+
 int
 rn_tmpl_has (const char *s)
 {
@@ -50,9 +73,10 @@ ref_at (const char *s, const char **end, const char **why)
     q--;
   name = rn_strndup (p, (size_t) (q - p));
   *end = close + 2;
-  if (!rn_var_name_ok (name)) {
+  if (!ref_name_ok (name)) {
     free (name);
-    *why = "a template name is a letter or '_' then letters, digits or '_'";
+    *why = "a template name is a letter or '_' then letters, digits or '_' "
+           "(and .N or .KEY for an element of a saved value)";
     return NULL;
   }
   return name;

@@ -118,6 +118,21 @@ static const struct gk_field fields_partition[] = {
   { "part_end", GK_F_BYTES, offsetof (struct guestfs_partition, part_end), 0 },
   { "part_size", GK_F_BYTES, offsetof (struct guestfs_partition, part_size), 0 },
 };
+static const struct gk_field fields_application[] = {
+  { "app_name", GK_F_STRING, offsetof (struct guestfs_application, app_name), 0 },
+  { "app_display_name", GK_F_STRING, offsetof (struct guestfs_application, app_display_name), 0 },
+  { "app_epoch", GK_F_INT32, offsetof (struct guestfs_application, app_epoch), 0 },
+  { "app_version", GK_F_STRING, offsetof (struct guestfs_application, app_version), 0 },
+  { "app_release", GK_F_STRING, offsetof (struct guestfs_application, app_release), 0 },
+  { "app_arch", GK_F_STRING, offsetof (struct guestfs_application, app_arch), 0 },
+  { "app_install_path", GK_F_STRING, offsetof (struct guestfs_application, app_install_path), 0 },
+  { "app_trans_path", GK_F_STRING, offsetof (struct guestfs_application, app_trans_path), 0 },
+  { "app_publisher", GK_F_STRING, offsetof (struct guestfs_application, app_publisher), 0 },
+  { "app_url", GK_F_STRING, offsetof (struct guestfs_application, app_url), 0 },
+  { "app_source_package", GK_F_STRING, offsetof (struct guestfs_application, app_source_package), 0 },
+  { "app_summary", GK_F_STRING, offsetof (struct guestfs_application, app_summary), 0 },
+  { "app_description", GK_F_STRING, offsetof (struct guestfs_application, app_description), 0 },
+};
 
 const struct gk_struct gk_structs[] = {
   { "int_bool", sizeof (struct guestfs_int_bool), 2, fields_int_bool },
@@ -131,8 +146,9 @@ const struct gk_struct gk_structs[] = {
   { "xattr", sizeof (struct guestfs_xattr), 2, fields_xattr },
   { "inotify_event", sizeof (struct guestfs_inotify_event), 4, fields_inotify_event },
   { "partition", sizeof (struct guestfs_partition), 4, fields_partition },
+  { "application", sizeof (struct guestfs_application), 13, fields_application },
 };
-const size_t gk_nstructs = 11;
+const size_t gk_nstructs = 12;
 
 static const struct gk_arg args_add_drive[] = { { "filename", GK_ARG_STRING } };
 static const struct gk_arg args_add_cdrom[] = { { "filename", GK_ARG_STRING } };
@@ -342,6 +358,22 @@ static const struct gk_arg args_part_get_parttype[] = { { "device", GK_ARG_DEVIC
 static const struct gk_arg args_fill[] = { { "c", GK_ARG_INT }, { "len", GK_ARG_INT }, { "path", GK_ARG_PATHNAME } };
 static const struct gk_arg args_available[] = { { "groups", GK_ARG_STRINGLIST } };
 static const struct gk_arg args_dd[] = { { "src", GK_ARG_DEV_OR_PATH }, { "dest", GK_ARG_DEV_OR_PATH } };
+static const struct gk_arg args_inspect_get_type[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_distro[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_product_name[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_major_version[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_minor_version[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_arch[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_hostname[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_package_format[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_package_management[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_mountpoints[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_filesystems[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_list_applications[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_is_live[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_format[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_get_warnings[] = { { "root", GK_ARG_DEVICE } };
+static const struct gk_arg args_inspect_mount_root[] = { { "root", GK_ARG_DEVICE }, { "readonly", GK_ARG_BOOL } };
 
 const struct gk_action gk_actions[] = {
   { "launch", -1, GK_RET_ERR, NULL, 0, NULL, GK_ST_CONFIG, 1, NULL, "handle", "start the appliance VM and block until its daemon has connected back" },
@@ -596,5 +628,22 @@ const struct gk_action gk_actions[] = {
   { "fill", 215, GK_RET_ERR, NULL, 3, args_fill, GK_ST_READY, 1, NULL, "files", "create a file of given length filled with one byte value" },
   { "available", 216, GK_RET_ERR, NULL, 1, args_available, GK_ST_READY, 1, NULL, "misc", "fail unless every named optional feature group is supported by the appliance" },
   { "dd", 217, GK_RET_ERR, NULL, 2, args_dd, GK_ST_READY, 1, NULL, "blockdev", "copy a device or file to another device or file with dd" },
+  { "inspect_os", -1, GK_RET_STRINGLIST, NULL, 0, NULL, GK_ST_READY, 1, NULL, "inspect", "find the operating systems on the drives and return their root filesystems; unmounts everything first" },
+  { "inspect_get_type", -1, GK_RET_STRING, NULL, 1, args_inspect_get_type, GK_ST_READY, 1, NULL, "inspect", "kind of OS at an inspected root: linux, windows or unknown" },
+  { "inspect_get_distro", -1, GK_RET_STRING, NULL, 1, args_inspect_get_distro, GK_ST_READY, 1, NULL, "inspect", "distribution at an inspected root (debian, ubuntu, fedora, rhel, alpinelinux, archlinux, opensuse, windows, ...) or unknown" },
+  { "inspect_get_product_name", -1, GK_RET_STRING, NULL, 1, args_inspect_get_product_name, GK_ST_READY, 1, NULL, "inspect", "the OS's own long name for itself (os-release PRETTY_NAME, registry ProductName) or unknown" },
+  { "inspect_get_major_version", -1, GK_RET_INT, NULL, 1, args_inspect_get_major_version, GK_ST_READY, 1, NULL, "inspect", "major version number of the OS at an inspected root, 0 when unknown" },
+  { "inspect_get_minor_version", -1, GK_RET_INT, NULL, 1, args_inspect_get_minor_version, GK_ST_READY, 1, NULL, "inspect", "minor version number of the OS at an inspected root, 0 when unknown" },
+  { "inspect_get_arch", -1, GK_RET_STRING, NULL, 1, args_inspect_get_arch, GK_ST_READY, 1, NULL, "inspect", "CPU architecture of the OS's binaries (x86_64, i386, aarch64, ...) or unknown" },
+  { "inspect_get_hostname", -1, GK_RET_STRING, NULL, 1, args_inspect_get_hostname, GK_ST_READY, 1, NULL, "inspect", "host name configured in the OS at an inspected root, or unknown" },
+  { "inspect_get_package_format", -1, GK_RET_STRING, NULL, 1, args_inspect_get_package_format, GK_ST_READY, 1, NULL, "inspect", "package format of the OS: deb, rpm, apk, pacman, ebuild, xbps or unknown" },
+  { "inspect_get_package_management", -1, GK_RET_STRING, NULL, 1, args_inspect_get_package_management, GK_ST_READY, 1, NULL, "inspect", "package manager of the OS: apt, dnf, yum, zypper, apk, pacman, portage, xbps or unknown" },
+  { "inspect_get_mountpoints", -1, GK_RET_HASHTABLE, NULL, 1, args_inspect_get_mountpoints, GK_ST_READY, 1, NULL, "inspect", "the OS's mount points and their devices (from its fstab), \"/\" first, in mount order" },
+  { "inspect_get_filesystems", -1, GK_RET_STRINGLIST, NULL, 1, args_inspect_get_filesystems, GK_ST_READY, 1, NULL, "inspect", "every filesystem device that belongs to the OS at an inspected root, swap included" },
+  { "inspect_list_applications", -1, GK_RET_STRUCTLIST, &gk_structs[11], 1, args_inspect_list_applications, GK_ST_READY, 1, NULL, "inspect", "installed packages or programs of the OS; mounts its filesystems read-only for the call if nothing is mounted" },
+  { "inspect_is_live", -1, GK_RET_BOOL, NULL, 1, args_inspect_is_live, GK_ST_READY, 1, NULL, "inspect", "true if the root is a live CD image (always false in this version)" },
+  { "inspect_get_format", -1, GK_RET_STRING, NULL, 1, args_inspect_get_format, GK_ST_READY, 1, NULL, "inspect", "installed for an installed OS, unknown otherwise" },
+  { "inspect_get_warnings", -1, GK_RET_STRINGLIST, NULL, 1, args_inspect_get_warnings, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: what inspection of this root could not read or understand (empty list when all went well)" },
+  { "inspect_mount_root", -1, GK_RET_ERR, NULL, 2, args_inspect_mount_root, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: unmount everything, then mount the inspected OS's filesystems from its fstab in mount order" },
 };
-const size_t gk_nactions = 252;
+const size_t gk_nactions = 269;

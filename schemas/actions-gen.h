@@ -256,7 +256,24 @@ enum gk_action_index {
   GK_ACTION_fill = 249,
   GK_ACTION_available = 250,
   GK_ACTION_dd = 251,
-  GK_ACTION_COUNT = 252
+  GK_ACTION_inspect_os = 252,
+  GK_ACTION_inspect_get_type = 253,
+  GK_ACTION_inspect_get_distro = 254,
+  GK_ACTION_inspect_get_product_name = 255,
+  GK_ACTION_inspect_get_major_version = 256,
+  GK_ACTION_inspect_get_minor_version = 257,
+  GK_ACTION_inspect_get_arch = 258,
+  GK_ACTION_inspect_get_hostname = 259,
+  GK_ACTION_inspect_get_package_format = 260,
+  GK_ACTION_inspect_get_package_management = 261,
+  GK_ACTION_inspect_get_mountpoints = 262,
+  GK_ACTION_inspect_get_filesystems = 263,
+  GK_ACTION_inspect_list_applications = 264,
+  GK_ACTION_inspect_is_live = 265,
+  GK_ACTION_inspect_get_format = 266,
+  GK_ACTION_inspect_get_warnings = 267,
+  GK_ACTION_inspect_mount_root = 268,
+  GK_ACTION_COUNT = 269
 };
 
 #endif /* GK_ACTIONS_GEN_H */

@@ -529,6 +529,13 @@ def rn_flags(a):
     return " | ".join(f) or "0"
 
 
+def rn_states(st):
+    if st == "*":
+        return "RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY"
+    m = {"C": "RN_ST_CONFIG", "L": "RN_ST_LAUNCHING", "R": "RN_ST_READY", "B": "RN_ST_BUSY"}
+    return " | ".join(m[c] for c in st)
+
+
 def rn_alias(a):
     for f in a.flags:
         if f.startswith("FishAlias "):
@@ -559,6 +566,11 @@ def gen_runner_h(actions, structs):
           "#define RN_CALL_HANDWRITTEN 4u  /* no generic invoker (optional arguments) */",
           "#define RN_CALL_DANGER      8u  /* destroys data on the device it is given */",
           "#define RN_CALL_NOTINFISH  16u  /* not offered by the shell */", "",
+          "/* Handle states a call is allowed in (rn_call.states). */",
+          "#define RN_ST_CONFIG    1u",
+          "#define RN_ST_LAUNCHING 2u",
+          "#define RN_ST_READY     4u",
+          "#define RN_ST_BUSY      8u", "",
           "struct rn_arg {",
           "  const char *name;           /* as in the action table */",
           "  enum rn_argtype type;",
@@ -594,6 +606,7 @@ def gen_runner_h(actions, structs):
           "  const char *group;          /* optional group, or NULL */",
           "  int proc;                   /* daemon procedure, -1 for library calls */",
           "  unsigned flags;             /* RN_CALL_* */",
+          "  unsigned states;            /* RN_ST_*: where it is allowed */",
           "  enum rn_rettype ret;",
           "  int struct_index;           /* returned struct, or -1 */",
           "  int nargs;",
@@ -701,10 +714,11 @@ def gen_runner_c(actions, structs):
                 a.name, ", ".join("{ %s, %s }" % (cstr(n), RN_ARG[t]) for t, n in a.args)))
     o += ["", "const struct rn_call rn_calls[] = {"]
     for a in actions:
-        o.append("  { %s, %s, %s, %s, %s, %d, %s, RN_RET_%s, %d, %d, %s, %s }," % (
+        o.append("  { %s, %s, %s, %s, %s, %d, %s, %s, RN_RET_%s, %d, %d, %s, %s }," % (
             cstr(a.name), rn_alias(a), cstr(a.category), cstr(a.summary),
             cstr(a.group) if a.group else "NULL", -1 if a.proc is None else a.proc,
-            rn_flags(a), a.retkind[1:].upper(), sindex[a.struct] if a.struct else -1,
+            rn_flags(a), rn_states(a.states), a.retkind[1:].upper(),
+            sindex[a.struct] if a.struct else -1,
             len(a.args), "args_%s" % a.name if a.args else "NULL",
             "NULL" if a.handwritten else "inv_%s" % a.name))
     o += ["};", "const size_t rn_ncalls = %d;" % len(actions), ""]

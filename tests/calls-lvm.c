@@ -10,15 +10,6 @@
 
 static guestfs_h *g;
 
-static int
-has (char **l, const char *s)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
 /* Does the list call (pvs, vgs, lvs) return s?  -1 on error. */
 static int
 lists (char **(*fn) (guestfs_h *), const char *s)
@@ -28,7 +19,7 @@ lists (char **(*fn) (guestfs_h *), const char *s)
 
   if (l == NULL)
     return -1;
-  r = has (l, s);
+  r = th_has (l, s);
   th_count_free (l);
   return r;
 }

@@ -506,5 +506,39 @@ extern int guestfs_fill (guestfs_h *g, int c, int len, const char *path);
 extern int guestfs_available (guestfs_h *g, char *const *groups);
 /* copy a device or file to another device or file with dd: returns -1 on error */
 extern int guestfs_dd (guestfs_h *g, const char *src, const char *dest);
+/* find the operating systems on the drives and return their root filesystems; unmounts everything first: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_inspect_os (guestfs_h *g);
+/* kind of OS at an inspected root: linux, windows or unknown: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_type (guestfs_h *g, const char *root);
+/* distribution at an inspected root (debian, ubuntu, fedora, rhel, alpinelinux, archlinux, opensuse, windows, ...) or unknown: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_distro (guestfs_h *g, const char *root);
+/* the OS's own long name for itself (os-release PRETTY_NAME, registry ProductName) or unknown: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_product_name (guestfs_h *g, const char *root);
+/* major version number of the OS at an inspected root, 0 when unknown: returns -1 on error */
+extern int guestfs_inspect_get_major_version (guestfs_h *g, const char *root);
+/* minor version number of the OS at an inspected root, 0 when unknown: returns -1 on error */
+extern int guestfs_inspect_get_minor_version (guestfs_h *g, const char *root);
+/* CPU architecture of the OS's binaries (x86_64, i386, aarch64, ...) or unknown: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_arch (guestfs_h *g, const char *root);
+/* host name configured in the OS at an inspected root, or unknown: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_hostname (guestfs_h *g, const char *root);
+/* package format of the OS: deb, rpm, apk, pacman, ebuild, xbps or unknown: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_package_format (guestfs_h *g, const char *root);
+/* package manager of the OS: apt, dnf, yum, zypper, apk, pacman, portage, xbps or unknown: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_package_management (guestfs_h *g, const char *root);
+/* the OS's mount points and their devices (from its fstab), "/" first, in mount order: the caller frees each string and the array (key, value pairs); NULL on error */
+extern char ** guestfs_inspect_get_mountpoints (guestfs_h *g, const char *root);
+/* every filesystem device that belongs to the OS at an inspected root, swap included: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_inspect_get_filesystems (guestfs_h *g, const char *root);
+/* installed packages or programs of the OS; mounts its filesystems read-only for the call if nothing is mounted: the caller frees it with guestfs_free_application_list(); NULL on error */
+extern struct guestfs_application_list * guestfs_inspect_list_applications (guestfs_h *g, const char *root);
+/* true if the root is a live CD image (always false in this version): returns -1 on error */
+extern int guestfs_inspect_is_live (guestfs_h *g, const char *root);
+/* installed for an installed OS, unknown otherwise: the caller frees the string with free(); NULL on error */
+extern char * guestfs_inspect_get_format (guestfs_h *g, const char *root);
+/* guestkit extension: what inspection of this root could not read or understand (empty list when all went well): the caller frees each string and the array; NULL on error */
+extern char ** guestfs_inspect_get_warnings (guestfs_h *g, const char *root);
+/* guestkit extension: unmount everything, then mount the inspected OS's filesystems from its fstab in mount order: returns -1 on error */
+extern int guestfs_inspect_mount_root (guestfs_h *g, const char *root, int readonly);
 
 #endif /* GUESTFS_ACTIONS_H_ */

@@ -220,4 +220,28 @@ struct guestfs_partition_list {
 extern void guestfs_free_partition (struct guestfs_partition *);
 extern void guestfs_free_partition_list (struct guestfs_partition_list *);
 
+struct guestfs_application {
+  char *app_name;
+  char *app_display_name;
+  int32_t app_epoch;
+  char *app_version;
+  char *app_release;
+  char *app_arch;
+  char *app_install_path;
+  char *app_trans_path;
+  char *app_publisher;
+  char *app_url;
+  char *app_source_package;
+  char *app_summary;
+  char *app_description;
+};
+
+struct guestfs_application_list {
+  uint32_t len;                  /* number of elements */
+  struct guestfs_application *val;  /* the elements */
+};
+
+extern void guestfs_free_application (struct guestfs_application *);
+extern void guestfs_free_application_list (struct guestfs_application_list *);
+
 #endif /* GUESTFS_STRUCTS_H_ */

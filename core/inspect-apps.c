@@ -1,0 +1,340 @@
+/* core/inspect-apps.c: installed applications of a Linux root, read from
+ * its package database (the OS is mounted when these run):
+ *
+ *   deb     /var/lib/dpkg/status             paragraphs of "Field: value"
+ *   apk     /lib/apk/db/installed            paragraphs of "X:value"
+ *   pacman  /var/lib/pacman/local/NAME/desc  "%FIELD%" then value lines
+ *   rpm     see inspect-rpm.c
+ *
+ * The parsers take the whole text (bounded by the read) and never trust
+ * it: a record without a name is skipped, a value is cleaned and cut, a
+ * record the parser cannot use costs that record only.  What could not
+ * be read at all is a warning on the root.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect.h"
+
+#define PACMAN_MAX_DIRS 100000
+
+struct guestfs_application *
+gk_apps_add (struct gk_apps *a)
+{
+  if (a->n >= GK_MAX_APPS) {
+    a->full = 1;
+    return NULL;
+  }
+  if (a->n == a->cap) {
+    a->cap = a->cap ? 2 * a->cap : 256;
+    a->v = realloc (a->v, a->cap * sizeof *a->v);
+    if (a->v == NULL)
+      abort ();
+  }
+  memset (&a->v[a->n], 0, sizeof a->v[a->n]);
+  return &a->v[a->n++];
+}
+
+static void
+set (char **field, const char *v)
+{
+  if (v && *v)
+    gk_inspect_set (field, v, GK_FIELD_MAX);
+}
+
+/* [epoch:]version[-release], as dpkg, apk and pacman write it. */
+void
+gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
+                      char **release)
+{
+  const char *colon = strchr (evr, ':'), *dash;
+  char *v;
+
+  *epoch = 0;
+  if (colon && colon > evr && colon - evr <= 9 &&
+      strspn (evr, "0123456789") == (size_t) (colon - evr)) {
+    *epoch = (int32_t) atoi (evr);
+    evr = colon + 1;
+  }
+  dash = strrchr (evr, '-');
+  v = strndup (evr, dash ? (size_t) (dash - evr) : strlen (evr));
+  if (v == NULL)
+    abort ();
+  gk_inspect_set (version, v, GK_FIELD_MAX);
+  gk_inspect_set (release, dash ? dash + 1 : "", GK_FIELD_MAX);
+  free (v);
+}
+
+/* ---- dpkg ---- */
+
+struct deb {
+  const char *name, *status, *version, *arch, *homepage, *source;
+  char *summary;               /* first line of Description */
+  char *desc;                  /* the rest, malloc'd, or NULL */
+  size_t desclen;
+  int in_desc;
+};
+
+static void
+deb_add (struct gk_apps *a, struct deb *d)
+{
+  struct guestfs_application *p;
+  const char *st = d->status;
+
+  /* Status: want flag state, e.g. "install ok installed". */
+  if (d->name && d->version && st &&
+      (st = strrchr (st, ' ')) && strcmp (st + 1, "installed") == 0 &&
+      (p = gk_apps_add (a)) != NULL) {
+    set (&p->app_name, d->name);
+    gk_inspect_split_evr (d->version, &p->app_epoch, &p->app_version,
+                          &p->app_release);
+    set (&p->app_arch, d->arch);
+    set (&p->app_url, d->homepage);
+    if (d->source) {
+      char *src = strndup (d->source, strcspn (d->source, " ("));
+      set (&p->app_source_package, src);
+      free (src);
+    }
+    set (&p->app_summary, d->summary);
+    if (d->desc)
+      gk_inspect_set (&p->app_description, d->desc, GK_TEXT_MAX);
+  }
+  free (d->desc);
+  memset (d, 0, sizeof *d);
+}
+
+/* A continuation line of Description: " text", or " ." for a blank. */
+static void
+deb_desc_line (struct deb *d, const char *line)
+{
+  size_t n;
+
+  line++;
+  if (strcmp (line, ".") == 0)
+    line = "";
+  n = strlen (line);
+  if (d->desclen + n + 2 > GK_TEXT_MAX)
+    return;
+  d->desc = realloc (d->desc, d->desclen + n + 2);
+  if (d->desc == NULL)
+    abort ();
+  if (d->desclen)
+    d->desc[d->desclen++] = '\n';
+  memcpy (d->desc + d->desclen, line, n + 1);
+  d->desclen += n;
+}
+
+void
+gk_inspect_parse_dpkg (struct gk_apps *a, char *text)
+{
+  struct deb d = { 0 };
+  char *line = text, *next, *colon, *v;
+
+  for (; line; line = next) {
+    if ((next = strchr (line, '\n')) != NULL)
+      *next++ = '\0';
+    line[strcspn (line, "\r")] = '\0';
+    if (*line == '\0') {               /* end of a paragraph */
+      deb_add (a, &d);
+      continue;
+    }
+    if (*line == ' ' || *line == '\t') {
+      if (d.in_desc)
+        deb_desc_line (&d, line);
+      continue;
+    }
+    d.in_desc = 0;
+    if ((colon = strchr (line, ':')) == NULL)
+      continue;                        /* not a field: ignore the line */
+    *colon = '\0';
+    v = colon + 1 + strspn (colon + 1, " \t");
+    if (strcmp (line, "Package") == 0) d.name = v;
+    else if (strcmp (line, "Status") == 0) d.status = v;
+    else if (strcmp (line, "Version") == 0) d.version = v;
+    else if (strcmp (line, "Architecture") == 0) d.arch = v;
+    else if (strcmp (line, "Homepage") == 0) d.homepage = v;
+    else if (strcmp (line, "Source") == 0) d.source = v;
+    else if (strcmp (line, "Description") == 0) {
+      d.summary = v;
+      d.in_desc = 1;
+    }
+  }
+  deb_add (a, &d);
+}
+
+/* ---- apk ---- */
+
+struct apk {
+  const char *name, *version, *arch, *summary, *url, *origin;
+};
+
+static void
+apk_add (struct gk_apps *a, struct apk *k)
+{
+  struct guestfs_application *p;
+
+  if (k->name && k->version && (p = gk_apps_add (a)) != NULL) {
+    set (&p->app_name, k->name);
+    gk_inspect_split_evr (k->version, &p->app_epoch, &p->app_version,
+                          &p->app_release);
+    set (&p->app_arch, k->arch);
+    set (&p->app_summary, k->summary);
+    set (&p->app_url, k->url);
+    set (&p->app_source_package, k->origin);
+  }
+  memset (k, 0, sizeof *k);
+}
+
+void
+gk_inspect_parse_apk (struct gk_apps *a, char *text)
+{
+  struct apk k = { 0 };
+  char *line = text, *next;
+
+  for (; line; line = next) {
+    if ((next = strchr (line, '\n')) != NULL)
+      *next++ = '\0';
+    line[strcspn (line, "\r")] = '\0';
+    if (*line == '\0') {
+      apk_add (a, &k);
+      continue;
+    }
+    if (line[1] != ':')
+      continue;
+    switch (line[0]) {
+    case 'P': k.name = line + 2; break;
+    case 'V': k.version = line + 2; break;
+    case 'A': k.arch = line + 2; break;
+    case 'T': k.summary = line + 2; break;
+    case 'U': k.url = line + 2; break;
+    case 'o': k.origin = line + 2; break;
+    }
+  }
+  apk_add (a, &k);
+}
+
+/* ---- pacman ---- */
+
+/* One desc file: "%NAME%\nbash\n\n%VERSION%\n5.2.026-2\n\n..." */
+void
+gk_inspect_parse_pacman (struct gk_apps *a, char *text)
+{
+  const char *name = NULL, *version = NULL, *arch = NULL, *desc = NULL;
+  const char *url = NULL, *base = NULL, **want = NULL;
+  struct guestfs_application *p;
+  char *line = text, *next;
+
+  for (; line; line = next) {
+    if ((next = strchr (line, '\n')) != NULL)
+      *next++ = '\0';
+    line[strcspn (line, "\r")] = '\0';
+    if (*line == '%') {
+      want = strcmp (line, "%NAME%") == 0 ? &name :
+        strcmp (line, "%VERSION%") == 0 ? &version :
+        strcmp (line, "%ARCH%") == 0 ? &arch :
+        strcmp (line, "%DESC%") == 0 ? &desc :
+        strcmp (line, "%URL%") == 0 ? &url :
+        strcmp (line, "%BASE%") == 0 ? &base : NULL;
+      continue;
+    }
+    if (want && *line && *want == NULL)
+      *want = line;                    /* the first value line */
+  }
+  if (name == NULL || version == NULL || (p = gk_apps_add (a)) == NULL)
+    return;
+  set (&p->app_name, name);
+  gk_inspect_split_evr (version, &p->app_epoch, &p->app_version, &p->app_release);
+  set (&p->app_arch, arch);
+  set (&p->app_summary, desc);
+  set (&p->app_url, url);
+  set (&p->app_source_package, base);
+}
+
+/* One package's desc file; returns the bytes read. */
+static size_t
+pacman_one (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
+            const char *dir, const char *name)
+{
+  char *path, *text;
+  size_t len = 0;
+
+  if (asprintf (&path, "%s/%s/desc", dir, name) == -1)
+    abort ();
+  if ((text = gk_inspect_read (g, os, path, GK_SMALL_FILE_MAX, &len)) != NULL)
+    gk_inspect_parse_pacman (a, text);
+  else if (gk_inspect_alive (g) && guestfs_exists (g, path) == 0)
+    gk_inspect_warn (g, os, "%s is missing", path);
+  free (text);
+  free (path);
+  return len;
+}
+
+static void
+pacman_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a)
+{
+  const char *dir = "/var/lib/pacman/local";
+  char **names = guestfs_ls (g, dir);
+  size_t total = 0;
+
+  if (names == NULL) {
+    if (gk_inspect_alive (g))
+      gk_inspect_warn (g, os, "cannot list %s: %s", dir, guestfs_last_error (g));
+    return;
+  }
+  for (size_t i = 0; names[i] && !a->full && gk_inspect_alive (g); i++) {
+    if (i == PACMAN_MAX_DIRS || total > GK_DB_FILE_MAX) {
+      gk_inspect_warn (g, os, "%s: more than %d entries or %d bytes: the rest "
+                       "ignored", dir, PACMAN_MAX_DIRS, GK_DB_FILE_MAX);
+      break;
+    }
+    if (strcmp (names[i], "ALPM_DB_VERSION") != 0 && !strchr (names[i], '/'))
+      total += pacman_one (g, os, a, dir, names[i]);
+  }
+  for (size_t i = 0; names[i]; i++)
+    free (names[i]);
+  free (names);
+}
+
+/* ---- Which database ---- */
+
+/* Read one text database and parse it; warn when it is not there. */
+static void
+text_db (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
+         const char *const *paths, void (*parse) (struct gk_apps *, char *))
+{
+  char *text;
+
+  for (size_t i = 0; paths[i]; i++)
+    if ((text = gk_inspect_read (g, os, paths[i], GK_DB_FILE_MAX, NULL)) != NULL) {
+      parse (a, text);
+      free (text);
+      return;
+    }
+  if (gk_inspect_alive (g))
+    gk_inspect_warn (g, os, "applications unknown: no package database at %s",
+                     paths[0]);
+}
+
+void
+gk_inspect_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a)
+{
+  static const char *const dpkg[] = { "/var/lib/dpkg/status", NULL };
+  static const char *const apk[] = { "/lib/apk/db/installed",
+                                     "/usr/lib/apk/db/installed", NULL };
+  const char *f = os->pkg_format;
+
+  if (strcmp (os->type, "windows") == 0)
+    gk_inspect_windows_apps (g, os, a);
+  else if (strcmp (f, "deb") == 0)
+    text_db (g, os, a, dpkg, gk_inspect_parse_dpkg);
+  else if (strcmp (f, "apk") == 0)
+    text_db (g, os, a, apk, gk_inspect_parse_apk);
+  else if (strcmp (f, "pacman") == 0)
+    pacman_apps (g, os, a);
+  else if (strcmp (f, "rpm") == 0)
+    gk_inspect_rpm_apps (g, os, a);
+  else
+    gk_inspect_warn (g, os, "applications unknown: package format %s is not "
+                     "supported", f);
+}

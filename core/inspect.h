@@ -1,0 +1,136 @@
+/* core/inspect.h: internals of inspection, shared by core/inspect*.c only
+ * (the rest of core/ sees gk_inspect_free and the gk_impl_inspect_*
+ * bodies in gk.h).
+ *
+ * Inspection runs in the library and reaches the guest only through the
+ * public calls (list_partitions, lvs, vfs_type, mount_ro, pread, ...).
+ * Everything read from a guest is hostile: every read is bounded by one
+ * of the caps below, every parser takes a length, and whatever cannot be
+ * read or understood becomes a warning on that root, never an abort.
+ *
+ *   inspect.c          the public calls, the per-handle results, warnings
+ *   inspect-fs.c       finding filesystems, bounded reads, fstab, mounting
+ *   inspect-linux.c    what a Linux root is (os-release, release files, ...)
+ *   inspect-windows.c  what a Windows root is (registry hives, via hivex)
+ *   inspect-apps.c     installed packages: dpkg, apk, pacman
+ *   inspect-rpm.c      installed packages: the rpm database
+ */
+#ifndef GK_INSPECT_H
+#define GK_INSPECT_H
+
+#include <stdint.h>
+
+#include "gk.h"
+
+/* Caps on what is read from a guest. */
+#define GK_SMALL_FILE_MAX (64 * 1024)            /* os-release, fstab, ... */
+#define GK_DB_FILE_MAX (64 * 1024 * 1024)        /* dpkg status, apk db */
+#define GK_BLOB_FILE_MAX (512LL * 1024 * 1024)   /* rpmdb, hives: to a temp file */
+#define GK_MAX_WARNINGS 64                       /* per root */
+#define GK_MAX_APPS 200000                       /* per root */
+#define GK_MAX_FSTAB 512                         /* fstab entries kept */
+#define GK_FIELD_MAX 4096                        /* one reported string */
+#define GK_TEXT_MAX (64 * 1024)                  /* one long description */
+
+/* A growable NULL-terminated string list: the one used by inspection. */
+struct gk_strv {
+  char **v;                    /* NULL-terminated once anything is added */
+  size_t n, cap;
+};
+void gk_strv_add (struct gk_strv *l, const char *s);     /* copies s */
+void gk_strv_take (struct gk_strv *l, char *s);          /* takes s */
+int gk_strv_has (const struct gk_strv *l, const char *s);
+char **gk_strv_copy (const struct gk_strv *l);           /* caller frees */
+void gk_strv_free (struct gk_strv *l);
+
+/* One filesystem found on the drives. */
+struct gk_ifs {
+  char *device;                /* /dev/sda1, /dev/VG/LV */
+  char *type;                  /* blkid's name: ext4, xfs, swap, ... */
+  char *label, *uuid;          /* NULL until looked up, "" when unknown */
+};
+
+/* One entry of an OS's fstab that names a filesystem we found. */
+struct gk_mnt {
+  char *mountpoint;            /* cleaned: absolute, no "..", no "//" */
+  char *device;                /* one of the gk_ifs devices */
+  char *vfstype;               /* the type blkid found */
+};
+
+/* One inspected operating system, named by its root filesystem. */
+struct gk_ios {
+  char *root;                  /* device of "/" */
+  char *type, *distro, *product_name, *arch, *hostname;
+  char *pkg_format, *pkg_mgmt, *format;   /* never NULL once inspected */
+  int major, minor;
+  char *systemroot;            /* Windows: "/Windows" as spelled on disk */
+  struct gk_mnt *mnts;         /* mount order: "/" first, then by depth */
+  size_t nmnts;
+  struct gk_strv fss;          /* every device of the OS, swap included */
+  struct gk_strv warnings;
+};
+
+/* The results of the last inspect_os on a handle. */
+struct gk_inspect {
+  struct gk_ifs *fs;
+  size_t nfs;
+  struct gk_ios *os;
+  size_t nos;
+};
+
+/* inspect.c */
+void gk_inspect_warn (guestfs_h *g, struct gk_ios *os, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+int gk_inspect_alive (guestfs_h *g);
+char *gk_inspect_clean (const char *s, size_t max);
+void gk_inspect_set (char **field, const char *value, size_t max);
+
+/* inspect-fs.c */
+int gk_inspect_find_filesystems (guestfs_h *g, struct gk_inspect *in);
+const struct gk_ifs *gk_inspect_fs (const struct gk_inspect *in,
+                                    const char *device);
+char *gk_inspect_read (guestfs_h *g, struct gk_ios *os, const char *path,
+                       size_t cap, size_t *len_r);
+int gk_inspect_read_to_fd (guestfs_h *g, struct gk_ios *os, const char *path,
+                           int64_t cap, int fd);
+int gk_inspect_tmpfile (guestfs_h *g, char **path_r);
+void gk_inspect_fstab (guestfs_h *g, struct gk_inspect *in,
+                       struct gk_ios *os, char *text);
+int gk_inspect_mount_fs (guestfs_h *g, const char *device, const char *type,
+                         const char *mountpoint, int readonly);
+int gk_inspect_mount_os (guestfs_h *g, struct gk_ios *os, int readonly,
+                         int (*want) (const char *mountpoint));
+
+/* inspect-linux.c */
+int gk_inspect_is_linux_root (guestfs_h *g);
+void gk_inspect_linux (guestfs_h *g, struct gk_ios *os);
+char *gk_inspect_elf_arch (const unsigned char *h, size_t n);
+
+/* inspect-windows.c */
+char *gk_inspect_windows_root (guestfs_h *g);
+void gk_inspect_windows (guestfs_h *g, struct gk_ios *os);
+
+/* inspect-apps.c: a growable list of applications */
+struct gk_apps {
+  struct guestfs_application *v;
+  size_t n, cap;
+  int full;                    /* GK_MAX_APPS reached: the rest dropped */
+};
+struct guestfs_application *gk_apps_add (struct gk_apps *a);
+void gk_inspect_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a);
+void gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
+                           char **release);
+void gk_inspect_parse_dpkg (struct gk_apps *a, char *text);
+void gk_inspect_parse_apk (struct gk_apps *a, char *text);
+void gk_inspect_parse_pacman (struct gk_apps *a, char *text);
+
+/* inspect-windows.c */
+void gk_inspect_windows_apps (guestfs_h *g, struct gk_ios *os,
+                              struct gk_apps *a);
+
+/* inspect-rpm.c */
+void gk_inspect_rpm_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a);
+int gk_inspect_rpm_header (struct gk_apps *a, const unsigned char *blob,
+                           size_t len);
+
+#endif /* GK_INSPECT_H */
