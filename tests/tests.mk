@@ -7,7 +7,7 @@ TEST_CFLAGS := -Icore/include -Ischemas -Itests $(TIRPC_CFLAGS)
 TEST_HARNESS := tests/harness.o
 
 QUICK_C := tests/quick-handle tests/quick-wire
-QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh
+QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh tests/quick-contract.py
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
 TEST_TOOLS := tests/bin/make-sample-image tests/bin/manual-example
