@@ -559,13 +559,40 @@ split_fields (char *line, char **f, size_t max)
   return n;
 }
 
-/* One fstab line (already split); lineno for warnings. */
+/* Record a resolved fstab entry's mount point (mp is clean). */
+static void
+fstab_mount (guestfs_h *g, struct gk_ios *os, const struct gk_ifs *fs,
+             const char *mp, int lineno)
+{
+  if (strcmp (mp, "/") == 0) {
+    if (strcmp (fs->device, os->root) != 0)
+      gk_inspect_warn (g, os, "/etc/fstab line %d: / is %s, but the root found "
+                       "is %s", lineno, fs->device, os->root);
+    return;
+  }
+  if (has_mountpoint (os, mp))
+    gk_inspect_warn (g, os, "/etc/fstab line %d: %s is mounted twice: the "
+                     "first entry wins", lineno, mp);
+  else if (os->nmnts >= GK_MAX_FSTAB)
+    gk_inspect_warn (g, os, "/etc/fstab: more than %d entries: the rest ignored",
+                     GK_MAX_FSTAB);
+  else {
+    add_mnt (os, mp, fs->device, fs->type);
+    if (!gk_strv_has (&os->fss, fs->device))
+      gk_strv_add (&os->fss, fs->device);
+  }
+}
+
+/* One fstab line (already split); lineno for warnings.  Entries that
+ * name no local filesystem (proc, tmpfs, nfs, bind mounts) are skipped
+ * quietly; one that names a device we cannot find gets a warning, except
+ * for "/", which inspection found by itself. */
 static void
 fstab_entry (guestfs_h *g, struct gk_inspect *in, struct gk_ios *os,
              char **f, size_t nf, int lineno)
 {
   const struct gk_ifs *fs;
-  char *mp;
+  char *mp = NULL;
   int amb;
 
   if (nf < 3) {
@@ -578,36 +605,25 @@ fstab_entry (guestfs_h *g, struct gk_inspect *in, struct gk_ios *os,
   unescape (f[1]);
   if (virtual_type (f[2]) || (nf >= 4 && strstr (f[3], "bind")))
     return;
-  fs = resolve (g, in, f[0], &amb);
-  if (fs == NULL) {
-    if (names_device (f[0]))
-      gk_inspect_warn (g, os, "/etc/fstab line %d: %s (for %s): no such "
-                       "filesystem found", lineno, f[0], f[1]);
-    return;
-  }
-  if (amb)
-    gk_inspect_warn (g, os, "/etc/fstab line %d: %s names several filesystems: "
-                     "using %s", lineno, f[0], fs->device);
-  if (!gk_strv_has (&os->fss, fs->device))
-    gk_strv_add (&os->fss, fs->device);
-  if (strcmp (f[2], "swap") == 0 || strcmp (fs->type, "swap") == 0)
-    return;
-  if ((mp = clean_mountpoint (f[1])) == NULL) {
+  if (strcmp (f[2], "swap") != 0 && (mp = clean_mountpoint (f[1])) == NULL) {
     gk_inspect_warn (g, os, "/etc/fstab line %d: bad mount point '%.80s'",
                      lineno, f[1]);
     return;
   }
-  if (strcmp (mp, "/") == 0 && strcmp (fs->device, os->root) != 0)
-    gk_inspect_warn (g, os, "/etc/fstab line %d: / is %s, but the root found "
-                     "is %s", lineno, fs->device, os->root);
-  else if (has_mountpoint (os, mp) && strcmp (mp, "/") != 0)
-    gk_inspect_warn (g, os, "/etc/fstab line %d: %s is mounted twice: the "
-                     "first entry wins", lineno, mp);
-  else if (os->nmnts >= GK_MAX_FSTAB)
-    gk_inspect_warn (g, os, "/etc/fstab: more than %d entries: the rest ignored",
-                     GK_MAX_FSTAB);
-  else if (strcmp (mp, "/") != 0)
-    add_mnt (os, mp, fs->device, fs->type);
+  if ((fs = resolve (g, in, f[0], &amb)) == NULL) {
+    if (names_device (f[0]) && !(mp && strcmp (mp, "/") == 0))
+      gk_inspect_warn (g, os, "/etc/fstab line %d: %s (for %s): no such "
+                       "filesystem found", lineno, f[0], f[1]);
+  } else {
+    if (amb)
+      gk_inspect_warn (g, os, "/etc/fstab line %d: %s names several "
+                       "filesystems: using %s", lineno, f[0], fs->device);
+    if (strcmp (fs->type, "swap") == 0) {
+      if (!gk_strv_has (&os->fss, fs->device))
+        gk_strv_add (&os->fss, fs->device);
+    } else if (mp)
+      fstab_mount (g, os, fs, mp, lineno);
+  }
   free (mp);
 }
 

@@ -78,55 +78,55 @@ struct gk_inspect {
   size_t nos;
 };
 
+/* A growable list of applications (inspect_list_applications). */
+struct gk_apps {
+  struct guestfs_application *v;
+  size_t n, cap;
+  int full;                    /* GK_MAX_APPS reached: the rest dropped */
+};
+
 /* inspect.c */
 void gk_inspect_warn (guestfs_h *g, struct gk_ios *os, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
-int gk_inspect_alive (guestfs_h *g);
-char *gk_inspect_clean (const char *s, size_t max);
+  __attribute__ ((format (printf, 3, 4)));     /* os may be NULL: debug only */
+int gk_inspect_alive (guestfs_h *g);           /* appliance still READY? */
+char *gk_inspect_clean (const char *s, size_t max);      /* caller frees */
 void gk_inspect_set (char **field, const char *value, size_t max);
 
 /* inspect-fs.c */
 int gk_inspect_find_filesystems (guestfs_h *g, struct gk_inspect *in);
 const struct gk_ifs *gk_inspect_fs (const struct gk_inspect *in,
-                                    const char *device);
+                                    const char *device);  /* not copied */
 char *gk_inspect_read (guestfs_h *g, struct gk_ios *os, const char *path,
-                       size_t cap, size_t *len_r);
+                       size_t cap, size_t *len_r);        /* caller frees */
 int gk_inspect_read_to_fd (guestfs_h *g, struct gk_ios *os, const char *path,
                            int64_t cap, int fd);
-int gk_inspect_tmpfile (guestfs_h *g, char **path_r);
+int gk_inspect_tmpfile (guestfs_h *g, char **path_r);   /* caller frees *path_r */
 void gk_inspect_fstab (guestfs_h *g, struct gk_inspect *in,
-                       struct gk_ios *os, char *text);
+                       struct gk_ios *os, char *text);   /* text is modified */
 int gk_inspect_mount_fs (guestfs_h *g, const char *device, const char *type,
                          const char *mountpoint, int readonly);
 int gk_inspect_mount_os (guestfs_h *g, struct gk_ios *os, int readonly,
                          int (*want) (const char *mountpoint));
 
 /* inspect-linux.c */
-int gk_inspect_is_linux_root (guestfs_h *g);
+int gk_inspect_is_linux_root (guestfs_h *g);   /* 1 yes, 0 no, -1 appliance gone */
 void gk_inspect_linux (guestfs_h *g, struct gk_ios *os);
-char *gk_inspect_elf_arch (const unsigned char *h, size_t n);
+char *gk_inspect_elf_arch (const unsigned char *h, size_t n); /* caller frees */
 
 /* inspect-windows.c */
-char *gk_inspect_windows_root (guestfs_h *g);
+char *gk_inspect_windows_root (guestfs_h *g);  /* systemroot; caller frees */
 void gk_inspect_windows (guestfs_h *g, struct gk_ios *os);
+void gk_inspect_windows_apps (guestfs_h *g, struct gk_ios *os,
+                              struct gk_apps *a);
 
-/* inspect-apps.c: a growable list of applications */
-struct gk_apps {
-  struct guestfs_application *v;
-  size_t n, cap;
-  int full;                    /* GK_MAX_APPS reached: the rest dropped */
-};
-struct guestfs_application *gk_apps_add (struct gk_apps *a);
+/* inspect-apps.c */
+struct guestfs_application *gk_apps_add (struct gk_apps *a); /* zeroed; NULL if full */
 void gk_inspect_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a);
 void gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
                            char **release);
-void gk_inspect_parse_dpkg (struct gk_apps *a, char *text);
+void gk_inspect_parse_dpkg (struct gk_apps *a, char *text);   /* text is modified */
 void gk_inspect_parse_apk (struct gk_apps *a, char *text);
 void gk_inspect_parse_pacman (struct gk_apps *a, char *text);
-
-/* inspect-windows.c */
-void gk_inspect_windows_apps (guestfs_h *g, struct gk_ios *os,
-                              struct gk_apps *a);
 
 /* inspect-rpm.c */
 void gk_inspect_rpm_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a);

@@ -93,15 +93,19 @@ static char *
 kernel_cmdline (guestfs_h *g, int template)
 {
   int verbose = g->verbose && !template;
+  char ndisks[32] = "";
 
+  if (!template)              /* guestd waits for them, then orders them */
+    snprintf (ndisks, sizeof ndisks, " guestkit.ndisks=%zu", g->ndrives);
   return gk_asprintf (g,
     "console=ttyS0 root=/dev/vda panic=-1 %s cryptomgr.notests "
     "nolapic_timer lsm=capability no_timer_check tsc=reliable noreplace-smp "
     "8250.nr_uarts=1 rcupdate.rcu_expedited=1 mitigations=off "
-    "selinux=%d%s%s%s%s",
+    "selinux=%d%s%s%s%s%s",
     verbose ? "" : "quiet loglevel=0", g->selinux,
     verbose ? " guestkit.verbose=1" : "",
     template ? " guestkit.template=1" : "",
+    ndisks,
     g->append ? " " : "", g->append ? g->append : "");
 }
 

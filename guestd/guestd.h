@@ -36,6 +36,7 @@ _Noreturn void gd_fatal (const char *fmt, ...)  /* log, then power off */
 
 /* init.c: the PID-1 duties (mounts, modules, console, power off). */
 extern int gd_template;         /* guestkit.template=1: booted to be saved */
+extern int gd_ndisks;           /* guestkit.ndisks=N: drives at a cold boot */
 void gd_init_system (void);
 _Noreturn void gd_poweroff (void);
 void gd_reap_children (void);
@@ -46,8 +47,9 @@ void gd_load_module (const char *name);   /* and its deps, if not loaded */
  * order.  n >= 0: scan exactly luns 0..n-1; n < 0: until a lun is empty.
  * Returns how many were found, or -1. */
 int gd_scan_disks (int n);
-/* After a cold boot: make sure disk names follow lun order. */
-void gd_order_disks (void);
+/* After a cold boot: wait for the `expected' disks the library added
+ * (guestkit.ndisks=N), then make sure their names follow lun order. */
+void gd_order_disks (int expected);
 
 /* resume.c: the first call after a restore from a snapshot. */
 void gd_resume (XDR *x, uint32_t len, uint32_t serial);

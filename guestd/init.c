@@ -30,6 +30,7 @@
  * few access() calls.  Others load on first use: dm_mod for LVM, sr_mod
  * for CD-ROMs (gd_load_module), filesystems by the kernel's modprobe. */
 int gd_template;
+int gd_ndisks;
 
 static const char *const boot_modules[] = {
   "virtio_pci", "virtio_console", "virtio_blk", "virtio_scsi", "sd_mod", NULL,
@@ -96,6 +97,8 @@ read_cmdline (void)
       gd_verbose = 1;
     else if (strcmp (w, "guestkit.template=1") == 0)
       gd_template = 1;
+    else if (strncmp (w, "guestkit.ndisks=", 16) == 0)
+      gd_ndisks = atoi (w + 16) > 0 && atoi (w + 16) < 64 ? atoi (w + 16) : 0;
   free (cmd);
 }
 
@@ -236,7 +239,7 @@ gd_init_system (void)
     mkdir ("/run/sysroot", 0755);
     gd_sysroot = "/run/sysroot";
   }
-  gd_order_disks ();
+  gd_order_disks (gd_ndisks);
   /* A template is saved and restored many times, each time over a fresh
    * copy of the root disk: nothing may be written to it after this. */
   if (gd_template && mount (NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1)

@@ -75,13 +75,20 @@ block_name (int host, int lun)
 static void
 read_partitions (const char *name)
 {
+  struct timespec ts = { 0, 1000 * 1000 };
   char dev[64];
   int fd;
 
   if (strncmp (name, "sd", 2) != 0)
     return;
   snprintf (dev, sizeof dev, "/dev/%s", name);
-  fd = open (dev, O_RDONLY | O_CLOEXEC);
+  /* The sysfs entry comes before the disk can be opened (ENXIO). */
+  for (int tries = 0; tries < 5000; tries++) {
+    fd = open (dev, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 || (errno != ENXIO && errno != ENOENT))
+      break;
+    nanosleep (&ts, NULL);
+  }
   if (fd == -1 || ioctl (fd, BLKRRPART) == -1)
     gd_log ("re-reading the partitions of %s: %m", dev);
   if (fd >= 0)
@@ -144,15 +151,33 @@ name_before (const char *a, const char *b)
 
 /* After a cold boot: the luns the kernel found, with names in lun order?
  * If not, delete them all and scan them again one by one. */
+/* Wait (up to ~30 s) until the kernel's own scan has found luns
+ * 0..n-1 of the host. */
+static void
+wait_luns (int host, int n)
+{
+  struct timespec ts = { 0, 1000 * 1000 };
+  char path[128];
+
+  for (int lun = 0; lun < n; lun++) {
+    snprintf (path, sizeof path, "/sys/bus/scsi/devices/%d:0:0:%d", host, lun);
+    for (int tries = 0; tries < 30000 && access (path, F_OK) == -1; tries++)
+      nanosleep (&ts, NULL);
+  }
+}
+
 void
-gd_order_disks (void)
+gd_order_disks (int expected)
 {
   char path[128], *names[64] = { NULL }, *prev = NULL;
   int host = scsi_host (), ordered = 1, n = 0, luns[64];
   struct dirent *e;
   DIR *d;
 
-  if (host == -1 || (d = opendir ("/sys/bus/scsi/devices")) == NULL)
+  if (host == -1)
+    return;
+  wait_luns (host, expected);
+  if ((d = opendir ("/sys/bus/scsi/devices")) == NULL)
     return;
   while ((e = readdir (d)) != NULL && n < 64) {
     int h, c, t, l;

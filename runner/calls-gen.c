@@ -2589,7 +2589,7 @@ const struct rn_call rn_calls[] = {
   { "inspect_is_live", NULL, "inspect", "true if the root is a live CD image (always false in this version)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_BOOL, -1, 1, args_inspect_is_live, inv_inspect_is_live },
   { "inspect_get_format", NULL, "inspect", "installed for an installed OS, unknown otherwise", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_format, inv_inspect_get_format },
   { "inspect_get_warnings", NULL, "inspect", "guestkit extension: what inspection of this root could not read or understand (empty list when all went well)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_inspect_get_warnings, inv_inspect_get_warnings },
-  { "inspect_mount_root", NULL, "inspect", "guestkit extension: unmount everything, then mount the inspected OS's filesystems from its fstab in mount order", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_ERR, -1, 2, args_inspect_mount_root, inv_inspect_mount_root },
+  { "inspect_mount_root", NULL, "inspect", "guestkit extension: unmount everything, mount the OS root on / and its fstab filesystems in mount order; read-only skips (with a warning) what will not mount, read-write fails and unmounts everything", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_ERR, -1, 2, args_inspect_mount_root, inv_inspect_mount_root },
 };
 const size_t rn_ncalls = 269;
 

@@ -208,7 +208,7 @@ report_usage (FILE *f)
 "usage: guestkit report [OPTION]...\n"
 "\n"
 "Print the results of a run: one row per task (default), per saved value\n"
-"(--facts) or per step (--steps).\n"
+"(--facts), per step (--steps), or per image over every run (--by-image).\n"
 "\n"
 "  --db FILE          results database (default ./guestkit.db)\n"
 "  --run RUN          this run (default: the latest)\n"
@@ -217,6 +217,8 @@ report_usage (FILE *f)
 "  --failed           only tasks that did not end ok (and failed steps)\n"
 "  --facts            saved values (save_as) instead of tasks\n"
 "  --steps            every step with its result or error\n"
+"  --by-image         each image once: its tasks over all runs (or --run)\n"
+"                     and its latest result\n"
 "  --format FORMAT    table (default), json or csv\n"
 "  -h, --help         this text\n"
 "\n"
@@ -259,6 +261,18 @@ report_sql (const struct report_opts *o, const char **kinds)
       "s.args, s.result, s.error, round(s.duration_ms, 1) AS ms "
       "FROM steps s JOIN tasks t ON t.id = s.task_id%s ORDER BY t.run_id, t.seq, s.seq", w);
   }
+  if (o->view == 'i') {
+    struct report_opts all = *o;
+    all.failed = 0;                /* --failed: the latest result, below */
+    *kinds = "snnnsnss";
+    return rn_asprintf (
+      "WITH g AS (SELECT t.image, count(*) AS tasks, sum(t.status = 'ok') AS ok, "
+      "sum(t.status <> 'ok') AS not_ok, max(t.id) AS last FROM tasks t%s GROUP BY t.image) "
+      "SELECT g.image, g.tasks, g.ok, g.not_ok, r.job_name AS last_job, "
+      "l.run_id AS last_run, l.status AS last_status, l.error AS last_error "
+      "FROM g JOIN tasks l ON l.id = g.last JOIN runs r ON r.id = l.run_id%s "
+      "ORDER BY g.image", where (&all), o->failed ? " WHERE l.status <> 'ok'" : "");
+  }
   if (o->fmt == F_JSON) {
     *kinds = "nnsssnnsnsj";
     return rn_asprintf (
@@ -282,6 +296,7 @@ parse_report_args (int argc, char **argv, struct report_opts *o)
     { "all", no_argument, NULL, 'a' }, { "image", required_argument, NULL, 'i' },
     { "failed", no_argument, NULL, 'F' }, { "facts", no_argument, NULL, 'f' },
     { "steps", no_argument, NULL, 's' }, { "format", required_argument, NULL, 'o' },
+    { "by-image", no_argument, NULL, 'b' },
     { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
   };
   int c;
@@ -304,6 +319,7 @@ parse_report_args (int argc, char **argv, struct report_opts *o)
     case 'F': o->failed = 1; break;
     case 'f': o->view = 'f'; break;
     case 's': o->view = 's'; break;
+    case 'b': o->view = 'i'; break;
     case 'o':
       if (strcmp (optarg, "table") == 0) o->fmt = F_TABLE;
       else if (strcmp (optarg, "json") == 0) o->fmt = F_JSON;
@@ -328,6 +344,8 @@ parse_report_args (int argc, char **argv, struct report_opts *o)
     fprintf (stderr, "%s: report: --run and --all do not go together\n", rn_progname);
     return -1;
   }
+  if (o->view == 'i' && o->run == NULL)
+    o->all = 1;                  /* per image: over every run by default */
   return 0;
 }
 

@@ -644,6 +644,6 @@ const struct gk_action gk_actions[] = {
   { "inspect_is_live", -1, GK_RET_BOOL, NULL, 1, args_inspect_is_live, GK_ST_READY, 1, NULL, "inspect", "true if the root is a live CD image (always false in this version)" },
   { "inspect_get_format", -1, GK_RET_STRING, NULL, 1, args_inspect_get_format, GK_ST_READY, 1, NULL, "inspect", "installed for an installed OS, unknown otherwise" },
   { "inspect_get_warnings", -1, GK_RET_STRINGLIST, NULL, 1, args_inspect_get_warnings, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: what inspection of this root could not read or understand (empty list when all went well)" },
-  { "inspect_mount_root", -1, GK_RET_ERR, NULL, 2, args_inspect_mount_root, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: unmount everything, then mount the inspected OS's filesystems from its fstab in mount order" },
+  { "inspect_mount_root", -1, GK_RET_ERR, NULL, 2, args_inspect_mount_root, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: unmount everything, mount the OS root on / and its fstab filesystems in mount order; read-only skips (with a warning) what will not mount, read-write fails and unmounts everything" },
 };
 const size_t gk_nactions = 269;

@@ -85,15 +85,6 @@ put_elf (const char *path, unsigned machine, int is32)
   return upload (path, h, sizeof h);
 }
 
-static int
-has (char **l, const char *s)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
 /* Does some string of the list contain needle? */
 static int
 has_sub (char **l, const char *needle)
@@ -632,9 +623,8 @@ t_inspect_os (void)
 
   CHECK (roots != NULL, "inspect_os: %s", guestfs_last_error (g));
   for (size_t i = 0; all_roots[i]; i++)
-    CHECK (has (roots, all_roots[i]), "root %s not found", all_roots[i]);
-  for (; roots[n]; n++)
-    ;
+    CHECK (th_has (roots, all_roots[i]), "root %s not found", all_roots[i]);
+  n = th_count (roots);
   CHECK (n == 8, "%zu roots", n);
   th_count_free (roots);
 }
@@ -757,9 +747,9 @@ t_ubuntu (void)
          m[6] == NULL, "mountpoints: %s %s %s %s", m[0], m[1], m[2] ? m[2] : "", m[3] ? m[3] : "");
   th_count_free (m);
   f = guestfs_inspect_get_filesystems (g, "/dev/sdc2");
-  CHECK (f && has (f, "/dev/sdc1") && has (f, "/dev/sdc2") && has (f, "/dev/sdc3") &&
-         has (f, "/dev/sdc4"), "filesystems lack one of sdc1-4 (swap by uuid)");
-  CHECK (!has (f, "/dev/sdb1"), "another OS's filesystem listed");
+  CHECK (f && th_has (f, "/dev/sdc1") && th_has (f, "/dev/sdc2") && th_has (f, "/dev/sdc3") &&
+         th_has (f, "/dev/sdc4"), "filesystems lack one of sdc1-4 (swap by uuid)");
+  CHECK (!th_has (f, "/dev/sdb1"), "another OS's filesystem listed");
   th_count_free (f);
   l = guestfs_inspect_list_applications (g, "/dev/sdc2");
   CHECK (l != NULL && l->len == 2, "apps from the separate /var: %s",

@@ -71,6 +71,11 @@ n=$(grep -c ',cat,' "$out/steps.csv"); m=$(grep -c 'alpha.img' "$out/steps.csv")
 [ "$n" -ge 2 ] && [ "$m" = 0 ] && grep -q ',0,launch,' "$out/steps.csv" && pass report-image-steps ||
   fail report-image-steps "$n cat steps, $m of alpha: $(head -3 "$out/steps.csv")"
 
+$gk report --db "$db" --by-image --failed --format csv >"$out/byimg.csv"
+if [ "$(tail -n +2 "$out/byimg.csv" | cut -d, -f1,7)" = "$out/img/broken.img,failed" ]; then
+  pass report-by-image
+else fail report-by-image "$(cat "$out/byimg.csv")"; fi
+
 # ---- patch (on copies) ----
 mkdir -p "$out/patch"; cp "$out"/img/*.img "$out/patch/"
 $gk run --db "$db" --images "$out/patch/*.img" jobs/patch.yaml >"$out/patch.out" 2>&1; st=$?

@@ -538,7 +538,7 @@ extern int guestfs_inspect_is_live (guestfs_h *g, const char *root);
 extern char * guestfs_inspect_get_format (guestfs_h *g, const char *root);
 /* guestkit extension: what inspection of this root could not read or understand (empty list when all went well): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_inspect_get_warnings (guestfs_h *g, const char *root);
-/* guestkit extension: unmount everything, then mount the inspected OS's filesystems from its fstab in mount order: returns -1 on error */
+/* guestkit extension: unmount everything, mount the OS root on / and its fstab filesystems in mount order; read-only skips (with a warning) what will not mount, read-write fails and unmounts everything: returns -1 on error */
 extern int guestfs_inspect_mount_root (guestfs_h *g, const char *root, int readonly);
 
 #endif /* GUESTFS_ACTIONS_H_ */
