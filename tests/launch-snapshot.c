@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -282,6 +283,56 @@ t_other_shape (void)
   free (d[0]);
 }
 
+/* A restored appliance runs on the host's clock, not the template's. */
+static void
+t_clock_set (void)
+{
+  char *d[2] = { th_scratch ("clock", 16), NULL }, *log;
+  struct guestfs_stat *st;
+  guestfs_h *g = launch_logged ((const char *const *) d, 0, &log);
+  time_t now;
+  CHECK (g && restored (log), "launch did not restore");
+  CHECK (guestfs_part_disk (g, "/dev/sda", "msdos") == 0 &&
+         guestfs_mkfs (g, "ext2", "/dev/sda1") == 0 &&
+         guestfs_mount (g, "/dev/sda1", "/") == 0 &&
+         guestfs_touch (g, "/now") == 0, "touch: %s", guestfs_last_error (g));
+  now = time (NULL);
+  st = guestfs_stat (g, "/now");
+  CHECK (st && st->mtime >= now - 3 && st->mtime <= now + 3,
+         "guest time %lld, host time %lld", st ? (long long) st->mtime : 0LL,
+         (long long) now);
+  guestfs_free_stat (st);
+  guestfs_close (g);
+  free (log);
+  unlink (d[0]);
+  free (d[0]);
+}
+
+/* Another qemu binary (here a wrapper) never restores a state file made
+ * by a different one. */
+static void
+t_other_qemu (void)
+{
+  char wrapper[300], *d[2] = { th_scratch ("wrapq", 8), NULL }, *log;
+  FILE *f;
+  guestfs_h *g;
+  snprintf (wrapper, sizeof wrapper, "%s/qemu-wrapper", cachedir);
+  f = fopen (wrapper, "w");
+  CHECK (f != NULL, "wrapper");
+  fprintf (f, "#!/bin/sh -\nexec qemu-system-x86_64 \"$@\"\n");
+  fclose (f);
+  chmod (wrapper, 0755);
+  setenv ("LIBGUESTFS_QEMU", wrapper, 1);
+  g = launch_logged ((const char *const *) d, 0, &log);
+  unsetenv ("LIBGUESTFS_QEMU");
+  CHECK (g != NULL, "launch through the wrapper");
+  CHECK (strstr (log, "booting a template"), "a state file of another qemu was used");
+  guestfs_close (g);
+  free (log);
+  unlink (d[0]);
+  free (d[0]);
+}
+
 int
 main (void)
 {
@@ -299,6 +350,8 @@ main (void)
   th_run ("snapshot-corrupt-state-falls-back", t_corrupt);
   th_run ("snapshot-truncated-state-falls-back", t_truncated);
   th_run ("snapshot-other-shape-and-disabled", t_other_shape);
+  th_run ("snapshot-other-qemu", t_other_qemu);
+  th_run ("snapshot-clock-set", t_clock_set);
   snprintf (cmd, sizeof cmd, "rm -rf '%s'", cachedir);
   if (system (cmd) != 0) perror ("rm");
   return th_done ();
