@@ -3,12 +3,22 @@
  * The format of an image is whatever the caller says (raw by default) and
  * is never guessed from the image's bytes: a raw image that starts with a
  * qcow2 header stays raw, so it cannot make qemu open a file it names.
+ *
+ * An image in a format that can name other files (a qcow2 backing file or
+ * external data file, a vmdk extent, ...) is inspected on the host with
+ * `qemu-img info', qemu's own parser, before it is accepted: if it names
+ * any other file, qemu would open that host file and show it to the
+ * guest, so it is refused unless GUESTKIT_ALLOW_BACKING=1 (see SECURITY.md).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gk.h"
@@ -27,6 +37,153 @@ check_format (guestfs_h *g, const char *call, const char *format)
   gk_error (g, "%s: unknown disk format '%s' (use raw, qcow2, vmdk, vdi, "
             "vpc, vhdx, ...)", call, format);
   return -1;
+}
+
+/* Formats whose images may name other files that qemu opens on the host. */
+static const char *const referring_formats[] = {
+  "qcow2", "qcow", "qed", "vmdk", NULL,
+};
+
+#define INFO_MAX (1 << 20)        /* qemu-img's JSON, at most */
+#define INFO_TIMEOUT 30.0         /* seconds */
+
+/* Read what is there from *fd into buf (at most cap - 1 bytes kept,
+ * NUL-terminated); at end of file close it and set -1. */
+static void
+collect (int *fd, char *buf, size_t cap, size_t *len)
+{
+  char junk[4096];
+  ssize_t n = *len + 1 < cap ? read (*fd, buf + *len, cap - 1 - *len)
+                             : read (*fd, junk, sizeof junk);
+
+  if (n > 0 && *len + 1 < cap)
+    buf[*len += (size_t) n] = '\0';
+  if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
+    close (*fd);
+    *fd = -1;
+  }
+}
+
+/* Run `qemu-img info' on the image open at fd (as /proc/self/fd/3, so
+ * no protocol prefix or comma in its name is interpreted, and what is
+ * checked is the file that was opened).  The qcow2 data file is replaced
+ * by a null device so that qemu-img does not open it either; backing
+ * files are never opened by `info'.  Returns the JSON (caller frees), or
+ * NULL with *err set (caller frees). */
+static char *
+image_info (guestfs_h *g, int fd, const char *format, char **err)
+{
+  char *opts = gk_asprintf (g, "driver=%s,file.driver=file,"
+                            "file.filename=/proc/self/fd/3%s", format,
+                            strcmp (format, "qcow2") == 0 ?
+                            ",data-file.driver=null-co" : "");
+  char *out = gk_calloc (g, INFO_MAX + 1, 1), msg[512] = "";
+  size_t len = 0, mlen = 0;
+  int po[2], pe[2], status = 0, timedout = 0;
+  double deadline = gk_now () + INFO_TIMEOUT;
+  pid_t pid;
+
+  if (pipe2 (po, O_CLOEXEC) == -1 || pipe2 (pe, O_CLOEXEC) == -1 ||
+      (pid = fork ()) == -1) {
+    *err = gk_asprintf (g, "qemu-img: %s", strerror (errno));
+    free (opts); free (out);
+    return NULL;
+  }
+  if (pid == 0) {
+    int img = fcntl (fd, F_DUPFD, 10);   /* out of the way of 1, 2, 3 */
+    dup2 (po[1], 1);
+    dup2 (pe[1], 2);
+    dup2 (img, 3);
+    execlp ("qemu-img", "qemu-img", "info", "--output=json", "-U",
+            "--image-opts", opts, (char *) NULL);
+    dprintf (2, "cannot run qemu-img: %s", strerror (errno));
+    _exit (127);
+  }
+  close (po[1]);
+  close (pe[1]);
+  while (po[0] >= 0 || pe[0] >= 0) {
+    struct pollfd p[2] = { { .fd = po[0], .events = POLLIN },
+                           { .fd = pe[0], .events = POLLIN } };
+    int left = (int) ((deadline - gk_now ()) * 1000);
+    if (left <= 0 || poll (p, 2, left) == 0 || len == INFO_MAX) {
+      timedout = len < INFO_MAX;
+      kill (pid, SIGKILL);
+      break;
+    }
+    if (p[0].revents)
+      collect (&po[0], out, INFO_MAX + 1, &len);
+    if (p[1].revents)
+      collect (&pe[0], msg, sizeof msg, &mlen);
+  }
+  if (po[0] >= 0) close (po[0]);
+  if (pe[0] >= 0) close (pe[0]);
+  waitpid (pid, &status, 0);
+  free (opts);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && len < INFO_MAX)
+    return out;
+  while (mlen > 0 && (msg[mlen - 1] == '\n' || msg[mlen - 1] == '\r'))
+    msg[--mlen] = '\0';
+  *err = timedout ? gk_asprintf (g, "qemu-img info took more than %.0f s", INFO_TIMEOUT)
+       : len == INFO_MAX ? gk_strdup (g, "qemu-img info: too much output")
+       : gk_strdup (g, mlen ? msg : "qemu-img info failed");
+  free (out);
+  return NULL;
+}
+
+/* What in qemu-img's JSON names another file: a backing file, a qcow2
+ * data file, or any "filename" (vmdk extents) but the image's own. */
+static const char *
+names_other_file (const char *json)
+{
+  static const char self[] = "\"filename\": \"/proc/self/fd/3\"";
+
+  if (strstr (json, "\"backing-filename\""))
+    return "a backing file";
+  if (strstr (json, "\"data-file\""))
+    return "an external data file";
+  for (const char *p = json; (p = strstr (p, "\"filename\":")) != NULL; p++)
+    if (strncmp (p, self, sizeof self - 1) != 0)
+      return "another file (an extent)";
+  return NULL;
+}
+
+static int
+check_references (guestfs_h *g, const char *call, const char *filename,
+                  const char *format)
+{
+  const char *allow = getenv ("GUESTKIT_ALLOW_BACKING");
+  const char *what;
+  char *json, *err;
+  size_t i;
+  int fd;
+
+  for (i = 0; referring_formats[i] && strcmp (format, referring_formats[i]); i++)
+    ;
+  if (referring_formats[i] == NULL || (allow && strcmp (allow, "1") == 0))
+    return 0;
+  fd = open (filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd == -1) {
+    gk_perror (g, "%s: %s", call, filename);
+    return -1;
+  }
+  json = image_info (g, fd, format, &err);
+  close (fd);
+  if (json == NULL) {
+    gk_error (g, "%s: %s: not a usable %s image: %s (an image that names "
+              "other files needs GUESTKIT_ALLOW_BACKING=1)", call, filename,
+              format, err);
+    free (err);
+    return -1;
+  }
+  what = names_other_file (json);
+  free (json);
+  if (what) {
+    gk_error (g, "%s: %s: the %s image names %s, which qemu would open on "
+              "the host: refused (set GUESTKIT_ALLOW_BACKING=1 to allow)",
+              call, filename, format, what);
+    return -1;
+  }
+  return 0;
 }
 
 /* The image must exist and be accessible the way it will be opened. */
@@ -61,7 +218,8 @@ add (guestfs_h *g, const char *call, const char *filename,
   struct gk_drive *d;
 
   if (check_image (g, call, filename, readonly) == -1 ||
-      check_format (g, call, format) == -1)
+      check_format (g, call, format) == -1 ||
+      check_references (g, call, filename, format) == -1)
     return -1;
   g->drives = gk_realloc (g, g->drives, (g->ndrives + 1) * sizeof *g->drives);
   d = &g->drives[g->ndrives++];

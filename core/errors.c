@@ -19,12 +19,13 @@ gk_default_error_handler (guestfs_h *g, void *opaque, const char *msg)
   fprintf (stderr, "guestkit: error: %s\n", msg);
 }
 
-/* The error handler hears of it (no allocation needed), then the
+/* The error handler hears of it (even where errors are kept quiet: this
+ * one is never recovered from; no allocation needed), then the
  * out-of-memory handler runs, then the process aborts. */
 static void
 out_of_memory (guestfs_h *g)
 {
-  if (g && g->error_cb && !g->quiet_errors)
+  if (g && g->error_cb)
     g->error_cb (g, g->error_cb_data, "out of memory");
   if (g && g->abort_cb)
     g->abort_cb ();

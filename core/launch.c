@@ -269,6 +269,9 @@ spawn_qemu (guestfs_h *g, char **argv, int state_fd, int *console_fd)
   }
   if (pid == 0) {
     int null = open ("/dev/null", O_RDONLY);
+    sigset_t none;
+    sigemptyset (&none);        /* qemu must not inherit the caller's mask */
+    sigprocmask (SIG_SETMASK, &none, NULL);
     setpgid (0, 0);            /* keep ^C on the terminal away from qemu */
     if (!g->direct && null >= 0) dup2 (null, 0);
     if (!g->direct) dup2 (p[1], 1);

@@ -208,6 +208,10 @@ gk_decode_reply (guestfs_h *g, const struct gk_action *a, const char *buf,
       xdr_free ((xdrproc_t) xdr_wrapstring, (char *) &e.message);
       goto out;
     }
+    /* The appliance's text may reach a terminal: no control characters. */
+    for (char *p = e.message; *p; p++)
+      if ((*p > 0 && *p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+        *p = '?';
     gk_set_error_string (g, e.message);
     free (e.message);
     r = 1;

@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,10 +211,40 @@ do_mount (const char *device, const char *mountpoint)
   return mount_with (NULL, device, mountpoint);
 }
 
+/* Is the block device read-only (a drive added read-only)? */
+static int
+device_readonly (const char *device)
+{
+  int fd = open (device, O_RDONLY | O_CLOEXEC), ro = 0;
+
+  if (fd >= 0) {
+    if (ioctl (fd, BLKROGET, &ro) == -1)
+      ro = 0;
+    close (fd);
+  }
+  return ro;
+}
+
+/* On a read-only drive a journal cannot be replayed, and ext3/4 and xfs
+ * refuse to mount a dirty filesystem at all (say, an image of a running
+ * VM).  Skip the replay there: we see the filesystem as of its last
+ * commit, which is what an audit of a read-only image can have. */
 int
 do_mount_ro (const char *device, const char *mountpoint)
 {
-  return mount_with ("ro", device, mountpoint);
+  const char *options = "ro";
+  char *type;
+
+  if (device_readonly (device)) {
+    if ((type = do_vfs_type (device)) == NULL)
+      return -1;
+    if (strcmp (type, "ext3") == 0 || strcmp (type, "ext4") == 0)
+      options = "ro,noload";
+    else if (strcmp (type, "xfs") == 0)
+      options = "ro,norecovery";
+    free (type);
+  }
+  return mount_with (options, device, mountpoint);
 }
 
 int

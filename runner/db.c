@@ -105,6 +105,24 @@ exec (struct rn_db *db, const char *sql, char **err)
   return 0;
 }
 
+/* exec, waiting out SQLITE_BUSY where sqlite's busy handler does not
+ * (switching to WAL while another process creates the same file). */
+static int
+exec_busy (struct rn_db *db, const char *sql, char **err)
+{
+  for (int tries = 0;; tries++) {
+    int code;
+    if (exec (db, sql, err) == 0)
+      return 0;
+    code = sqlite3_errcode (db->h) & 0xff;
+    if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || tries * 20 > BUSY_TIMEOUT_MS)
+      return -1;
+    free (*err);
+    *err = NULL;
+    usleep (20000);
+  }
+}
+
 static int64_t
 query_int (struct rn_db *db, const char *sql)
 {
@@ -126,7 +144,7 @@ init_schema (struct rn_db *db, char **err)
 
   if (v == SCHEMA_VERSION)
     return 0;                  /* there already: readers write nothing */
-  if (exec (db, "BEGIN IMMEDIATE", err) == -1)
+  if (exec_busy (db, "BEGIN IMMEDIATE", err) == -1)
     return -1;
   v = query_int (db, "PRAGMA user_version");
   if (v > SCHEMA_VERSION) {
@@ -169,7 +187,7 @@ rn_db_open (const char *path, int create, char **err)
   if (gethostname (db->host, sizeof db->host - 1) == -1)
     strcpy (db->host, "?");
   sqlite3_busy_timeout (db->h, BUSY_TIMEOUT_MS);
-  if (exec (db, "PRAGMA journal_mode = WAL", err) == -1 ||
+  if (exec_busy (db, "PRAGMA journal_mode = WAL", err) == -1 ||
       exec (db, "PRAGMA synchronous = NORMAL", err) == -1 ||
       init_schema (db, err) == -1) {
     char *e = rn_asprintf ("%s: %s", path, *err);

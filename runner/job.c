@@ -791,6 +791,8 @@ step_modifiers (struct v *v, struct rn_step *s, const struct rn_node *k,
                 const struct rn_node *val)
 {
   if (strcmp (k->str, "save_as") == 0) {
+    free (s->save_as);           /* given twice: an error already, keep one */
+    s->save_as = NULL;
     if (get_str (v, val, "save_as", &s->save_as) == -1)
       return;
     if (var_name_check (v, val, "save_as") == -1)

@@ -511,6 +511,8 @@ usage (FILE *f)
 "  run JOB.yaml...    validate and run job files (guestkit run --help)\n"
 "  report             print results: table, JSON or CSV (guestkit report --help)\n"
 "  status             runs and their progress (guestkit status --help)\n"
+"  shell              a guestfish-compatible shell (guestkit shell --help)\n"
+"  inspect -a IMG...  the operating systems on disk images, as JSON or XML\n"
 "\n"
 "Reference: runner/README.md; job format: schemas/job-schema.md.\n");
 }
@@ -535,6 +537,10 @@ main (int argc, char **argv)
     return rn_cmd_report (argc - 1, argv + 1);
   if (strcmp (argv[1], "status") == 0)
     return rn_cmd_status (argc - 1, argv + 1);
+  if (strcmp (argv[1], "shell") == 0)
+    return rn_cmd_shell (argc - 1, argv + 1);
+  if (strcmp (argv[1], "inspect") == 0)
+    return rn_cmd_inspect (argc - 1, argv + 1);
   fprintf (stderr, "%s: unknown command '%s'\n", rn_progname, argv[1]);
   usage (stderr);
   return RN_EXIT_USAGE;

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "guestfs.h"
@@ -389,6 +390,25 @@ int rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
 
 int rn_cmd_report (int argc, char **argv);
 int rn_cmd_status (int argc, char **argv);
+
+/* ---- shell-parse.c: the shell's lines and words ---- */
+
+#define RN_SH_LINE_MAX (1u << 20)  /* bytes in one line of commands */
+
+/* Read a line of f, without its newline, into b (emptied first): 1, 0 at
+ * EOF, -1 when longer than RN_SH_LINE_MAX (the rest is skipped). */
+int rn_sh_read_line (FILE *f, struct rn_buf *b);
+/* Cut a line (len bytes) into words, guestfish style, appending them to
+ * words; none for a blank or comment line.  -1 with *err (caller frees)
+ * on an unterminated quote, a bad escape or a NUL byte. */
+int rn_sh_split (const char *line, size_t len, struct rn_strv *words, char **err);
+/* A shell Bool: true/false yes/no on/off y/n 1/0, any case; -1 if not. */
+int rn_sh_parse_bool (const char *s);
+
+/* ---- shell.c, inspect-cli.c: guestkit shell / inspect ---- */
+
+int rn_cmd_shell (int argc, char **argv);
+int rn_cmd_inspect (int argc, char **argv);
 
 /* ---- main.c ---- */
 

@@ -62,6 +62,35 @@ t_readonly (void)
   free (img);
 }
 
+/* An image of a filesystem that was never unmounted (as when a running
+ * VM's disk is copied): a read-only drive still mounts with mount_ro. */
+static void
+t_dirty_readonly (void)
+{
+  char *img = th_scratch ("dirty", 32);
+  const char *imgs[] = { img, NULL };
+  guestfs_h *g = th_launch (imgs, 0);
+  char *s;
+  CHECK (g != NULL, "launch");
+  CHECK (guestfs_part_disk (g, "/dev/sda", "msdos") == 0 &&
+         guestfs_mkfs (g, "ext4", "/dev/sda1") == 0 &&
+         guestfs_mount (g, "/dev/sda1", "/") == 0 &&
+         guestfs_write_file (g, "/f", "dirty\n", 0) == 0 &&
+         guestfs_sync (g) == 0, "prepare: %s", guestfs_last_error (g));
+  CHECK (guestfs_kill_subprocess (g) == 0, "kill");      /* never unmounted */
+  guestfs_close (g);
+  g = th_launch (imgs, 1);
+  CHECK (g != NULL, "launch read-only");
+  CHECK (guestfs_mount_ro (g, "/dev/sda1", "/") == 0, "mount_ro of a dirty ext4: %s",
+         guestfs_last_error (g));
+  s = guestfs_cat (g, "/f");
+  CHECK (s && strcmp (s, "dirty\n") == 0, "cat /f: %s", s ? s : guestfs_last_error (g));
+  free (s);
+  guestfs_close (g);
+  unlink (img);
+  free (img);
+}
+
 /* A raw image that begins with a qcow2 header naming a host file as its
  * backing file: the guest must see the raw bytes, not the host file. */
 static void
@@ -339,6 +368,7 @@ int
 main (void)
 {
   th_run ("launch-readonly-drive", t_readonly);
+  th_run ("launch-dirty-fs-readonly", t_dirty_readonly);
   th_run ("launch-qcow2-header-in-raw-not-probed", t_qcow2_header_in_raw);
   th_run ("launch-qcow2-explicit-format", t_qcow2_explicit);
   th_run ("launch-garbage-image", t_garbage_image);

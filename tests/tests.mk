@@ -38,3 +38,57 @@ CLEAN_FILES += tests/*.o tests/bin/*
 
 bench: all tests/bin/bench
 	@tests/bench.sh
+
+# ---- hardening (issue 7): fault injection, threads, hostile images,
+# sanitizers, valgrind, fuzzing.  See SECURITY.md and tests/fuzz/. ----
+HARDENING_C := $(patsubst %.c,%,$(wildcard tests/hardening-*.c))
+VM_TESTS += $(addprefix tests/bin/,$(notdir $(HARDENING_C))) \
+  $(wildcard tests/hardening-*.sh)
+
+# Everything but guestd is rebuilt when the build flags change (SANITIZE).
+$(CORE_OBJS) $(patsubst %.c,%.o,$(wildcard runner/*.c tests/*.c)) \
+  guestd/test/client.o: $(BUILD_FLAGS_STAMP)
+include tests/fuzz/fuzz.mk
+
+# Options for the tests' processes in sanitizer runs.  A report fails the
+# test that made it (non-zero exit) and is also kept in
+# tests/out/logs/{asan,ubsan,tsan}.PID, since scripts often discard the
+# output of the programs they run.
+SAN_LOG := $(abspath tests/out/logs)
+ifneq ($(findstring address,$(SANITIZE)),)
+# tests/launch-example.sh builds a program without the sanitizer and runs
+# it against the instrumented library: the runtime then loads late.
+export ASAN_OPTIONS := verify_asan_link_order=0:log_path=$(SAN_LOG)/asan:$(ASAN_OPTIONS)
+endif
+ifneq ($(findstring undefined,$(SANITIZE)),)
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOG)/ubsan:$(UBSAN_OPTIONS)
+endif
+ifneq ($(findstring thread,$(SANITIZE)),)
+export TSAN_OPTIONS := suppressions=$(abspath tests/tsan.supp):log_path=$(SAN_LOG)/tsan:$(TSAN_OPTIONS)
+endif
+
+# make check-valgrind: the library side under valgrind (memcheck), every
+# leak kind but "still reachable" and every error fatal.  The appliance's
+# qemu is not traced (no --trace-children).  Logs: tests/out/logs/valgrind-*.
+VALGRIND ?= valgrind
+VALGRIND_FLAGS := -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+  --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+  --num-callers=40 --child-silent-after-fork=yes --suppressions=tests/valgrind.supp
+VALGRIND_TESTS := tests/bin/quick-handle tests/bin/quick-wire tests/bin/calls-basic \
+  tests/bin/hardening-faults $(FUZZ_REPLAY)
+
+check-valgrind: all $(VALGRIND_TESTS)
+	@mkdir -p tests/out/logs; p=0; f=0; \
+	for t in $(VALGRIND_TESTS); do \
+	  n=$$(basename $$t); log=tests/out/logs/valgrind-$$n; \
+	  start=$$(date +%s); \
+	  $(VALGRIND) $(VALGRIND_FLAGS) --log-file=$$log.vg $$t >$$log.out 2>&1; rc=$$?; \
+	  secs=$$(( $$(date +%s) - start )); \
+	  if [ $$rc = 0 ] && [ ! -s $$log.vg ] && ! grep -q '^FAIL' $$log.out; then \
+	    echo "PASS: valgrind-$$n ($$(grep -c '^PASS' $$log.out) checks, $${secs}s)"; p=$$((p + 1)); \
+	  else \
+	    echo "FAIL: valgrind-$$n: exit $$rc, see $$log.vg and $$log.out"; f=$$((f + 1)); \
+	  fi; \
+	done; echo "$$p passed, $$f failed"; [ $$f = 0 ]
+
+.PHONY: check-valgrind
