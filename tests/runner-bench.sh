@@ -36,3 +36,14 @@ awk -v n="$n" -v ns=$((t1 - t0)) -v w="$workers" -v o="$ovh" 'BEGIN {
   printf "audit %.1f images/min (%d workers, %d images in %.1f s)\n", n * 60 / s, w, n, s
   printf "runner overhead %s ms/task\n", o
 }'
+
+# The same audit with libguestfs, as its users would run it: virt-inspector
+# on each image, two at a time (the runner's default worker count here).
+if command -v virt-inspector >/dev/null; then
+  export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+  t0=$(date +%s%N)
+  printf '%s\n' $imgs | xargs -P 2 -I{} sh -c 'virt-inspector --format=raw -a "{}" >/dev/null 2>&1'
+  t1=$(date +%s%N)
+  awk -v n="$n" -v ns=$((t1 - t0)) 'BEGIN { s = ns / 1e9
+    printf "virt-inspector %.1f images/min (2 at a time, %d images in %.1f s)\n", n * 60 / s, n, s }'
+fi
