@@ -167,33 +167,22 @@ json_key (struct rn_buf *b, const char *indent, const char *key)
   rn_buf_adds (b, ": ");
 }
 
+/* {"k0": v0, "k1": v1, ...} on one line. */
 static void
-json_fs (struct rn_buf *b, const struct fsinfo *f)
+json_object (struct rn_buf *b, const char *const *keys, const char *const *vals, size_t n)
 {
-  rn_buf_adds (b, "{\"device\": ");
-  rn_json_strz (b, f->device);
-  rn_buf_adds (b, ", \"type\": ");
-  rn_json_strz (b, f->type);
-  rn_buf_adds (b, ", \"label\": ");
-  rn_json_strz (b, f->label);
-  rn_buf_adds (b, ", \"uuid\": ");
-  rn_json_strz (b, f->uuid);
+  rn_buf_addc (b, '{');
+  for (size_t i = 0; i < n; i++) {
+    rn_buf_adds (b, i ? ", " : "");
+    rn_json_strz (b, keys[i]);
+    rn_buf_adds (b, ": ");
+    rn_json_strz (b, vals[i]);
+  }
   rn_buf_addc (b, '}');
 }
 
-static void
-json_app (struct rn_buf *b, const struct guestfs_application *a)
-{
-  rn_buf_adds (b, "{\"name\": ");
-  rn_json_strz (b, a->app_name);
-  rn_buf_adds (b, ", \"version\": ");
-  rn_json_strz (b, a->app_version);
-  rn_buf_adds (b, ", \"release\": ");
-  rn_json_strz (b, a->app_release);
-  rn_buf_adds (b, ", \"arch\": ");
-  rn_json_strz (b, a->app_arch);
-  rn_buf_addc (b, '}');
-}
+static const char *const fs_keys[] = { "device", "type", "label", "uuid" };
+static const char *const app_keys[] = { "name", "version", "release", "arch" };
 
 /* A list, one item a line: item(b, i) writes the i-th. */
 static void
@@ -211,13 +200,17 @@ json_list (struct rn_buf *b, size_t n, void (*item) (struct rn_buf *, const void
 static void
 fs_item (struct rn_buf *b, const void *ctx, size_t i)
 {
-  json_fs (b, &((const struct fsinfo *) ctx)[i]);
+  const struct fsinfo *f = &((const struct fsinfo *) ctx)[i];
+  const char *v[] = { f->device, f->type, f->label, f->uuid };
+  json_object (b, fs_keys, v, 4);
 }
 
 static void
 app_item (struct rn_buf *b, const void *ctx, size_t i)
 {
-  json_app (b, &((const struct guestfs_application_list *) ctx)->val[i]);
+  const struct guestfs_application *a = &((const struct guestfs_application_list *) ctx)->val[i];
+  const char *v[] = { a->app_name, a->app_version, a->app_release, a->app_arch };
+  json_object (b, app_keys, v, 4);
 }
 
 static void
@@ -333,12 +326,12 @@ xml_filesystems (struct rn_buf *b, const struct osinfo *os)
 {
   rn_buf_adds (b, "    <filesystems>\n");
   for (size_t i = 0; i < os->nfs; i++) {
+    const char *v[] = { os->fs[i].type, os->fs[i].label, os->fs[i].uuid };
     rn_buf_adds (b, "      <filesystem dev=\"");
     xml_text (b, os->fs[i].device);
     rn_buf_adds (b, "\">\n");
-    xml_elem (b, "        ", "type", os->fs[i].type);
-    xml_elem (b, "        ", "label", os->fs[i].label);
-    xml_elem (b, "        ", "uuid", os->fs[i].uuid);
+    for (int k = 0; k < 3; k++)
+      xml_elem (b, "        ", fs_keys[k + 1], v[k]);
     rn_buf_adds (b, "      </filesystem>\n");
   }
   rn_buf_adds (b, "    </filesystems>\n");
@@ -360,11 +353,10 @@ xml_lists (struct rn_buf *b, const struct osinfo *os)
   rn_buf_adds (b, "    <applications>\n");
   for (uint32_t i = 0; i < os->apps->len; i++) {
     const struct guestfs_application *a = &os->apps->val[i];
+    const char *v[] = { a->app_name, a->app_version, a->app_release, a->app_arch };
     rn_buf_adds (b, "      <application>\n");
-    xml_elem (b, "        ", "name", a->app_name);
-    xml_elem (b, "        ", "version", a->app_version);
-    xml_elem (b, "        ", "release", a->app_release);
-    xml_elem (b, "        ", "arch", a->app_arch);
+    for (int k = 0; k < 4; k++)
+      xml_elem (b, "        ", app_keys[k], v[k]);
     rn_buf_adds (b, "      </application>\n");
   }
   rn_buf_adds (b, "    </applications>\n");
@@ -398,7 +390,7 @@ print_xml (const struct osinfo *v, size_t n)
 /* ---- Command line ---- */
 
 struct inspect_opts {
-  struct rn_strv drives, formats;   /* -a IMG and its --format */
+  struct rn_drives drives;          /* -a IMG and its --format */
   int xml;
 };
 
@@ -443,10 +435,7 @@ parse_inspect_args (int argc, char **argv, struct inspect_opts *o)
   optind = 1;
   while ((c = getopt_long (argc, argv, "a:h", opts, NULL)) != -1) {
     switch (c) {
-    case 'a':
-      rn_strv_add (&o->drives, rn_strdup (optarg));
-      rn_strv_add (&o->formats, rn_strdup (format));
-      break;
+    case 'a': rn_drives_add (&o->drives, optarg, format); break;
     case 'F': format = optarg; break;
     case 'r': break;
     case 'X': o->xml = 1; break;
@@ -461,7 +450,7 @@ parse_inspect_args (int argc, char **argv, struct inspect_opts *o)
              rn_progname, argv[optind]);
     return -1;
   }
-  if (o->drives.n == 0) {
+  if (o->drives.paths.n == 0) {
     fprintf (stderr, "%s: inspect: no image given (-a IMG)\n", rn_progname);
     return -1;
   }
@@ -489,13 +478,21 @@ check_image (const char *path)
   return 0;
 }
 
+/* The library's error, after what failed and on which images (what ==
+ * NULL: the message names the image already). */
 static int
 lib_failed (guestfs_h *g, const struct inspect_opts *o, const char *what)
 {
-  fprintf (stderr, "%s: inspect: %s", rn_progname, what);
-  for (size_t i = 0; i < o->drives.n; i++)
-    fprintf (stderr, "%s%s", i ? ", " : " ", o->drives.v[i]);
-  fprintf (stderr, ": %s\n", guestfs_last_error (g) ? guestfs_last_error (g) : "failed");
+  const char *msg = guestfs_last_error (g);
+
+  fprintf (stderr, "%s: inspect: ", rn_progname);
+  if (what) {
+    fputs (what, stderr);
+    for (size_t i = 0; i < o->drives.paths.n; i++)
+      fprintf (stderr, "%s%s", i ? ", " : " ", o->drives.paths.v[i]);
+    fputs (": ", stderr);
+  }
+  fprintf (stderr, "%s\n", msg ? msg : "failed");
   return RN_EXIT_FAILED;
 }
 
@@ -508,11 +505,8 @@ inspect_images (guestfs_h *g, const struct inspect_opts *o)
   size_t n = 0;
   int rc = RN_EXIT_OK;
 
-  for (size_t i = 0; i < o->drives.n; i++)
-    if (guestfs_add_drive_opts (g, o->drives.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, o->formats.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) == -1)
-      return lib_failed (g, o, "cannot add");
+  if (rn_drives_attach (g, &o->drives, 1) == -1)
+    return lib_failed (g, o, NULL);
   if (guestfs_launch (g) == -1)
     return lib_failed (g, o, "cannot read");
   if ((roots = guestfs_inspect_os (g)) == NULL)
@@ -537,7 +531,7 @@ inspect_images (guestfs_h *g, const struct inspect_opts *o)
 int
 rn_cmd_inspect (int argc, char **argv)
 {
-  struct inspect_opts o = { { NULL, 0 }, { NULL, 0 }, 0 };
+  struct inspect_opts o = { { { NULL, 0 }, { NULL, 0 } }, 0 };
   int r = parse_inspect_args (argc, argv, &o), rc = RN_EXIT_FAILED;
   guestfs_h *g;
 
@@ -547,8 +541,8 @@ rn_cmd_inspect (int argc, char **argv)
     rc = r == -2 ? RN_EXIT_OK : RN_EXIT_USAGE;
     goto out;
   }
-  for (size_t i = 0; i < o.drives.n; i++)
-    if (check_image (o.drives.v[i]) == -1)
+  for (size_t i = 0; i < o.drives.paths.n; i++)
+    if (check_image (o.drives.paths.v[i]) == -1)
       goto out;
   if ((g = guestfs_create ()) == NULL) {
     fprintf (stderr, "%s: inspect: cannot create a handle\n", rn_progname);
@@ -562,7 +556,6 @@ rn_cmd_inspect (int argc, char **argv)
   }
   guestfs_close (g);
  out:
-  rn_strv_free (&o.drives);
-  rn_strv_free (&o.formats);
+  rn_drives_free (&o.drives);
   return rc;
 }

@@ -402,12 +402,22 @@ int rn_sh_read_line (FILE *f, struct rn_buf *b);
  * words; none for a blank or comment line.  -1 with *err (caller frees)
  * on an unterminated quote, a bad escape or a NUL byte. */
 int rn_sh_split (const char *line, size_t len, struct rn_strv *words, char **err);
-/* A shell Bool: true/false yes/no on/off y/n 1/0, any case; -1 if not. */
-int rn_sh_parse_bool (const char *s);
 
-/* ---- shell.c, inspect-cli.c: guestkit shell / inspect ---- */
+/* ---- shell.c: guestkit shell, and the -a drives it shares ---- */
 
+/* Disk images given with -a, each with the --format in force before it. */
+struct rn_drives {
+  struct rn_strv paths, formats;
+};
+void rn_drives_add (struct rn_drives *d, const char *path, const char *format);
+/* Add every drive to g, read-only if ro, formats never probed; -1 with
+ * the handle's error. */
+int rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro);
+void rn_drives_free (struct rn_drives *d);
 int rn_cmd_shell (int argc, char **argv);
+
+/* ---- inspect-cli.c: guestkit inspect ---- */
+
 int rn_cmd_inspect (int argc, char **argv);
 
 /* ---- main.c ---- */

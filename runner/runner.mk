@@ -59,4 +59,5 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 .PHONY: samples
 
 # guestkit shell and guestkit inspect
+QUICK_TESTS += tests/shell-errors.sh
 VM_TESTS += tests/shell-basic.sh tests/inspect-cli.sh

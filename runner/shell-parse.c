@@ -14,7 +14,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "runner.h"
 
@@ -155,19 +154,4 @@ rn_sh_split (const char *line, size_t len, struct rn_strv *words, char **err)
       i++;
   }
   return 0;
-}
-
-int
-rn_sh_parse_bool (const char *s)
-{
-  static const char *const t[] = { "1", "true", "yes", "on", "y", NULL };
-  static const char *const f[] = { "0", "false", "no", "off", "n", NULL };
-
-  for (size_t i = 0; t[i]; i++)
-    if (strcasecmp (s, t[i]) == 0)
-      return 1;
-  for (size_t i = 0; f[i]; i++)
-    if (strcasecmp (s, f[i]) == 0)
-      return 0;
-  return -1;
 }

@@ -380,6 +380,16 @@ pump_end (struct pump *p)
 
 /* ---- Arguments ---- */
 
+/* A Bool word: true/false, yes/no, on/off (as in job files), or 1/0. */
+static int
+parse_bool (const char *w)
+{
+  int b = rn_parse_bool (w);
+  if (b == -1 && (strcmp (w, "1") == 0 || strcmp (w, "0") == 0))
+    b = w[0] == '1';
+  return b;
+}
+
 struct args {
   union rn_argval *v;        /* c->nargs values */
   struct rn_strv *lists;     /* StringList storage, per argument */
@@ -438,7 +448,7 @@ one_arg (struct shell *sh, const struct rn_call *c, int i, const char *w, struct
 
   switch (arg->type) {
   case RN_ARG_BOOL:
-    if ((a->v[i].i = rn_sh_parse_bool (w)) == -1) {
+    if ((a->v[i].i = parse_bool (w)) == -1) {
       sh_err (sh, "%s: %s: expected true or false (yes/no, on/off, 1/0), got '%s'",
               c->name, arg->name, shorten (w, b, sizeof b));
       return -1;
@@ -535,7 +545,7 @@ cmd_add_drive_opts (struct shell *sh, char **w, size_t n)
       o.format = w[i] + 7;
       o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
     } else if (strncmp (w[i], "readonly:", 9) == 0 &&
-               (o.readonly = rn_sh_parse_bool (w[i] + 9)) != -1)
+               (o.readonly = parse_bool (w[i] + 9)) != -1)
       o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK;
     else {
       sh_err (sh, "add-drive-opts: '%s': expected format:FORMAT or readonly:true|false",
@@ -579,6 +589,39 @@ run_call (struct shell *sh, const struct rn_call *c, char **w, size_t n)
   return r;
 }
 
+static int
+run_local (struct shell *sh, const char *cmd)
+{
+  int st;
+
+  fflush (stdout);
+  st = system (cmd);
+  if (st == -1)
+    sh_err (sh, "!%s: %s", cmd, strerror (errno));
+  else if (WIFSIGNALED (st))
+    sh_err (sh, "!%s: killed by signal %d", cmd, WTERMSIG (st));
+  else if (WEXITSTATUS (st) != 0)
+    sh_err (sh, "!%s: exit status %d", cmd, WEXITSTATUS (st));
+  else
+    return 0;
+  return -1;
+}
+
+/* !CMD given as words (on the command line): the words joined. */
+static int
+run_local_words (struct shell *sh, char **w, size_t n)
+{
+  struct rn_buf b = { NULL, 0, 0 };
+  int r;
+
+  rn_buf_adds (&b, w[0] + 1);
+  for (size_t i = 1; i < n; i++)
+    rn_buf_addf (&b, " %s", w[i]);
+  r = run_local (sh, b.s);
+  rn_buf_free (&b);
+  return r;
+}
+
 /* One command as words; 0 or -1 (the message is printed). */
 static int
 run_words (struct shell *sh, char **w, size_t n)
@@ -592,6 +635,8 @@ run_words (struct shell *sh, char **w, size_t n)
     sh->quit = 1;
     return 0;
   }
+  if (w[0][0] == '!')
+    return run_local_words (sh, w, n);
   if (strcmp (w[0], "echo") == 0) {
     for (size_t i = 1; i < n; i++)
       printf ("%s%s", w[i], i + 1 < n ? " " : "");
@@ -626,21 +671,6 @@ run_command (struct shell *sh, char **w, size_t n)
   r = run_words (sh, w, n);
   w[0] = name;
   return ignore ? 0 : r;
-}
-
-static int
-run_local (struct shell *sh, const char *cmd)
-{
-  int st;
-
-  fflush (stdout);
-  st = system (cmd);
-  if (st == -1 || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
-    sh_err (sh, "!%s: %s %d", cmd, st != -1 && WIFEXITED (st) ? "exit status" : "failed:",
-            st != -1 && WIFEXITED (st) ? WEXITSTATUS (st) : st);
-    return -1;
-  }
-  return 0;
 }
 
 /* One line of a script or of the prompt; 0 or -1. */
@@ -718,7 +748,7 @@ run_argv (struct shell *sh, char **argv, int argc)
 /* ---- Options ---- */
 
 struct shell_opts {
-  struct rn_strv drives, formats;      /* -a IMG and its --format */
+  struct rn_drives drives;             /* -a IMG and its --format */
   struct rn_strv mounts;               /* -m DEV[:DIR] */
   const char *script;                  /* -f */
   int ro, inspect, trace, verbose;
@@ -772,10 +802,7 @@ parse_shell_args (int argc, char **argv, struct shell_opts *o)
   optind = 1;
   while ((c = getopt_long (argc, argv, "+a:f:im:vxh", opts, NULL)) != -1) {
     switch (c) {
-    case 'a':
-      rn_strv_add (&o->drives, rn_strdup (optarg));
-      rn_strv_add (&o->formats, rn_strdup (format));
-      break;
+    case 'a': rn_drives_add (&o->drives, optarg, format); break;
     case 'F': format = optarg; break;
     case 'r': o->ro = 1; break;
     case 'w': o->ro = 0; break;
@@ -790,7 +817,7 @@ parse_shell_args (int argc, char **argv, struct shell_opts *o)
       return -1;
     }
   }
-  if ((o->inspect || o->mounts.n) && o->drives.n == 0) {
+  if ((o->inspect || o->mounts.n) && o->drives.paths.n == 0) {
     fprintf (stderr, "%s: shell: -i and -m need drives (-a IMG)\n", rn_progname);
     return -1;
   }
@@ -804,17 +831,29 @@ parse_shell_args (int argc, char **argv, struct shell_opts *o)
 
 /* ---- Set-up: drives, -i, -m ---- */
 
-static int
-add_drives (struct shell *sh, const struct shell_opts *o)
+void
+rn_drives_add (struct rn_drives *d, const char *path, const char *format)
 {
-  for (size_t i = 0; i < o->drives.n; i++) {
-    if (guestfs_add_drive_opts (sh->g, o->drives.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, o->formats.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_READONLY, o->ro, -1) == -1)
+  rn_strv_add (&d->paths, rn_strdup (path));
+  rn_strv_add (&d->formats, rn_strdup (format));
+}
+
+int
+rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro)
+{
+  for (size_t i = 0; i < d->paths.n; i++)
+    if (guestfs_add_drive_opts (g, d->paths.v[i],
+                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, d->formats.v[i],
+                                GUESTFS_ADD_DRIVE_OPTS_READONLY, ro, -1) == -1)
       return -1;
-    sh->ndrives++;
-  }
   return 0;
+}
+
+void
+rn_drives_free (struct rn_drives *d)
+{
+  rn_strv_free (&d->paths);
+  rn_strv_free (&d->formats);
 }
 
 static int
@@ -887,8 +926,9 @@ set_up (struct shell *sh, const struct shell_opts *o)
   if (guestfs_set_autosync (sh->g, 1) == -1 ||
       (o->verbose && guestfs_set_verbose (sh->g, 1) == -1) ||
       (o->trace && guestfs_set_trace (sh->g, 1) == -1) ||
-      add_drives (sh, o) == -1)
+      rn_drives_attach (sh->g, &o->drives, o->ro) == -1)
     return -1;
+  sh->ndrives = (int) o->drives.paths.n;
   if (!o->inspect && o->mounts.n == 0)
     return 0;
   if (launch (sh) == -1 ||
@@ -917,7 +957,7 @@ run_script (struct shell *sh, const char *path)
 int
 rn_cmd_shell (int argc, char **argv)
 {
-  struct shell_opts o = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 }, NULL, 0, 0, 0, 0 };
+  struct shell_opts o = { { { NULL, 0 }, { NULL, 0 } }, { NULL, 0 }, NULL, 0, 0, 0, 0 };
   struct shell sh = { NULL, 0, 0, NULL, 0, 0 };
   int first = parse_shell_args (argc, argv, &o), rc;
 
@@ -947,8 +987,7 @@ rn_cmd_shell (int argc, char **argv)
   fflush (stdout);
   guestfs_close (sh.g);
  out:
-  rn_strv_free (&o.drives);
-  rn_strv_free (&o.formats);
+  rn_drives_free (&o.drives);
   rn_strv_free (&o.mounts);
   return rc;
 }
