@@ -60,6 +60,22 @@ if command -v guestfish >/dev/null; then
 fi
 
 [ -x tests/runner-bench.sh ] && audit=$(tests/runner-bench.sh 2>/dev/null)
+
+# Inspection of one small Debian-like image (made by runner-bench.sh):
+# guestkit inspect (median of 3) and, when installed, virt-inspector.
+inspect=""
+img=tests/out/bench-images/bench-1.img
+if [ -x runner/guestkit ] && [ -s "$img" ]; then
+  ts=$(for i in 1 2 3; do s=$(date +%s%N); runner/guestkit inspect -a "$img" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); done | sort -n | sed -n 2p)
+  inspect=$(printf 'inspect    %6.3f s  guestkit inspect, small Debian-like image' "$(echo "$ts" | awk '{print $1 / 1000}')")
+  if command -v virt-inspector >/dev/null; then
+    s=$(date +%s%N)
+    LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg virt-inspector --format=raw -a "$img" >/dev/null 2>&1
+    e=$(date +%s%N)
+    inspect="$inspect"$'\n'$(awk -v g="$ts" -v v=$(( (e - s) / 1000000 )) 'BEGIN {
+      printf "inspect    %6.3f s  virt-inspector, same image (ratio %.1fx)", v / 1000, v / g }')
+  fi
+fi
 echo "guestkit make bench ($(date -u +%F), $(nproc) cores, TCG unless KVM works;" \
      "$LAUNCHES launches, $CALLS calls, $MIB MiB)"
 if [ -z "$theirs" ]; then
@@ -73,4 +89,5 @@ else
 fi
 printf "%s" "$breakdown"
 [ -n "${audit:-}" ] && echo "$audit" | sed 's/^/  /'
+[ -n "$inspect" ] && echo "$inspect" | sed 's/^/  /'
 exit 0
