@@ -13,7 +13,8 @@
 #
 # Targets: reply (core's reply and FileOut chunk decoders), request
 # (guestd's request decoder, resume and FileIn streams, in process), job
-# (the runner's YAML job loader and validator).
+# (the runner's YAML job loader and validator), shell (the command-line
+# parser of `guestkit shell').
 #
 # tests/fuzz/pending/NAME/ holds inputs that still fail (a bug reported,
 # not yet fixed): not replayed; move each into corpus/NAME/ once fixed.
@@ -30,6 +31,9 @@ FUZZ_OBJ     := tests/fuzz/obj
 FUZZ_NAMES   := reply request
 ifneq ($(wildcard runner/runner.mk),)
 FUZZ_NAMES   += job
+endif
+ifneq ($(wildcard runner/shell-parse.c),)
+FUZZ_NAMES   += shell
 endif
 FUZZ_BINS    := $(addprefix tests/bin/fuzz/fuzz-,$(FUZZ_NAMES))
 FUZZ_REPLAY  := $(addprefix tests/bin/fuzz-replay-,$(FUZZ_NAMES))
@@ -59,7 +63,8 @@ tests/bin/fuzz/fuzz-reply: $(FUZZ_OBJ)/fuzz-reply.o $(FUZZ_CORE_OBJS)
 tests/bin/fuzz/fuzz-request: $(FUZZ_OBJ)/fuzz-request.o $(FUZZ_SCHEMA_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(TIRPC_LIBS)
-tests/bin/fuzz/fuzz-job: $(FUZZ_OBJ)/fuzz-job.o $(FUZZ_RUNNER_OBJS) $(FUZZ_CORE_OBJS)
+tests/bin/fuzz/fuzz-job tests/bin/fuzz/fuzz-shell: tests/bin/fuzz/fuzz-%: \
+    $(FUZZ_OBJ)/fuzz-%.o $(FUZZ_RUNNER_OBJS) $(FUZZ_CORE_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(TIRPC_LIBS) $(CORE_LIBS) \
 	  -lyaml -lsqlite3
@@ -107,17 +112,18 @@ tests/bin/fuzz-replay-reply: tests/fuzz/replay-reply.o tests/fuzz/fuzz-reply.o $
 tests/bin/fuzz-replay-request: tests/fuzz/replay-request.o tests/fuzz/fuzz-request.o $(SCHEMA_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC_LIBS)
-tests/bin/fuzz-replay-job: tests/fuzz/replay-job.o tests/fuzz/fuzz-job.o \
+tests/bin/fuzz-replay-job tests/bin/fuzz-replay-shell: tests/bin/fuzz-replay-%: \
+    tests/fuzz/replay-%.o tests/fuzz/fuzz-%.o \
     $(patsubst %.c,%.o,$(FUZZ_RUNNER_SRCS)) $(LIBGUESTKIT_SO) core/libguestkit.so
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ tests/fuzz/replay-job.o tests/fuzz/fuzz-job.o \
+	$(CC) $(LDFLAGS) -o $@ tests/fuzz/replay-$*.o tests/fuzz/fuzz-$*.o \
 	  $(patsubst %.c,%.o,$(FUZZ_RUNNER_SRCS)) $(GK_LIBS) -lyaml -lsqlite3
 
 QUICK_TESTS += $(FUZZ_REPLAY)
 quick: $(FUZZ_REPLAY)
 
-$(patsubst %,tests/fuzz/%.o,replay-reply replay-request replay-job fuzz-reply \
-  fuzz-request fuzz-job make-seeds): $(BUILD_FLAGS_STAMP)
+$(patsubst %,tests/fuzz/%.o,replay-reply replay-request replay-job replay-shell \
+  fuzz-reply fuzz-request fuzz-job fuzz-shell make-seeds): $(BUILD_FLAGS_STAMP)
 
 .PHONY: fuzz fuzz-merge fuzz-seeds
 CLEAN_FILES += tests/fuzz/*.o tests/bin/fuzz/* $(FUZZ_OBJ)/*/*.o $(FUZZ_OBJ)/*.o
