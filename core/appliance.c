@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,34 @@ run_build (guestfs_h *g, const char *dir, const char *dest)
 }
 
 static int
+remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  return flag == FTW_DP ? rmdir (path) : unlink (path), 0;
+}
+
+/* A new appliance makes the older ones and every saved snapshot (made
+ * from an older appliance) useless: drop them, so the cache does not
+ * grow by ~0.5 GB per rebuild.  A qemu still running from them keeps
+ * its open files. */
+static void
+prune (guestfs_h *g, const char *cache, const char *keep)
+{
+  DIR *d = opendir (cache);
+  struct dirent *e;
+
+  while (d && (e = readdir (d)) != NULL) {
+    char *p = gk_asprintf (g, "%s/%s", cache, e->d_name);
+    if (strncmp (e->d_name, "appliance-", 10) == 0 && strcmp (p, keep) != 0)
+      nftw (p, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    else if (strncmp (e->d_name, "snapshot-", 9) == 0)
+      unlink (p);
+    free (p);
+  }
+  if (d)
+    closedir (d);
+}
+
+static int
 from_cache (guestfs_h *g, const char *dir, struct gk_appliance *ap)
 {
   char *cache = gk_cache_dir (g), *lockp, *dest;
@@ -168,8 +197,11 @@ from_cache (guestfs_h *g, const char *dir, struct gk_appliance *ap)
     gk_perror (g, "launch: %s", lockp);
     r = -1;
   } else if (!(is_file (dest, "kernel") && is_file (dest, "initrd") &&
-               is_file (dest, "root")))
+               is_file (dest, "root"))) {
     r = run_build (g, dir, dest);
+    if (r == 0)
+      prune (g, cache, dest);
+  }
   if (lock >= 0)
     close (lock);
   if (r == 0) {
