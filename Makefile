@@ -59,8 +59,11 @@ include tests/tests.mk
 
 .PHONY: all deps generate quick check demo bench clean
 
+# The appliance is built from host packages: they must be installed too.
+APPLIANCE_PACKAGES := $(shell grep -v '^\#' appliance/packages 2>/dev/null)
+
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+	@missing=$$(for p in $(sort $(DEB_PACKAGES) $(APPLIANCE_PACKAGES)); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	  done); \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
