@@ -513,8 +513,13 @@ steps (struct attempt *a, char **why)
       return RN_INTERRUPTED;
     if (rn_now () > a->slot->deadline)
       return RN_TIMEOUT;
-    if (run_step (a, i, why) == -1)
+    if (run_step (a, i, why) == -1) {
+      /* A step that failed because the appliance died (crash, killed
+       * qemu) is a failure of the appliance: retryable. */
+      if (guestfs_is_config (a->g) == 1)
+        a->retryable = 1;
       return RN_FAILED;
+    }
   }
   if (rw && finish_writes (a, why) == -1)
     return RN_FAILED;

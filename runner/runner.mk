@@ -61,3 +61,4 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 # guestkit shell and guestkit inspect
 QUICK_TESTS += tests/shell-errors.sh
 VM_TESTS += tests/shell-basic.sh tests/inspect-cli.sh
+VM_TESTS += tests/runner-faults.sh
