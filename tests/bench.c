@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,6 +160,12 @@ main (int argc, char *argv[])
   printf ("transfer %.2f s\n", up + down);
   rss = peak_rss_kb (guestfs_get_pid (g));
   printf ("rss %.0f MiB\n", rss / 1024.0);
+  {
+    struct rusage ru;             /* the library side: this process */
+    getrusage (RUSAGE_SELF, &ru);
+    fprintf (stderr, "library peak RSS %.1f MiB (this process, 1 MiB test buffer included)\n",
+             ru.ru_maxrss / 1024.0);
+  }
   guestfs_close (g);
   unlink (disk);
   unlink (src);

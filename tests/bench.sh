@@ -7,7 +7,7 @@
 cd "$(dirname "$0")/.." || exit 1
 LAUNCHES=${BENCH_LAUNCHES:-10} CALLS=${BENCH_CALLS:-2000} MIB=${BENCH_MIB:-100}
 mkdir -p tests/out
-ours=$(tests/bin/bench "$LAUNCHES" "$CALLS" "$MIB") || { echo "bench: guestkit run failed"; exit 1; }
+ours=$(tests/bin/bench "$LAUNCHES" "$CALLS" "$MIB" 2>tests/out/bench-lib.txt) || { echo "bench: guestkit run failed"; exit 1; }
 
 # Where a warm launch's time goes (medians over 5 verbose launches).
 img=tests/out/bench-timings-$$.img
@@ -88,6 +88,7 @@ else
   echo "  (ratio > 1: guestkit is better by that factor)"
 fi
 printf "%s" "$breakdown"
+sed 's/^/  /' tests/out/bench-lib.txt
 [ -n "${audit:-}" ] && echo "$audit" | sed 's/^/  /'
 [ -n "$inspect" ] && echo "$inspect" | sed 's/^/  /'
 exit 0
