@@ -43,24 +43,6 @@ open_dir (const char *directory)
   return fd;
 }
 
-static int
-write_pipe (void *opaque, const void *data, size_t len)
-{
-  int fd = *(int *) opaque;
-  const char *p = data;
-
-  while (len > 0) {
-    ssize_t r = write (fd, p, len);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return -1;
-    p += r;
-    len -= (size_t) r;
-  }
-  return 0;
-}
-
 /* Feed the FileIn stream to "tar -x[z]f -" in the sandbox. */
 static int
 unpack (const char *directory, int gzip)
@@ -90,7 +72,7 @@ unpack (const char *directory, int gzip)
     reply_with_perror ("tar");
     goto out;
   }
-  r = gd_receive_file (write_pipe, &p[1]);
+  r = gd_receive_file (gd_write_to_fd, &p[1]);
   saved = errno;
   close (p[1]);
   p[1] = -1;

@@ -19,24 +19,6 @@ is_device (const char *p)
   return strncmp (p, "/dev/", 5) == 0;
 }
 
-static int
-write_chunk (void *opaque, const void *data, size_t len)
-{
-  int fd = *(int *) opaque;
-  const char *p = data;
-
-  while (len > 0) {
-    ssize_t r = write (fd, p, len);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return -1;
-    p += r;
-    len -= (size_t) r;
-  }
-  return 0;
-}
-
 int
 do_upload (const char *remotefilename)
 {
@@ -50,7 +32,7 @@ do_upload (const char *remotefilename)
     reply_with_perror ("%s", remotefilename);   /* cancels the stream */
     return -1;
   }
-  r = gd_receive_file (write_chunk, &fd);
+  r = gd_receive_file (gd_write_to_fd, &fd);
   if (r == 0 && is_device (remotefilename) && fsync (fd) == -1)
     r = -1;
   saved = errno;

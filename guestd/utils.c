@@ -173,3 +173,22 @@ gd_split_lines (const char *buf, size_t len)
   }
   return gd_strlist_end (&l);
 }
+
+/* gd_receive_file callback: write each chunk whole to the fd *opaque. */
+int
+gd_write_to_fd (void *opaque, const void *data, size_t len)
+{
+  int fd = *(int *) opaque;
+  const char *p = data;
+
+  while (len > 0) {
+    ssize_t r = write (fd, p, len);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1)
+      return -1;
+    p += r;
+    len -= (size_t) r;
+  }
+  return 0;
+}
