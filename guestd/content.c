@@ -340,37 +340,18 @@ do_checksum (const char *csumtype, const char *path)
   return out;
 }
 
-/* Fill buf from fd as far as the file goes; bytes read or -1. */
-static ssize_t
-read_fill (int fd, char *buf, size_t len)
-{
-  size_t got = 0;
-
-  while (got < len) {
-    ssize_t n = read (fd, buf + got, len - got);
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n == -1)
-      return -1;
-    if (n == 0)
-      break;
-    got += (size_t) n;
-  }
-  return (ssize_t) got;
-}
-
 static int
 compare_fds (int a, int b, const char *file1, const char *file2)
 {
   static char ba[65536], bb[65536];
 
   for (;;) {
-    ssize_t na = read_fill (a, ba, sizeof ba), nb;
+    ssize_t na = gd_read_fill (a, ba, sizeof ba), nb;
     if (na == -1) {
       reply_with_perror ("%s", file1);
       return -1;
     }
-    if ((nb = read_fill (b, bb, sizeof bb)) == -1) {
+    if ((nb = gd_read_fill (b, bb, sizeof bb)) == -1) {
       reply_with_perror ("%s", file2);
       return -1;
     }

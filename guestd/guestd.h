@@ -107,6 +107,7 @@ void gd_strlist_free (struct gd_strlist *l);
 void gd_sort_strings (char **v, size_t n);
 char *gd_trim (char *s);                 /* in place, returns s */
 char *gd_read_small_file (const char *path);  /* whole text file, caller frees */
+ssize_t gd_read_fill (int fd, void *buf, size_t len); /* to len or EOF; -1 on error */
 int gd_write_to_fd (void *opaque, const void *data, size_t len); /* FileIn chunks to fd *opaque */
 int gd_mkstr (char **out, const char *fmt, ...)  /* asprintf, -1 on ENOMEM */
   __attribute__((format (printf, 2, 3)));

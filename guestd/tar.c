@@ -132,25 +132,6 @@ start_reader (const char *const *argv, int dirfd, int *outfd, int *errfd)
   return pid;
 }
 
-/* Fill buf from fd up to len bytes or end of file; bytes or -1. */
-static ssize_t
-read_some (int fd, char *b, size_t len)
-{
-  size_t got = 0;
-
-  while (got < len) {
-    ssize_t n = read (fd, b + got, len - got);
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n == -1)
-      return got > 0 ? (ssize_t) got : -1;
-    if (n == 0)
-      break;
-    got += (size_t) n;
-  }
-  return (ssize_t) got;
-}
-
 /* Wait for a reader; status <= okmax is success.  Else reply (which
  * ends an open FileOut stream with a cancel chunk) and return -1. */
 static int
@@ -192,7 +173,7 @@ stream_out (const char *directory, const char *const *argv, int okmax)
   if (pid == -1)
     return -1;
   gd_reply_ok (NULL, NULL);
-  while ((n = read_some (outfd, buf, sizeof buf)) > 0)
+  while ((n = gd_read_fill (outfd, buf, sizeof buf)) > 0)
     if (gd_send_chunk (buf, (size_t) n) == -1)    /* library cancelled */
       break;
   close (outfd);
@@ -264,7 +245,7 @@ collect_names (int outfd, struct gd_strlist *l)
   size_t have = 0, total = 0;
   ssize_t n, used;
 
-  while ((n = read_some (outfd, buf + have, sizeof buf - have)) > 0) {
+  while ((n = gd_read_fill (outfd, buf + have, sizeof buf - have)) > 0) {
     have += (size_t) n;
     if ((used = add_names (l, buf, have, &total)) == -1)
       return -1;

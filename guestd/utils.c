@@ -192,3 +192,24 @@ gd_write_to_fd (void *opaque, const void *data, size_t len)
   }
   return 0;
 }
+
+/* Fill buf from fd up to len bytes or end of file: the bytes read, or -1
+ * on a read error. */
+ssize_t
+gd_read_fill (int fd, void *buf, size_t len)
+{
+  char *b = buf;
+  size_t got = 0;
+
+  while (got < len) {
+    ssize_t n = read (fd, b + got, len - got);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n == -1)
+      return -1;
+    if (n == 0)
+      break;
+    got += (size_t) n;
+  }
+  return (ssize_t) got;
+}
