@@ -200,19 +200,6 @@ make_system (const char *path)
     }                                                                   \
   } while (0)
 
-static int
-upload (const char *path, const void *data, size_t n)
-{
-  char tmp[] = "tests/out/inspect-win-XXXXXX";
-  int fd = mkstemp (tmp), r;
-
-  if (fd == -1 || write (fd, data, n) != (ssize_t) n || close (fd) == -1)
-    return -1;
-  r = guestfs_upload (g, tmp, path);
-  unlink (tmp);
-  return r;
-}
-
 /* A PE header for an x86_64 executable. */
 static int
 put_cmd_exe (const char *path)
@@ -222,7 +209,7 @@ put_cmd_exe (const char *path)
   le32 (pe + 0x3c, 0x80);
   memcpy (pe + 0x80, "PE\0\0", 4);
   le16 (pe + 0x84, 0x8664);
-  return upload (path, pe, sizeof pe);
+  return th_upload_bytes (g, path, pe, sizeof pe);
 }
 
 /* Partition and format a disk, NTFS when the appliance can mount it. */

@@ -56,20 +56,6 @@ put (const char *path, const char *text)
   return guestfs_write_file (g, path, text, 0);
 }
 
-/* Upload n bytes as a guest file (write_file cannot carry NUL bytes). */
-static int
-upload (const char *path, const void *data, size_t n)
-{
-  char tmp[] = "tests/out/inspect-upload-XXXXXX";
-  int fd = mkstemp (tmp), r;
-
-  if (fd == -1 || write (fd, data, n) != (ssize_t) n || close (fd) == -1)
-    return -1;
-  r = guestfs_upload (g, tmp, path);
-  unlink (tmp);
-  return r;
-}
-
 /* An ELF header for machine m (class 64 unless is32, little-endian). */
 static int
 put_elf (const char *path, unsigned machine, int is32)
@@ -82,7 +68,7 @@ put_elf (const char *path, unsigned machine, int is32)
   h[16] = 2;                    /* ET_EXEC */
   h[18] = machine & 0xff;
   h[19] = machine >> 8;
-  return upload (path, h, sizeof h);
+  return th_upload_bytes (g, path, h, sizeof h);
 }
 
 /* Does some string of the list contain needle? */

@@ -123,3 +123,18 @@ th_count (char *const *l)
     n++;
   return n;
 }
+
+int
+th_upload_bytes (guestfs_h *g, const char *path, const void *data, size_t n)
+{
+  char tmp[] = "tests/out/upload-XXXXXX";
+  int fd, r;
+
+  mkdir ("tests/out", 0755);
+  fd = mkstemp (tmp);
+  if (fd == -1 || write (fd, data, n) != (ssize_t) n || close (fd) == -1)
+    return -1;
+  r = guestfs_upload (g, tmp, path);
+  unlink (tmp);
+  return r;
+}

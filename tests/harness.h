@@ -54,6 +54,10 @@ char *th_scratch (const char *name, int mb);
  * if that fails. */
 guestfs_h *th_launch (const char *const *images, int readonly);
 
+/* Upload n bytes to the guest file path (write_file cannot carry NUL
+ * bytes), through a temporary local file.  0 or -1. */
+int th_upload_bytes (guestfs_h *g, const char *path, const void *data, size_t n);
+
 /* Is s in the NULL-terminated list l (l may be NULL)? */
 int th_has (char *const *l, const char *s);
 

@@ -142,15 +142,6 @@ t_error_handler (void)
   guestfs_close (g);
 }
 
-static void
-t_relative_path (void)
-{
-  guestfs_h *g = fresh ();
-  /* argument checks come after the state check, so only the state error here */
-  CHECK (guestfs_touch (g, "relative") == -1, "touch succeeded");
-  guestfs_close (g);
-}
-
 int
 main (void)
 {
@@ -162,6 +153,5 @@ main (void)
   th_run ("handle-add-drive-errors", t_add_drive_errors);
   th_run ("handle-no-appliance", t_no_appliance);
   th_run ("handle-error-handler", t_error_handler);
-  th_run ("handle-relative-path", t_relative_path);
   return th_done ();
 }
