@@ -11,6 +11,7 @@
  */
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #include "gk.h"
 
 static int
-kvm_answers (void)
+probe_kvm_ioctls (void)
 {
   int fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
   int ok = 0;
@@ -36,6 +37,23 @@ kvm_answers (void)
   }
   close (fd);
   return ok;
+}
+
+/* The probe creates a VM: do it once per process, not per launch. */
+static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
+static int kvm_ok;
+
+static void
+kvm_probe_once (void)
+{
+  kvm_ok = probe_kvm_ioctls ();
+}
+
+static int
+kvm_answers (void)
+{
+  pthread_once (&kvm_once, kvm_probe_once);
+  return kvm_ok;
 }
 
 static char *
