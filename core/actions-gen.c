@@ -3422,6 +3422,45 @@ guestfs_inspect_mount_root (guestfs_h *g, const char *root, int readonly)
   return r;
 }
 
+struct guestfs_cache_entry_list *
+guestfs_cache_list (guestfs_h *g)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_cache_list];
+  union gk_val args[1] = { { 0 } };
+  struct guestfs_cache_entry_list * r;
+  if (gk_enter (g, a, args) == -1)
+    return NULL;
+  r = gk_impl_cache_list (g);
+  gk_leave (g, a, r == NULL);
+  return r;
+}
+
+int
+guestfs_cache_prune (guestfs_h *g)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_cache_prune];
+  union gk_val args[1] = { { 0 } };
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_cache_prune (g);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
+int
+guestfs_cache_clear (guestfs_h *g)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_cache_clear];
+  union gk_val args[1] = { { 0 } };
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_cache_clear (g);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
 void
 guestfs_free_int_bool (struct guestfs_int_bool *p)
 {
@@ -3564,4 +3603,16 @@ void
 guestfs_free_application_list (struct guestfs_application_list *p)
 {
   gk_free_struct_list (&gk_structs[11], (struct gk_list *) p);
+}
+
+void
+guestfs_free_cache_entry (struct guestfs_cache_entry *p)
+{
+  gk_free_struct (&gk_structs[12], p);
+}
+
+void
+guestfs_free_cache_entry_list (struct guestfs_cache_entry_list *p)
+{
+  gk_free_struct_list (&gk_structs[12], (struct gk_list *) p);
 }

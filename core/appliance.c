@@ -11,15 +11,15 @@
  * database), so a change of any of them selects a new one.  Building takes
  * an exclusive flock on CACHE/lock, so concurrent launches in threads or
  * processes build once; the build script renames its result into place.
+ * The handle holds the entry it uses, and a build prunes the others that
+ * nobody holds by age and size: see cache.c.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,66 +153,38 @@ run_build (guestfs_h *g, const char *dir, const char *dest)
   return 0;
 }
 
-static int
-remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return flag == FTW_DP ? rmdir (path) : unlink (path), 0;
-}
-
-/* A new appliance makes the older ones and every saved snapshot (made
- * from an older appliance) useless: drop them, so the cache does not
- * grow by ~0.5 GB per rebuild.  A qemu still running from them keeps
- * its open files. */
-static void
-prune (guestfs_h *g, const char *cache, const char *keep)
-{
-  DIR *d = opendir (cache);
-  struct dirent *e;
-
-  while (d && (e = readdir (d)) != NULL) {
-    char *p = gk_asprintf (g, "%s/%s", cache, e->d_name);
-    if (strncmp (e->d_name, "appliance-", 10) == 0 && strcmp (p, keep) != 0)
-      nftw (p, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else if (strncmp (e->d_name, "snapshot-", 9) == 0)
-      unlink (p);
-    free (p);
-  }
-  if (d)
-    closedir (d);
-}
-
+/* The appliance built from dir, from the cache (built first if missing),
+ * held in use by the handle (cache.c). */
 static int
 from_cache (guestfs_h *g, const char *dir, struct gk_appliance *ap)
 {
-  char *cache = gk_cache_dir (g), *lockp, *dest;
-  int lock, r = 0;
+  char *cache = gk_cache_dir (g), *dest;
+  int fd, lock;
 
   if (cache == NULL)
     return -1;
   dest = gk_asprintf (g, "%s/appliance-%016llx", cache,
                       (unsigned long long) stamp (dir));
-  lockp = gk_asprintf (g, "%s/lock", cache);
-  lock = open (lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock == -1 || flock (lock, LOCK_EX) == -1) {
-    gk_perror (g, "launch: %s", lockp);
-    r = -1;
-  } else if (!(is_file (dest, "kernel") && is_file (dest, "initrd") &&
-               is_file (dest, "root"))) {
-    r = run_build (g, dir, dest);
-    if (r == 0)
-      prune (g, cache, dest);
-  }
-  if (lock >= 0)
+  fd = gk_cache_hold (g, dest, 1);
+  if (fd == -1 && (lock = gk_cache_lock (g, cache)) >= 0) {
+    fd = gk_cache_hold (g, dest, 1);          /* built while we waited? */
+    if (fd == -1 && run_build (g, dir, dest) == 0) {
+      fd = gk_cache_hold (g, dest, 1);
+      gk_cache_prune (g, cache, dest);
+    }
     close (lock);
-  if (r == 0) {
+  }
+  if (fd == -1 && !gk_error_pending (g))
+    gk_error (g, "launch: the appliance %s was removed as soon as it was built", dest);
+  if (fd >= 0) {
+    g->cache_appliance_lock = fd;
     ap->kernel = gk_asprintf (g, "%s/kernel", dest);
     ap->initrd = gk_asprintf (g, "%s/initrd", dest);
     ap->root = gk_asprintf (g, "%s/root", dest);
   }
-  free (lockp);
   free (dest);
   free (cache);
-  return r;
+  return fd >= 0 ? 0 : -1;
 }
 
 int
@@ -222,6 +194,7 @@ gk_appliance_get (guestfs_h *g, struct gk_appliance *ap)
   int r = -1;
 
   memset (ap, 0, sizeof *ap);
+  gk_cache_release (g);          /* whatever a failed launch still held */
   for (char *dir = strtok_r (path, ":", &save); dir;
        dir = strtok_r (NULL, ":", &save)) {
     if (*dir == '\0')

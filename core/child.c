@@ -1,7 +1,8 @@
 /* core/child.c: the end of a qemu child, whether asked for (close,
  * kill_subprocess) or not (qemu crashed or was killed).  Either way the
- * handle goes back to CONFIG, every fd and the temp dir are released, the
- * child is reaped and the subprocess-quit callback runs once.
+ * handle goes back to CONFIG, every fd, the cache entries it held and the
+ * temp dir are released, the child is reaped and the subprocess-quit
+ * callback runs once.
  */
 #include <errno.h>
 #include <dirent.h>
@@ -89,6 +90,8 @@ release (guestfs_h *g)
     close (g->console);
   g->sock = g->console = -1;
   g->pid = 0;
+  if (!g->cache_keep)
+    gk_cache_release (g);       /* qemu has gone: its cache entries are free */
   remove_tmpdir (g);
   g->state = GK_CONFIG;
   if (had_child && g->quit_cb)

@@ -69,6 +69,12 @@ struct guestfs_h {
   size_t console_len;
   char *msgbuf;                /* GK_MESSAGE_MAX + 4 bytes, lazily */
 
+  /* Cache entries in use (cache.c): shared-flock'd fds, 0 = none (a
+   * lock fd is always >= 3), held until qemu has exited. */
+  int cache_appliance_lock;    /* the appliance-STAMP directory */
+  int cache_snapshot_lock;     /* the snapshot-KEY file */
+  int cache_keep;              /* > 0: a qemu ending now keeps them (launch) */
+
   /* Inspection (core/inspect*.c): results of the last inspect_os. */
   struct gk_inspect *inspect;  /* owned; NULL before inspect_os */
 };
@@ -140,6 +146,17 @@ struct gk_appliance {
 int gk_appliance_get (guestfs_h *g, struct gk_appliance *ap);
 void gk_appliance_free (struct gk_appliance *ap);
 char *gk_cache_dir (guestfs_h *g);
+
+/* cache.c: entries in use, and pruning (rule in the file's header) */
+int gk_cache_hold (guestfs_h *g, const char *path, int is_dir);  /* fd or -1 */
+void gk_cache_release (guestfs_h *g);
+int gk_cache_vanished (guestfs_h *g);   /* the held appliance was removed */
+void gk_cache_notice (guestfs_h *g, const char *msg);
+int gk_cache_lock (guestfs_h *g, const char *cache);  /* build lock fd, -1 */
+void gk_cache_prune (guestfs_h *g, const char *cache, const char *keep);
+struct guestfs_cache_entry_list *gk_impl_cache_list (guestfs_h *g);
+int gk_impl_cache_prune (guestfs_h *g);
+int gk_impl_cache_clear (guestfs_h *g);
 
 /* accel.c */
 const char *gk_accel_choose (guestfs_h *g, int *probe_kvm);

@@ -8,7 +8,8 @@
  *      draining the console and watching for qemu's death and a timeout
  *   5. READY; the launch-done callback runs
  * An automatic KVM try that fails or times out is recorded, and the
- * launch is redone with TCG.
+ * launch is redone with TCG.  A cached appliance removed while qemu was
+ * starting is built again, once (cache.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -447,19 +448,40 @@ report_failure (guestfs_h *g, int r, double timeout)
   free (why);
 }
 
+/* The appliance's cache entry was removed while qemu was starting (by
+ * hand, say): qemu could not open it.  Stop what was started; 1 if the
+ * launch should build it again and retry. */
+static int
+appliance_vanished (guestfs_h *g)
+{
+  if (!gk_cache_vanished (g))
+    return 0;
+  if (g->pid > 0) {
+    kill (g->pid, SIGKILL);
+    waitpid (g->pid, NULL, 0);
+    g->pid = 0;
+  }
+  gk_shutdown (g);
+  gk_cache_notice (g, "launch: the cached appliance was removed while qemu "
+                   "was starting; building it again");
+  return 1;
+}
+
 int
 gk_impl_launch (guestfs_h *g)
 {
   struct gk_appliance ap;
-  int probe, r;
+  int probe, r, retried = 0;
   const char *accel;
   double timeout = gk_launch_timeout ();
 
+ again:
   if (gk_appliance_get (g, &ap) == -1)
     return -1;
   accel = gk_accel_choose (g, &probe);
   if (accel == NULL) {
     gk_appliance_free (&ap);
+    gk_cache_release (g);
     return -1;
   }
   gk_debug (g, "accelerator: %s%s", accel, probe ? " (trying; TCG if it fails)" : "");
@@ -472,7 +494,9 @@ gk_impl_launch (guestfs_h *g)
   if (r != 0 && r != -4 && probe) {
     gk_debug (g, "KVM did not work here; falling back to TCG");
     if (g->pid > 0) { kill (g->pid, SIGKILL); waitpid (g->pid, NULL, 0); g->pid = 0; }
+    g->cache_keep++;
     gk_shutdown (g);
+    g->cache_keep--;
     gk_accel_record (g, "tcg");
     g->state = GK_LAUNCHING;
     accel = "tcg";
@@ -483,6 +507,10 @@ gk_impl_launch (guestfs_h *g)
   if (r == -4) {
     gk_shutdown (g);
     return -1;
+  }
+  if (r != 0 && !retried && appliance_vanished (g)) {
+    retried = 1;
+    goto again;
   }
   if (r != 0) {
     report_failure (g, r, timeout);

@@ -3,7 +3,8 @@
  * The first launch with a given appliance, qemu, memory size, accelerator
  * and kernel command line boots a template with no drives, waits for
  * guestd, and saves the paused VM with QMP `migrate' into the cache
- * (snapshot-KEY, written under the cache lock, renamed into place).
+ * (snapshot-KEY, written under the cache lock, renamed into place).  The
+ * handle holds the state file in use until its qemu exits (cache.c).
  * Every launch then starts a new qemu with `-incoming' from that file,
  * hot-adds the handle's drives on the virtio-scsi controller while the
  * guest is still paused (blockdev-add with the explicit format, then
@@ -133,7 +134,9 @@ discard_vm (guestfs_h *g, struct gk_boot *b)
     waitpid (g->pid, NULL, 0);
     g->pid = 0;
   }
+  g->cache_keep++;            /* the launch goes on with the same entries */
   gk_shutdown (g);
+  g->cache_keep--;
   free (b->qmp_path);
   b->qmp_path = NULL;
 }
@@ -190,35 +193,37 @@ make_template (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   return r;
 }
 
-/* The cached state file, made first if missing. */
+/* The cached state file, made first if missing, held in use (cache.c). */
 static int
 open_state (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
             char **path_r)
 {
-  char *cache = gk_cache_dir (g), *lockp;
-  int lock, fd = -1;
+  char *cache = gk_cache_dir (g);
+  int lock, fd;
 
   *path_r = NULL;
   if (cache == NULL)
     return -1;
   *path_r = snapshot_path (g, ap, accel, cache);
-  fd = open (*path_r, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    free (cache);
-    return fd;
-  }
-  lockp = gk_asprintf (g, "%s/lock", cache);
-  lock = open (lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock >= 0 && flock (lock, LOCK_EX) == 0) {
-    fd = open (*path_r, O_RDONLY | O_CLOEXEC);   /* made while we waited? */
+  fd = gk_cache_hold (g, *path_r, 0);
+  if (fd == -1 && (lock = gk_cache_lock (g, cache)) >= 0) {
+    fd = gk_cache_hold (g, *path_r, 0);   /* made while we waited? */
     if (fd == -1 && make_template (g, ap, accel, *path_r) == 0)
-      fd = open (*path_r, O_RDONLY | O_CLOEXEC);
-  }
-  if (lock >= 0)
+      fd = gk_cache_hold (g, *path_r, 0);
     close (lock);
-  free (lockp);
+  }
   free (cache);
   return fd;
+}
+
+/* A state file that did not restore: remove it, unless another handle
+ * is using it (then it is theirs to judge).  Closes fd. */
+static void
+drop_state (const char *path, int fd)
+{
+  if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+    unlink (path);
+  close (fd);
 }
 
 static int
@@ -309,7 +314,7 @@ gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
   gk_debug (g, "launch timings: qemu start %.3f s, state load %.3f s, "
             "hotplug %.3f s, resume+rescan %.3f s, total %.3f s",
             b.t_started, t1 - t0 - b.t_started, t2 - t1, t3 - t2, t3 - t0);
-  close (b.state_fd);
+  g->cache_snapshot_lock = b.state_fd;    /* held until qemu exits */
   close (b.qmp);
   free (b.qmp_path);
   free (path);
@@ -321,11 +326,11 @@ gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
             gk_error_pending (g) ? ": " : "",
             gk_error_pending (g) ? guestfs_last_error (g) : "");
   g->error_pending = 0;
-  if (b.state_fd >= 0)
-    close (b.state_fd);
   discard_vm (g, &b);
-  if (stale && path)
-    unlink (path);       /* rebuilt by the next launch, under the lock */
+  if (b.state_fd >= 0 && stale)
+    drop_state (path, b.state_fd);  /* made again by the next launch */
+  else if (b.state_fd >= 0)
+    close (b.state_fd);
   free (path);
   g->quiet_errors--;
   g->state = GK_LAUNCHING;

@@ -288,6 +288,26 @@ static const struct rn_field fields_application[] = {
   { "app_description", RN_F_STRING, offsetof (struct guestfs_application, app_description), 0 },
 };
 
+static void
+free_cache_entry (void *p)
+{
+  guestfs_free_cache_entry (p);
+}
+
+static void
+free_cache_entry_list (void *p)
+{
+  guestfs_free_cache_entry_list (p);
+}
+
+static const struct rn_field fields_cache_entry[] = {
+  { "cache_path", RN_F_STRING, offsetof (struct guestfs_cache_entry, cache_path), 0 },
+  { "cache_kind", RN_F_STRING, offsetof (struct guestfs_cache_entry, cache_kind), 0 },
+  { "cache_size", RN_F_BYTES, offsetof (struct guestfs_cache_entry, cache_size), 0 },
+  { "cache_last_used", RN_F_INT64, offsetof (struct guestfs_cache_entry, cache_last_used), 0 },
+  { "cache_in_use", RN_F_INT32, offsetof (struct guestfs_cache_entry, cache_in_use), 0 },
+};
+
 const struct rn_struct rn_structs[] = {
   { "int_bool", sizeof (struct guestfs_int_bool), 2, fields_int_bool, free_int_bool, free_int_bool_list },
   { "lvm_pv", sizeof (struct guestfs_lvm_pv), 14, fields_lvm_pv, free_lvm_pv, free_lvm_pv_list },
@@ -301,8 +321,9 @@ const struct rn_struct rn_structs[] = {
   { "inotify_event", sizeof (struct guestfs_inotify_event), 4, fields_inotify_event, free_inotify_event, free_inotify_event_list },
   { "partition", sizeof (struct guestfs_partition), 4, fields_partition, free_partition, free_partition_list },
   { "application", sizeof (struct guestfs_application), 13, fields_application, free_application, free_application_list },
+  { "cache_entry", sizeof (struct guestfs_cache_entry), 5, fields_cache_entry, free_cache_entry, free_cache_entry_list },
 };
-const size_t rn_nstructs = 12;
+const size_t rn_nstructs = 13;
 
 static int
 inv_launch (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
@@ -2095,6 +2116,27 @@ inv_inspect_mount_root (guestfs_h *g, const union rn_argval *a, struct rn_ret *r
   return guestfs_inspect_mount_root (g, a[0].s, a[1].i);
 }
 
+static int
+inv_cache_list (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) a;
+  return (r->v.p = guestfs_cache_list (g)) == NULL ? -1 : 0;
+}
+
+static int
+inv_cache_prune (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) a;
+  return (r->v.i = guestfs_cache_prune (g)) == -1 ? -1 : 0;
+}
+
+static int
+inv_cache_clear (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) a;
+  return (r->v.i = guestfs_cache_clear (g)) == -1 ? -1 : 0;
+}
+
 static const struct rn_arg args_add_drive[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_cdrom[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_drive_ro[] = { { "filename", RN_ARG_STRING } };
@@ -2590,34 +2632,37 @@ const struct rn_call rn_calls[] = {
   { "inspect_get_format", NULL, "inspect", "installed for an installed OS, unknown otherwise", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_format, inv_inspect_get_format },
   { "inspect_get_warnings", NULL, "inspect", "guestkit extension: what inspection of this root could not read or understand (empty list when all went well)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_inspect_get_warnings, inv_inspect_get_warnings },
   { "inspect_mount_root", NULL, "inspect", "guestkit extension: unmount everything, mount the OS root on / and its fstab filesystems in mount order; read-only skips (with a warning) what will not mount, read-write fails and unmounts everything", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_ERR, -1, 2, args_inspect_mount_root, inv_inspect_mount_root },
+  { "cache_list", NULL, "cache", "guestkit extension: the entries of the appliance cache (built appliances, saved snapshots) with their size on disk, last use and whether a handle is using one", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_STRUCTLIST, 12, 0, NULL, inv_cache_list },
+  { "cache_prune", NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_prune },
+  { "cache_clear", NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_clear },
 };
-const size_t rn_ncalls = 269;
+const size_t rn_ncalls = 272;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
   4, 3, 6, 5, 60, 52, 51, 53, 50, 55, 61, 62,
   58, 57, 56, 59, 54, 250, 98, 94, 92, 97, 93, 96,
-  99, 95, 90, 91, 231, 38, 102, 68, 69, 84, 85, 7,
-  121, 122, 251, 110, 159, 160, 125, 101, 124, 161, 142, 229,
-  186, 189, 127, 70, 203, 187, 190, 83, 249, 141, 230, 118,
-  13, 15, 32, 115, 117, 24, 11, 25, 9, 34, 28, 22,
-  30, 17, 220, 175, 147, 185, 188, 120, 155, 156, 130, 162,
-  214, 218, 217, 213, 216, 215, 258, 254, 263, 266, 259, 256,
-  257, 262, 260, 261, 255, 253, 267, 265, 264, 268, 252, 21,
-  19, 72, 71, 20, 18, 2, 0, 237, 176, 41, 42, 39,
-  198, 199, 200, 201, 180, 40, 178, 87, 238, 75, 82, 111,
-  139, 45, 48, 239, 66, 236, 67, 151, 225, 226, 227, 222,
-  223, 224, 168, 76, 221, 182, 167, 169, 170, 164, 165, 166,
-  212, 228, 35, 163, 108, 107, 109, 181, 80, 123, 144, 243,
-  244, 248, 242, 247, 245, 246, 126, 241, 73, 113, 132, 43,
-  46, 184, 49, 172, 202, 240, 197, 179, 140, 63, 65, 64,
-  183, 148, 149, 150, 12, 14, 31, 114, 116, 23, 10, 8,
-  33, 27, 29, 16, 219, 177, 77, 173, 133, 136, 135, 134,
-  145, 146, 143, 86, 88, 128, 129, 205, 207, 209, 211, 204,
-  206, 208, 210, 36, 157, 158, 103, 104, 105, 106, 37, 233,
-  234, 89, 171, 79, 81, 100, 235, 26, 232, 138, 137, 74,
-  112, 44, 47, 1, 154, 152, 153, 78, 192, 195, 119, 131,
-  193, 196, 174, 191, 194,
+  99, 95, 90, 91, 271, 269, 270, 231, 38, 102, 68, 69,
+  84, 85, 7, 121, 122, 251, 110, 159, 160, 125, 101, 124,
+  161, 142, 229, 186, 189, 127, 70, 203, 187, 190, 83, 249,
+  141, 230, 118, 13, 15, 32, 115, 117, 24, 11, 25, 9,
+  34, 28, 22, 30, 17, 220, 175, 147, 185, 188, 120, 155,
+  156, 130, 162, 214, 218, 217, 213, 216, 215, 258, 254, 263,
+  266, 259, 256, 257, 262, 260, 261, 255, 253, 267, 265, 264,
+  268, 252, 21, 19, 72, 71, 20, 18, 2, 0, 237, 176,
+  41, 42, 39, 198, 199, 200, 201, 180, 40, 178, 87, 238,
+  75, 82, 111, 139, 45, 48, 239, 66, 236, 67, 151, 225,
+  226, 227, 222, 223, 224, 168, 76, 221, 182, 167, 169, 170,
+  164, 165, 166, 212, 228, 35, 163, 108, 107, 109, 181, 80,
+  123, 144, 243, 244, 248, 242, 247, 245, 246, 126, 241, 73,
+  113, 132, 43, 46, 184, 49, 172, 202, 240, 197, 179, 140,
+  63, 65, 64, 183, 148, 149, 150, 12, 14, 31, 114, 116,
+  23, 10, 8, 33, 27, 29, 16, 219, 177, 77, 173, 133,
+  136, 135, 134, 145, 146, 143, 86, 88, 128, 129, 205, 207,
+  209, 211, 204, 206, 208, 210, 36, 157, 158, 103, 104, 105,
+  106, 37, 233, 234, 89, 171, 79, 81, 100, 235, 26, 232,
+  138, 137, 74, 112, 44, 47, 1, 154, 152, 153, 78, 192,
+  195, 119, 131, 193, 196, 174, 191, 194,
 };
 
 static int

@@ -416,6 +416,10 @@ int rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro);
 void rn_drives_free (struct rn_drives *d);
 int rn_cmd_shell (int argc, char **argv);
 
+/* ---- cache-cli.c: guestkit cache ---- */
+
+int rn_cmd_cache (int argc, char **argv);
+
 /* ---- inspect-cli.c: guestkit inspect ---- */
 
 int rn_cmd_inspect (int argc, char **argv);

@@ -133,6 +133,13 @@ static const struct gk_field fields_application[] = {
   { "app_summary", GK_F_STRING, offsetof (struct guestfs_application, app_summary), 0 },
   { "app_description", GK_F_STRING, offsetof (struct guestfs_application, app_description), 0 },
 };
+static const struct gk_field fields_cache_entry[] = {
+  { "cache_path", GK_F_STRING, offsetof (struct guestfs_cache_entry, cache_path), 0 },
+  { "cache_kind", GK_F_STRING, offsetof (struct guestfs_cache_entry, cache_kind), 0 },
+  { "cache_size", GK_F_BYTES, offsetof (struct guestfs_cache_entry, cache_size), 0 },
+  { "cache_last_used", GK_F_INT64, offsetof (struct guestfs_cache_entry, cache_last_used), 0 },
+  { "cache_in_use", GK_F_INT32, offsetof (struct guestfs_cache_entry, cache_in_use), 0 },
+};
 
 const struct gk_struct gk_structs[] = {
   { "int_bool", sizeof (struct guestfs_int_bool), 2, fields_int_bool },
@@ -147,8 +154,9 @@ const struct gk_struct gk_structs[] = {
   { "inotify_event", sizeof (struct guestfs_inotify_event), 4, fields_inotify_event },
   { "partition", sizeof (struct guestfs_partition), 4, fields_partition },
   { "application", sizeof (struct guestfs_application), 13, fields_application },
+  { "cache_entry", sizeof (struct guestfs_cache_entry), 5, fields_cache_entry },
 };
-const size_t gk_nstructs = 12;
+const size_t gk_nstructs = 13;
 
 static const struct gk_arg args_add_drive[] = { { "filename", GK_ARG_STRING } };
 static const struct gk_arg args_add_cdrom[] = { { "filename", GK_ARG_STRING } };
@@ -645,5 +653,8 @@ const struct gk_action gk_actions[] = {
   { "inspect_get_format", -1, GK_RET_STRING, NULL, 1, args_inspect_get_format, GK_ST_READY, 1, NULL, "inspect", "installed for an installed OS, unknown otherwise" },
   { "inspect_get_warnings", -1, GK_RET_STRINGLIST, NULL, 1, args_inspect_get_warnings, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: what inspection of this root could not read or understand (empty list when all went well)" },
   { "inspect_mount_root", -1, GK_RET_ERR, NULL, 2, args_inspect_mount_root, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: unmount everything, mount the OS root on / and its fstab filesystems in mount order; read-only skips (with a warning) what will not mount, read-write fails and unmounts everything" },
+  { "cache_list", -1, GK_RET_STRUCTLIST, &gk_structs[12], 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: the entries of the appliance cache (built appliances, saved snapshots) with their size on disk, last use and whether a handle is using one" },
+  { "cache_prune", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed" },
+  { "cache_clear", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed" },
 };
-const size_t gk_nactions = 269;
+const size_t gk_nactions = 272;

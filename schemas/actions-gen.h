@@ -273,7 +273,10 @@ enum gk_action_index {
   GK_ACTION_inspect_get_format = 266,
   GK_ACTION_inspect_get_warnings = 267,
   GK_ACTION_inspect_mount_root = 268,
-  GK_ACTION_COUNT = 269
+  GK_ACTION_cache_list = 269,
+  GK_ACTION_cache_prune = 270,
+  GK_ACTION_cache_clear = 271,
+  GK_ACTION_COUNT = 272
 };
 
 #endif /* GK_ACTIONS_GEN_H */

@@ -10,7 +10,7 @@ QUICK_C := tests/quick-handle tests/quick-wire
 QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh tests/quick-contract.py
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
-TEST_TOOLS := tests/bin/make-sample-image tests/bin/manual-example
+TEST_TOOLS := tests/bin/make-sample-image tests/bin/manual-example tests/bin/cache-loop
 
 tests/%.o: tests/%.c
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@

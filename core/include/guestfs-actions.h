@@ -540,5 +540,11 @@ extern char * guestfs_inspect_get_format (guestfs_h *g, const char *root);
 extern char ** guestfs_inspect_get_warnings (guestfs_h *g, const char *root);
 /* guestkit extension: unmount everything, mount the OS root on / and its fstab filesystems in mount order; read-only skips (with a warning) what will not mount, read-write fails and unmounts everything: returns -1 on error */
 extern int guestfs_inspect_mount_root (guestfs_h *g, const char *root, int readonly);
+/* guestkit extension: the entries of the appliance cache (built appliances, saved snapshots) with their size on disk, last use and whether a handle is using one: the caller frees it with guestfs_free_cache_entry_list(); NULL on error */
+extern struct guestfs_cache_entry_list * guestfs_cache_list (guestfs_h *g);
+/* guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed: returns -1 on error */
+extern int guestfs_cache_prune (guestfs_h *g);
+/* guestkit extension: remove every cache entry that no handle is using; returns how many were removed: returns -1 on error */
+extern int guestfs_cache_clear (guestfs_h *g);
 
 #endif /* GUESTFS_ACTIONS_H_ */

@@ -244,4 +244,20 @@ struct guestfs_application_list {
 extern void guestfs_free_application (struct guestfs_application *);
 extern void guestfs_free_application_list (struct guestfs_application_list *);
 
+struct guestfs_cache_entry {
+  char *cache_path;
+  char *cache_kind;
+  uint64_t cache_size;
+  int64_t cache_last_used;
+  int32_t cache_in_use;
+};
+
+struct guestfs_cache_entry_list {
+  uint32_t len;                  /* number of elements */
+  struct guestfs_cache_entry *val;  /* the elements */
+};
+
+extern void guestfs_free_cache_entry (struct guestfs_cache_entry *);
+extern void guestfs_free_cache_entry_list (struct guestfs_cache_entry_list *);
+
 #endif /* GUESTFS_STRUCTS_H_ */
