@@ -4,11 +4,20 @@
  * One connection per process, used under one mutex by every thread.  WAL
  * journal with synchronous=NORMAL: a commit survives the process being
  * killed at any moment (only a power cut can lose the last commits), and
- * readers (`guestkit report' / `status') never block the writer.  Other
- * processes writing the same file wait on the busy timeout; every write
- * transaction is BEGIN IMMEDIATE, so two writers never deadlock.  A
- * finished task is written in one transaction: its steps, its facts and
- * its final status together, or none of them.
+ * readers (`guestkit report' / `status') never block the writer.
+ * foreign_keys is on: a step or fact always belongs to a task, a task to
+ * a run.  Every fixed statement is prepared once, on first use, and kept
+ * in struct rn_db until close.
+ *
+ * Other processes writing the same file: every write transaction is
+ * BEGIN IMMEDIATE, so two writers never deadlock; sqlite's busy handler
+ * waits up to the busy timeout (60 s, or GUESTKIT_DB_BUSY_MS) for a lock,
+ * and a task's start, result and a run's end are tried again for up to
+ * RETRY_BUDGET_S more when the lock is still held (SQLITE_BUSY or
+ * SQLITE_LOCKED, as the failing statement reported it: a ROLLBACK after
+ * it would reset sqlite's own error code).  A finished task is written in
+ * one transaction: its steps, its facts and its final status together, or
+ * none of them.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,12 +33,47 @@
 
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 60000
+#define RETRY_BUDGET_S 120.0       /* more tries after the busy handler gave up */
 
 extern const char rn_results_sql[];
 
+/* The fixed statements, prepared once each (stmt_sql, same order). */
+enum stmt {
+  ST_NEW_RUN, ST_ADD_TASK, ST_SET_NTASKS, ST_GET_RUN, ST_HELD, ST_CLAIM,
+  ST_LOAD_TASKS, ST_TASK_START, ST_DEL_STEPS, ST_DEL_FACTS, ST_ADD_STEP,
+  ST_ADD_FACT, ST_TASK_END, ST_RUN_END, ST_N
+};
+
+static const char *const stmt_sql[ST_N] = {
+  [ST_NEW_RUN] = "INSERT INTO runs (job_name, job_file, job_text, options, status, "
+                 "ntasks, started, pid, host) VALUES (?, ?, ?, ?, 'running', 0, ?, ?, ?)",
+  [ST_ADD_TASK] = "INSERT INTO tasks (run_id, seq, image, instance, status) "
+                  "VALUES (?, ?, ?, ?, 'pending')",
+  [ST_SET_NTASKS] = "UPDATE runs SET ntasks = ? WHERE id = ?",
+  [ST_GET_RUN] = "SELECT job_file, job_text, options, started FROM runs WHERE id = ?",
+  [ST_HELD] = "SELECT status, pid, host FROM runs WHERE id = ?",
+  [ST_CLAIM] = "UPDATE runs SET status = 'running', pid = ?, host = ?, workers = ?, "
+               "finished = NULL WHERE id = ?",
+  [ST_LOAD_TASKS] = "SELECT seq, id, image, instance, status FROM tasks "
+                    "WHERE run_id = ? ORDER BY seq",
+  [ST_TASK_START] = "UPDATE tasks SET status = 'running', started = ?, worker = ?, "
+                    "finished = NULL WHERE id = ?",
+  [ST_DEL_STEPS] = "DELETE FROM steps WHERE task_id = ?",
+  [ST_DEL_FACTS] = "DELETE FROM facts WHERE task_id = ?",
+  [ST_ADD_STEP] = "INSERT INTO steps (task_id, seq, call, args, result, error, "
+                  "duration_ms, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  [ST_ADD_FACT] = "INSERT OR REPLACE INTO facts (task_id, name, value) VALUES (?, ?, ?)",
+  [ST_TASK_END] = "UPDATE tasks SET status = ?, attempts = ?, step_errors = ?, "
+                  "error = ?, started = ?, finished = ?, duration_ms = ?, "
+                  "overhead_ms = ?, worker = ? WHERE id = ?",
+  [ST_RUN_END] = "UPDATE runs SET status = ?, finished = ? WHERE id = ?",
+};
+
 struct rn_db {
   sqlite3 *h;
-  pthread_mutex_t lock;      /* one transaction at a time */
+  pthread_mutex_t lock;      /* one transaction at a time; all below */
+  sqlite3_stmt *st[ST_N];    /* prepared on first use, finalized at close */
+  int code;                  /* primary result code of the last failure */
   char host[256];
 };
 
@@ -39,17 +83,41 @@ db_err (struct rn_db *db, const char *what)
   return rn_asprintf ("%s: %s", what, sqlite3_errmsg (db->h));
 }
 
-/* Prepare sql and bind the arguments described by types:
+/* Note a failure's code and message, before anything resets them. */
+static int
+failed (struct rn_db *db, int rc, char **err)
+{
+  db->code = rc & 0xff;
+  *err = db_err (db, "database");
+  return -1;
+}
+
+static int
+busy (const struct rn_db *db)
+{
+  return db->code == SQLITE_BUSY || db->code == SQLITE_LOCKED;
+}
+
+/* Statement id, reset, with the arguments described by types bound:
  *   t  const char * (NULL binds NULL)    i  int64_t    d  double */
 static sqlite3_stmt *
-prepare (struct rn_db *db, const char *sql, const char *types, va_list ap)
+prepare (struct rn_db *db, enum stmt id, const char *types, va_list ap, char **err)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = db->st[id];
+  int r;
 
-  if (sqlite3_prepare_v2 (db->h, sql, -1, &st, NULL) != SQLITE_OK)
-    return NULL;
+  if (st == NULL) {
+    r = sqlite3_prepare_v3 (db->h, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                            &db->st[id], NULL);
+    if (r != SQLITE_OK) {
+      failed (db, r, err);
+      return NULL;
+    }
+    st = db->st[id];
+  }
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
   for (int i = 0; types[i]; i++) {
-    int r;
     if (types[i] == 't') {
       const char *s = va_arg (ap, const char *);
       r = s ? sqlite3_bind_text (st, i + 1, s, -1, SQLITE_TRANSIENT)
@@ -59,50 +127,69 @@ prepare (struct rn_db *db, const char *sql, const char *types, va_list ap)
     else
       r = sqlite3_bind_double (st, i + 1, va_arg (ap, double));
     if (r != SQLITE_OK) {
-      sqlite3_finalize (st);
+      failed (db, r, err);
       return NULL;
     }
   }
   return st;
 }
 
+/* Statement id with its arguments bound, for the caller to step and
+ * then sqlite3_reset; NULL (*err set) on failure. */
+static sqlite3_stmt *
+query (struct rn_db *db, char **err, enum stmt id, const char *types, ...)
+{
+  va_list ap;
+  sqlite3_stmt *st;
+
+  va_start (ap, types);
+  st = prepare (db, id, types, ap, err);
+  va_end (ap);
+  return st;
+}
+
 /* Run a statement that returns no rows; 0 or -1 (*err set). */
 static int
-run (struct rn_db *db, char **err, const char *sql, const char *types, ...)
+run (struct rn_db *db, char **err, enum stmt id, const char *types, ...)
 {
   va_list ap;
   sqlite3_stmt *st;
   int r;
 
   va_start (ap, types);
-  st = prepare (db, sql, types, ap);
+  st = prepare (db, id, types, ap, err);
   va_end (ap);
-  if (st == NULL) {
-    *err = db_err (db, "database");
+  if (st == NULL)
     return -1;
-  }
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     ;
-  if (r != SQLITE_DONE) {
-    *err = db_err (db, "database");
-    sqlite3_finalize (st);
-    return -1;
-  }
-  sqlite3_finalize (st);
-  return 0;
+  if (r != SQLITE_DONE)
+    failed (db, r, err);
+  sqlite3_reset (st);
+  return r == SQLITE_DONE ? 0 : -1;
 }
 
 static int
 exec (struct rn_db *db, const char *sql, char **err)
 {
   char *msg = NULL;
+  int r = sqlite3_exec (db->h, sql, NULL, NULL, &msg);
 
-  if (sqlite3_exec (db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+  if (r != SQLITE_OK) {
+    db->code = r & 0xff;
     *err = rn_asprintf ("database: %s", msg ? msg : sqlite3_errmsg (db->h));
     sqlite3_free (msg);
     return -1;
   }
   return 0;
+}
+
+/* End a failed transaction; db->code keeps the failure's code. */
+static void
+rollback (struct rn_db *db)
+{
+  if (!sqlite3_get_autocommit (db->h))
+    sqlite3_exec (db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* exec, waiting out SQLITE_BUSY where sqlite's busy handler does not
@@ -111,16 +198,46 @@ static int
 exec_busy (struct rn_db *db, const char *sql, char **err)
 {
   for (int tries = 0;; tries++) {
-    int code;
     if (exec (db, sql, err) == 0)
       return 0;
-    code = sqlite3_errcode (db->h) & 0xff;
-    if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || tries * 20 > BUSY_TIMEOUT_MS)
+    if (!busy (db) || tries * 20 > BUSY_TIMEOUT_MS)
       return -1;
     free (*err);
     *err = NULL;
     usleep (20000);
   }
+}
+
+/* A write transaction running fn(db, arg, err), under the lock; tried
+ * again while it fails because another process holds the lock, for
+ * RETRY_BUDGET_S at most.  0 or -1 (*err set). */
+typedef int (*tx_fn) (struct rn_db *db, const void *arg, char **err);
+
+static int
+transaction (struct rn_db *db, tx_fn fn, const void *arg, char **err)
+{
+  double give_up = rn_now () + RETRY_BUDGET_S;
+  useconds_t pause = 20000;
+  int r;
+
+  pthread_mutex_lock (&db->lock);
+  for (;;) {
+    db->code = SQLITE_OK;
+    r = exec (db, "BEGIN IMMEDIATE", err);
+    if (r == 0 && (r = fn (db, arg, err)) == 0)
+      r = exec (db, "COMMIT", err);
+    if (r == 0 || !busy (db) || rn_now () > give_up)
+      break;
+    rollback (db);
+    free (*err);
+    *err = NULL;
+    usleep (pause);
+    pause = pause < 500000 ? pause * 2 : pause;
+  }
+  if (r == -1)
+    rollback (db);
+  pthread_mutex_unlock (&db->lock);
+  return r;
 }
 
 static int64_t
@@ -150,18 +267,36 @@ init_schema (struct rn_db *db, char **err)
   if (v > SCHEMA_VERSION) {
     *err = rn_asprintf ("database schema version %lld is newer than this "
                         "guestkit's (%d)", (long long) v, SCHEMA_VERSION);
-    exec (db, "ROLLBACK", err);
+    rollback (db);
     return -1;
   }
   if (exec (db, rn_results_sql, err) == -1 ||
       exec (db, "PRAGMA user_version = 1", err) == -1 ||
       exec (db, "COMMIT", err) == -1) {
-    char *e2 = NULL;
-    exec (db, "ROLLBACK", &e2);
-    free (e2);
+    rollback (db);
     return -1;
   }
   return 0;
+}
+
+/* sqlite's busy timeout: BUSY_TIMEOUT_MS, or GUESTKIT_DB_BUSY_MS. */
+static int
+busy_timeout_ms (void)
+{
+  const char *s = getenv ("GUESTKIT_DB_BUSY_MS");
+  char *end;
+  long v;
+
+  if (s == NULL || *s == '\0')
+    return BUSY_TIMEOUT_MS;
+  errno = 0;
+  v = strtol (s, &end, 10);
+  if (errno || *end || v < 0 || v > 3600000) {
+    fprintf (stderr, "%s: GUESTKIT_DB_BUSY_MS: '%s' is not a number of "
+             "milliseconds (0-3600000); using %d\n", rn_progname, s, BUSY_TIMEOUT_MS);
+    return BUSY_TIMEOUT_MS;
+  }
+  return (int) v;
 }
 
 struct rn_db *
@@ -186,9 +321,10 @@ rn_db_open (const char *path, int create, char **err)
   pthread_mutex_init (&db->lock, NULL);
   if (gethostname (db->host, sizeof db->host - 1) == -1)
     strcpy (db->host, "?");
-  sqlite3_busy_timeout (db->h, BUSY_TIMEOUT_MS);
+  sqlite3_busy_timeout (db->h, busy_timeout_ms ());
   if (exec_busy (db, "PRAGMA journal_mode = WAL", err) == -1 ||
       exec (db, "PRAGMA synchronous = NORMAL", err) == -1 ||
+      exec (db, "PRAGMA foreign_keys = ON", err) == -1 ||
       init_schema (db, err) == -1) {
     char *e = rn_asprintf ("%s: %s", path, *err);
     free (*err);
@@ -204,6 +340,8 @@ rn_db_close (struct rn_db *db)
 {
   if (db == NULL)
     return;
+  for (int i = 0; i < ST_N; i++)
+    sqlite3_finalize (db->st[i]);
   sqlite3_close (db->h);
   pthread_mutex_destroy (&db->lock);
   free (db);
@@ -224,11 +362,8 @@ int
 rn_db_commit (struct rn_db *db, char **err)
 {
   int r = exec (db, "COMMIT", err);
-  if (r == -1) {
-    char *e2 = NULL;
-    exec (db, "ROLLBACK", &e2);
-    free (e2);
-  }
+  if (r == -1)
+    rollback (db);
   pthread_mutex_unlock (&db->lock);
   return r;
 }
@@ -236,9 +371,7 @@ rn_db_commit (struct rn_db *db, char **err)
 void
 rn_db_rollback (struct rn_db *db)
 {
-  char *err = NULL;
-  exec (db, "ROLLBACK", &err);
-  free (err);
+  rollback (db);
   pthread_mutex_unlock (&db->lock);
 }
 
@@ -249,10 +382,8 @@ rn_db_new_run (struct rn_db *db, const struct rn_job *j, const char *options,
   char now[32];
 
   rn_utc (now);
-  if (run (db, err, "INSERT INTO runs (job_name, job_file, job_text, options, "
-           "status, ntasks, started, pid, host) VALUES (?, ?, ?, ?, 'running', 0, ?, ?, ?)",
-           "tttttit", j->name, j->path, j->text, options, now, (int64_t) getpid (),
-           db->host) == -1)
+  if (run (db, err, ST_NEW_RUN, "tttttit", j->name, j->path, j->text, options, now,
+           (int64_t) getpid (), db->host) == -1)
     return -1;
   *run_id = sqlite3_last_insert_rowid (db->h);
   return 0;
@@ -263,14 +394,19 @@ rn_db_add_tasks (struct rn_db *db, int64_t run_id, struct rn_task *t, size_t n,
                  char **err)
 {
   for (size_t i = 0; i < n; i++) {
-    if (run (db, err, "INSERT INTO tasks (run_id, seq, image, instance, status) "
-             "VALUES (?, ?, ?, ?, 'pending')", "iitt", run_id, (int64_t) t[i].seq,
+    if (run (db, err, ST_ADD_TASK, "iitt", run_id, (int64_t) t[i].seq,
              t[i].image_path, t[i].inst->name) == -1)
       return -1;
     t[i].db_id = sqlite3_last_insert_rowid (db->h);
   }
-  return run (db, err, "UPDATE runs SET ntasks = ? WHERE id = ?", "ii",
-              (int64_t) n, run_id);
+  return run (db, err, ST_SET_NTASKS, "ii", (int64_t) n, run_id);
+}
+
+static char *
+column_dup (sqlite3_stmt *st, int i)
+{
+  const char *s = (const char *) sqlite3_column_text (st, i);
+  return rn_strdup (s ? s : "");
 }
 
 int
@@ -278,40 +414,37 @@ rn_db_get_run (struct rn_db *db, int64_t run_id, char **file, char **text,
                char **options, char *started, char **err)
 {
   sqlite3_stmt *st;
-  int r = -1;
+  int r = -1, rc;
 
   pthread_mutex_lock (&db->lock);
-  if (sqlite3_prepare_v2 (db->h, "SELECT job_file, job_text, options, started FROM runs "
-                          "WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
-    *err = db_err (db, "database");
+  if ((st = query (db, err, ST_GET_RUN, "i", run_id)) == NULL) {
     pthread_mutex_unlock (&db->lock);
     return -1;
   }
-  sqlite3_bind_int64 (st, 1, run_id);
-  if (sqlite3_step (st) == SQLITE_ROW) {
-    *file = rn_strdup ((const char *) sqlite3_column_text (st, 0));
-    *text = rn_strdup ((const char *) sqlite3_column_text (st, 1));
-    *options = rn_strdup ((const char *) sqlite3_column_text (st, 2));
+  if ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+    *file = column_dup (st, 0);
+    *text = column_dup (st, 1);
+    *options = column_dup (st, 2);
     snprintf (started, 32, "%s", (const char *) sqlite3_column_text (st, 3));
     r = 0;
-  } else
+  } else if (rc == SQLITE_DONE)
     *err = rn_asprintf ("there is no run %lld in this database", (long long) run_id);
-  sqlite3_finalize (st);
+  else
+    failed (db, rc, err);
+  sqlite3_reset (st);
   pthread_mutex_unlock (&db->lock);
   return r;
 }
 
 /* Is the run held by a live process (not us) on this host? */
 static int
-held_elsewhere (struct rn_db *db, int64_t run_id, int64_t *pid)
+held_elsewhere (struct rn_db *db, int64_t run_id, int64_t *pid, char **err)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = query (db, err, ST_HELD, "i", run_id);
   int held = 0;
 
-  if (sqlite3_prepare_v2 (db->h, "SELECT status, pid, host FROM runs WHERE id = ?",
-                          -1, &st, NULL) != SQLITE_OK)
-    return 0;
-  sqlite3_bind_int64 (st, 1, run_id);
+  if (st == NULL)
+    return -1;
   if (sqlite3_step (st) == SQLITE_ROW) {
     const char *status = (const char *) sqlite3_column_text (st, 0);
     const char *host = (const char *) sqlite3_column_text (st, 2);
@@ -320,30 +453,38 @@ held_elsewhere (struct rn_db *db, int64_t run_id, int64_t *pid)
            strcmp (host, db->host) == 0 && *pid > 0 && *pid != getpid () &&
            (kill ((pid_t) *pid, 0) == 0 || errno == EPERM);
   }
-  sqlite3_finalize (st);
+  sqlite3_reset (st);
   return held;
+}
+
+struct claim {
+  int64_t run_id;
+  int workers;
+};
+
+static int
+claim_tx (struct rn_db *db, const void *arg, char **err)
+{
+  const struct claim *c = arg;
+  int64_t pid = 0;
+  int held = held_elsewhere (db, c->run_id, &pid, err);
+
+  if (held == -1)
+    return -1;
+  if (held) {
+    *err = rn_asprintf ("run %lld is being run by process %lld", (long long) c->run_id,
+                        (long long) pid);
+    return -1;
+  }
+  return run (db, err, ST_CLAIM, "itii", (int64_t) getpid (), db->host,
+              (int64_t) c->workers, c->run_id);
 }
 
 int
 rn_db_claim_run (struct rn_db *db, int64_t run_id, int workers, char **err)
 {
-  int64_t pid = 0;
-
-  if (rn_db_begin (db, err) == -1)
-    return -1;
-  if (held_elsewhere (db, run_id, &pid)) {
-    *err = rn_asprintf ("run %lld is being run by process %lld", (long long) run_id,
-                        (long long) pid);
-    rn_db_rollback (db);
-    return -1;
-  }
-  if (run (db, err, "UPDATE runs SET status = 'running', pid = ?, host = ?, "
-           "workers = ?, finished = NULL WHERE id = ?", "itii", (int64_t) getpid (),
-           db->host, (int64_t) workers, run_id) == -1) {
-    rn_db_rollback (db);
-    return -1;
-  }
-  return rn_db_commit (db, err);
+  struct claim c = { run_id, workers };
+  return transaction (db, claim_tx, &c, err);
 }
 
 static enum rn_status
@@ -355,40 +496,48 @@ status_of (const char *s)
   return RN_PENDING;
 }
 
+/* One row of ST_LOAD_TASKS into t[]; -1 (*err set) if it does not match. */
+static int
+load_task (sqlite3_stmt *st, int64_t run_id, struct rn_task *t, size_t n, char **err)
+{
+  int64_t seq = sqlite3_column_int64 (st, 0);
+  const char *image = (const char *) sqlite3_column_text (st, 2);
+  const char *inst = (const char *) sqlite3_column_text (st, 3);
+  struct rn_task *x = seq >= 1 && (size_t) seq <= n ? &t[seq - 1] : NULL;
+
+  if (x == NULL || x->seq != seq || strcmp (x->image_path, image ? image : "") ||
+      strcmp (x->inst->name, inst ? inst : "")) {
+    *err = rn_asprintf ("run %lld: task %lld (%s) no longer matches its job: "
+                        "the images or the matrix changed", (long long) run_id,
+                        (long long) seq, image ? image : "?");
+    return -1;
+  }
+  x->db_id = sqlite3_column_int64 (st, 1);
+  x->status = status_of ((const char *) sqlite3_column_text (st, 4));
+  return 0;
+}
+
 int
 rn_db_load_tasks (struct rn_db *db, int64_t run_id, struct rn_task *t, size_t n,
                   char **err)
 {
   sqlite3_stmt *st;
   size_t found = 0;
-  int r = 0;
+  int r = 0, rc;
 
   pthread_mutex_lock (&db->lock);
-  if (sqlite3_prepare_v2 (db->h, "SELECT seq, id, image, instance, status FROM tasks "
-                          "WHERE run_id = ? ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-    *err = db_err (db, "database");
+  if ((st = query (db, err, ST_LOAD_TASKS, "i", run_id)) == NULL) {
     pthread_mutex_unlock (&db->lock);
     return -1;
   }
-  sqlite3_bind_int64 (st, 1, run_id);
-  while (r == 0 && sqlite3_step (st) == SQLITE_ROW) {
-    int64_t seq = sqlite3_column_int64 (st, 0);
-    const char *image = (const char *) sqlite3_column_text (st, 2);
-    const char *inst = (const char *) sqlite3_column_text (st, 3);
-    struct rn_task *x = seq >= 1 && (size_t) seq <= n ? &t[seq - 1] : NULL;
-    if (x == NULL || x->seq != seq || strcmp (x->image_path, image ? image : "") ||
-        strcmp (x->inst->name, inst ? inst : "")) {
-      *err = rn_asprintf ("run %lld: task %lld (%s) no longer matches its job: "
-                          "the images or the matrix changed", (long long) run_id,
-                          (long long) seq, image ? image : "?");
-      r = -1;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+    if ((r = load_task (st, run_id, t, n, err)) == -1)
       break;
-    }
-    x->db_id = sqlite3_column_int64 (st, 1);
-    x->status = status_of ((const char *) sqlite3_column_text (st, 4));
     found++;
   }
-  sqlite3_finalize (st);
+  if (r == 0 && rc != SQLITE_DONE)
+    r = failed (db, rc, err);
+  sqlite3_reset (st);
   pthread_mutex_unlock (&db->lock);
   if (r == 0 && found != n) {
     *err = rn_asprintf ("run %lld has %zu tasks but its job now expands to %zu",
@@ -398,90 +547,103 @@ rn_db_load_tasks (struct rn_db *db, int64_t run_id, struct rn_task *t, size_t n,
   return r;
 }
 
+struct task_start {
+  const struct rn_task *t;
+  int worker;
+  const char *started;
+};
+
+static int
+task_start_tx (struct rn_db *db, const void *arg, char **err)
+{
+  const struct task_start *s = arg;
+  return run (db, err, ST_TASK_START, "tii", s->started, (int64_t) s->worker,
+              s->t->db_id);
+}
+
 int
 rn_db_task_start (struct rn_db *db, const struct rn_task *t, int worker,
                   const char *started)
 {
+  struct task_start s = { t, worker, started };
   char *err = NULL;
-  int r;
+  int r = transaction (db, task_start_tx, &s, &err);
 
-  pthread_mutex_lock (&db->lock);
-  r = run (db, &err, "UPDATE tasks SET status = 'running', started = ?, worker = ?, "
-           "finished = NULL WHERE id = ?", "tii", started, (int64_t) worker, t->db_id);
-  pthread_mutex_unlock (&db->lock);
   if (r == -1) {
-    fprintf (stderr, "%s: %s\n", rn_progname, err);
+    fprintf (stderr, "%s: task %d (%s): %s\n", rn_progname, t->seq, t->image_path, err);
     free (err);
   }
   return r;
 }
 
+struct task_end {
+  const struct rn_task *t;
+  const struct rn_taskrec *r;
+};
+
 static int
-write_task (struct rn_db *db, const struct rn_task *t, const struct rn_taskrec *r,
-            char **err)
+write_task (struct rn_db *db, const void *arg, char **err)
 {
-  if (run (db, err, "DELETE FROM steps WHERE task_id = ?", "i", t->db_id) == -1 ||
-      run (db, err, "DELETE FROM facts WHERE task_id = ?", "i", t->db_id) == -1)
+  const struct rn_task *t = ((const struct task_end *) arg)->t;
+  const struct rn_taskrec *r = ((const struct task_end *) arg)->r;
+
+  if (run (db, err, ST_DEL_STEPS, "i", t->db_id) == -1 ||
+      run (db, err, ST_DEL_FACTS, "i", t->db_id) == -1)
     return -1;
   for (size_t i = 0; i < r->nsteps; i++) {
     const struct rn_steprec *s = &r->steps[i];
-    if (run (db, err, "INSERT INTO steps (task_id, seq, call, args, result, error, "
-             "duration_ms, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "iittttdi",
-             t->db_id, (int64_t) s->seq, s->call, s->args, s->result, s->error,
-             s->ms, (int64_t) s->line) == -1)
+    if (run (db, err, ST_ADD_STEP, "iittttdi", t->db_id, (int64_t) s->seq, s->call,
+             s->args, s->result, s->error, s->ms, (int64_t) s->line) == -1)
       return -1;
   }
   for (size_t i = 0; i < r->fact_names.n; i++)
-    if (run (db, err, "INSERT OR REPLACE INTO facts (task_id, name, value) "
-             "VALUES (?, ?, ?)", "itt", t->db_id, r->fact_names.v[i],
+    if (run (db, err, ST_ADD_FACT, "itt", t->db_id, r->fact_names.v[i],
              r->fact_values.v[i]) == -1)
       return -1;
-  return run (db, err, "UPDATE tasks SET status = ?, attempts = ?, step_errors = ?, "
-              "error = ?, started = ?, finished = ?, duration_ms = ?, "
-              "overhead_ms = ?, worker = ? WHERE id = ?", "tiitttddii",
-              rn_status_name (r->status), (int64_t) r->attempts,
-              (int64_t) r->step_errors, r->error, r->started, r->finished, r->ms,
-              r->overhead_ms, (int64_t) r->worker, t->db_id);
+  return run (db, err, ST_TASK_END, "tiitttddii", rn_status_name (r->status),
+              (int64_t) r->attempts, (int64_t) r->step_errors, r->error, r->started,
+              r->finished, r->ms, r->overhead_ms, (int64_t) r->worker, t->db_id);
 }
 
 int
 rn_db_task_finish (struct rn_db *db, const struct rn_task *t,
                    const struct rn_taskrec *r)
 {
+  struct task_end e = { t, r };
   char *err = NULL;
 
-  for (int attempt = 0; attempt < 5; attempt++) {
-    if (rn_db_begin (db, &err) == 0) {
-      if (write_task (db, t, r, &err) == 0) {
-        if (rn_db_commit (db, &err) == 0)
-          return 0;
-      } else
-        rn_db_rollback (db);
-    }
-    if (sqlite3_errcode (db->h) != SQLITE_BUSY && sqlite3_errcode (db->h) != SQLITE_LOCKED)
-      break;
-    free (err);
-    err = NULL;
-  }
+  if (transaction (db, write_task, &e, &err) == 0)
+    return 0;
   fprintf (stderr, "%s: task %d (%s): cannot record the result: %s\n", rn_progname,
-           t->seq, t->image_path, err ? err : "database busy");
+           t->seq, t->image_path, err);
   free (err);
   return -1;
+}
+
+struct run_end {
+  int64_t run_id;
+  const char *status;
+};
+
+static int
+run_end_tx (struct rn_db *db, const void *arg, char **err)
+{
+  const struct run_end *e = arg;
+  char now[32];
+
+  rn_utc (now);
+  return run (db, err, ST_RUN_END, "tti", e->status, now, e->run_id);
 }
 
 int
 rn_db_run_end (struct rn_db *db, int64_t run_id, const char *status)
 {
-  char now[32], *err = NULL;
-  int r;
+  struct run_end e = { run_id, status };
+  char *err = NULL;
+  int r = transaction (db, run_end_tx, &e, &err);
 
-  rn_utc (now);
-  pthread_mutex_lock (&db->lock);
-  r = run (db, &err, "UPDATE runs SET status = ?, finished = ? WHERE id = ?", "tti",
-           status, now, run_id);
-  pthread_mutex_unlock (&db->lock);
   if (r == -1) {
-    fprintf (stderr, "%s: %s\n", rn_progname, err);
+    fprintf (stderr, "%s: run %lld: %s\n", rn_progname, (long long) run_id, err);
     free (err);
   }
   return r;

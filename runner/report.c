@@ -5,6 +5,12 @@
  * rows are collected and then printed by one of three printers.  Each
  * column has a kind: s text, n number, j JSON (emitted as it is in JSON
  * output, so saved values stay structured).
+ *
+ * Cells hold guest data (saved values, error messages), so nothing is
+ * printed raw: a table shows every C0 and C1 control character, DEL and
+ * any byte that is not UTF-8 as a visible escape (\e, \x9b, \u009b, ...);
+ * JSON escapes them as \u00XX; CSV quotes what needs quoting and is
+ * byte-exact in a file or pipe, and cleaned as the table is on a terminal.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -54,30 +60,56 @@ cell (const struct rows *r, size_t row, size_t col)
 
 /* ---- printers ---- */
 
-/* A cell for a terminal table: one line, at most CELL_MAX characters. */
+/* s for a terminal: control characters (C0, DEL, C1 whether as UTF-8 or
+ * as a stray byte) and bytes that are not UTF-8 become visible escapes.
+ * oneline: a newline shows as \n (a final one is dropped) and a tab as a
+ * blank; else both are kept. */
+static char *
+clean (const char *s, int oneline)
+{
+  struct rn_buf b = { 0 };
+  size_t n = strlen (s);
+
+  for (size_t i = 0; i < n;) {
+    const unsigned char *p = (const unsigned char *) s + i;
+    size_t l = rn_utf8_len (p, n - i);
+    if (*p == '\n' && oneline)
+      rn_buf_adds (&b, i + 1 == n ? "" : "\\n");
+    else if ((*p == '\n' || *p == '\t') && !oneline)
+      rn_buf_addc (&b, (char) *p);
+    else if (*p == '\t')
+      rn_buf_addc (&b, ' ');
+    else if (*p == 0x1b)
+      rn_buf_adds (&b, "\\e");
+    else if (l == 0 || *p < 0x20 || *p == 0x7f)
+      rn_buf_addf (&b, "\\x%02x", *p);
+    else if (rn_utf8_c1 (p, l))
+      rn_buf_addf (&b, "\\u%04x", p[1]);
+    else
+      rn_buf_add (&b, (const char *) p, l);
+    i += l ? l : 1;
+  }
+  return b.s ? rn_buf_take (&b) : rn_strdup ("");
+}
+
+/* A cell for a table: cleaned, one line, at most CELL_MAX characters. */
 static char *
 flat (const char *s)
 {
-  struct rn_buf b = { 0 };
+  char *c, *cut;
   size_t chars = 0;
 
   if (strcmp (s, NULLCELL) == 0)
     return rn_strdup ("");
-  for (const char *p = s; *p; p++) {
+  c = clean (s, 1);
+  for (char *p = c; *p; p++)
     if ((*p & 0xc0) != 0x80 && ++chars > CELL_MAX) {
-      rn_buf_adds (&b, "...");
-      break;
+      *p = '\0';
+      cut = rn_asprintf ("%s...", c);
+      free (c);
+      return cut;
     }
-    if (*p == '\n' && p[1] == '\0')
-      break;
-    if (*p == '\n')
-      rn_buf_adds (&b, "\\n");
-    else if (*p == '\t' || *p == '\r')
-      rn_buf_addc (&b, ' ');
-    else
-      rn_buf_addc (&b, *p);
-  }
-  return rn_buf_take (&b);
+  return c;
 }
 
 static size_t
@@ -114,32 +146,60 @@ print_table (const struct rows *r)
   free (w);
 }
 
+/* One CSV field (RFC 4180 quoting); tty: cleaned first. */
 static void
-csv_cell (const char *s)
+csv_cell (const char *s, int tty)
 {
+  char *c;
+
   if (strcmp (s, NULLCELL) == 0)
     return;
-  if (strpbrk (s, ",\"\n\r") == NULL) {
-    fputs (s, stdout);
-    return;
+  c = tty ? clean (s, 0) : rn_strdup (s);
+  if (strpbrk (c, ",\"\n\r") == NULL)
+    fputs (c, stdout);
+  else {
+    putchar ('"');
+    for (const char *p = c; *p; p++) {
+      if (*p == '"')
+        putchar ('"');
+      putchar (*p);
+    }
+    putchar ('"');
   }
-  putchar ('"');
-  for (; *s; s++) {
-    if (*s == '"')
-      putchar ('"');
-    putchar (*s);
-  }
-  putchar ('"');
+  free (c);
 }
 
 static void
 print_csv (const struct rows *r)
 {
+  int tty = isatty (1);
+
   for (size_t row = 0; row <= r->nrows; row++)
     for (size_t c = 0; c < r->ncols; c++) {
-      csv_cell (row == 0 ? r->names.v[c] : cell (r, row - 1, c));
+      csv_cell (row == 0 ? r->names.v[c] : cell (r, row - 1, c), tty);
       putchar (c + 1 == r->ncols ? '\n' : ',');
     }
+}
+
+/* JSON text from the database (numbers, saved values) as it is, except
+ * that control characters, C1 ones included, and bytes that are not
+ * UTF-8 become \u00XX: valid JSON as it was, and never raw on a screen. */
+static void
+json_text (struct rn_buf *b, const char *s)
+{
+  size_t n = strlen (s);
+
+  for (size_t i = 0; i < n;) {
+    const unsigned char *p = (const unsigned char *) s + i;
+    size_t l = rn_utf8_len (p, n - i);
+    if (l == 0 || (*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') || *p == 0x7f)
+      rn_buf_addf (b, "\\u%04x", *p);
+    else if (rn_utf8_c1 (p, l))
+      rn_buf_addf (b, "\\u%04x", p[1]);
+    else
+      rn_buf_add (b, (const char *) p, l);
+    i += l ? l : 1;
+  }
 }
 
 static void
@@ -160,7 +220,7 @@ print_json (const struct rows *r)
       if (strcmp (s, NULLCELL) == 0)
         rn_buf_adds (&b, "null");
       else if (k == 'n' || k == 'j')
-        rn_buf_adds (&b, s);
+        json_text (&b, s);
       else
         rn_json_strz (&b, s);
     }

@@ -330,6 +330,11 @@ int rn_db_query (struct rn_db *db, const char *sql, const char *const *params,
 
 /* ---- json.c: results as JSON text ---- */
 
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0. */
+size_t rn_utf8_len (const unsigned char *s, size_t n);
+/* Is the l-byte UTF-8 sequence at s a C1 control (U+0080..U+009F)? */
+#define rn_utf8_c1(s, l) ((l) == 2 && (s)[0] == 0xc2 && (s)[1] < 0xa0)
+
 void rn_json_str (struct rn_buf *b, const char *s, size_t len);
 void rn_json_strz (struct rn_buf *b, const char *s);    /* NULL: null */
 void rn_json_strv (struct rn_buf *b, char *const *l);

@@ -180,7 +180,7 @@ main (void)
 
   for (size_t i = 0; i < sizeof guest_files / sizeof guest_files[0]; i++)
     if (access (guest_files[i][0], R_OK) == -1) {
-      printf ("SKIP: calls-commands: no %s on this host\n", guest_files[i][0]);
+      fprintf (stderr, "calls-commands: no %s on this host\n", guest_files[i][0]);
       unlink (disk);
       return 77;
     }

@@ -573,7 +573,7 @@ main (void)
   if (f == NULL || fputs ("HOST SECRET\n", f) < 0 || fclose (f) != 0)
     abort ();
   if (system ("command -v qemu-img >/dev/null") != 0) {
-    printf ("SKIP: images: qemu-img not installed\n");
+    fprintf (stderr, "hardening-images: qemu-img not installed\n");
     return 77;
   }
 #define RUN(name, fn) do { alarm (WATCHDOG); th_run (name, fn); } while (0)

@@ -141,10 +141,9 @@ t_qcow2_explicit (void)
 {
   char *img, *cmd;
   guestfs_h *g;
-  if (system ("command -v qemu-img >/dev/null") != 0) {
-    printf ("SKIP: %s: qemu-img not installed\n", th_name);
-    return;
-  }
+
+  /* qemu-img is a dependency of the library itself (drive checks): its
+   * absence fails this check rather than skipping it. */
   if (asprintf (&img, "tests/out/explicit-%d.qcow2", (int) getpid ()) == -1 ||
       asprintf (&cmd, "qemu-img create -q -f qcow2 %s 16M", img) == -1)
     abort ();

@@ -2,7 +2,9 @@
 # tests/run-tests.sh PROGRAM...: run test programs (in parallel, -j JOBS),
 # collect their PASS/FAIL/SKIP lines, print a summary and the closing
 # line "N passed, N failed, N skipped".  A program that exits non-zero
-# without printing a FAIL line counts as one failure; exit 77 = skipped.
+# without printing a FAIL line counts as one failure.  Exit 77 means
+# skipped: the program's own SKIP lines count, or if it printed none, one
+# skip whose reason is the last line of its stderr.
 jobs=1
 if [ "$1" = -j ]; then jobs=$2; shift 2; fi
 outdir=tests/out/logs; mkdir -p "$outdir"
@@ -23,7 +25,11 @@ for t in "$@"; do
   rc=$(sed -n 's/^rc=\([0-9]*\).*/\1/p' "$log.rc"); tm=$(sed -n 's/.*time=//p' "$log.rc")
   np=$(grep -c '^PASS:' "$log"); nf=$(grep -c '^FAIL:' "$log"); ns=$(grep -c '^SKIP:' "$log")
   grep -E '^(FAIL|SKIP):' "$log" | sed 's/^/  /'
-  if [ "$rc" = 77 ] && [ "$np$nf" = 00 ]; then ns=$((ns + 1)); echo "  SKIP: $t: $(tail -1 "$log.err")"
+  if [ "$rc" = 77 ]; then
+    if [ "$ns" = 0 ]; then
+      ns=1; why=$(grep -v '^[[:space:]]*$' "$log.err" | tail -1)
+      echo "  SKIP: $t: ${why:-no reason given on stderr}"
+    fi
   elif [ "$rc" != 0 ] && [ "$nf" = 0 ]; then nf=1; echo "  FAIL: $t exited with status $rc:"; tail -5 "$log.err" | sed 's/^/    /'
   fi
   printf '%-32s %3d passed %3d failed %3d skipped  (%ss)\n' "$(basename "$t")" "$np" "$nf" "$ns" "$tm"

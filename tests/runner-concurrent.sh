@@ -3,11 +3,15 @@
 # results database at once (WAL, busy timeout), with `guestkit status'
 # and `report' reading it meanwhile: both runs complete, every task is
 # recorded once, the database is intact.
+# Then a second writer (sqlite3) that holds the write lock longer than the
+# runner's busy timeout while a task's result waits to be written: the
+# result is recorded once the lock is free (the retry loop), and a step
+# row whose task another process deleted is refused (foreign_keys on).
 cd "$(dirname "$0")/.." || exit 1
 gk=$PWD/runner/guestkit
 out=$PWD/tests/out/runner-concurrent-$$; mkdir -p "$out/a" "$out/b"
-p1=""; p2=""
-trap '[ -n "$p1" ] && kill -KILL $p1 $p2 2>/dev/null; rm -rf "$out"' EXIT
+p1=""; p2=""; holder=""
+trap '[ -n "$p1" ] && kill -KILL $p1 $p2 $holder 2>/dev/null; rm -rf "$out"' EXIT
 db=$out/results.db
 rc=0
 pass() { echo "PASS: $1"; }
@@ -51,4 +55,49 @@ if [ $rerr = 0 ]; then pass concurrent-readers
 else fail concurrent-readers "$rerr of $readers reads failed: $(head -3 "$out/readers.err")"; fi
 if [ "$(q "PRAGMA integrity_check")" = ok ]; then pass concurrent-integrity
 else fail concurrent-integrity "$(q "PRAGMA integrity_check" | head -3)"; fi
+
+# ---- a second writer holding the lock (GUESTKIT_DB_BUSY_MS=200) ----
+db=$out/busy.db; mkdir -p "$out/c" "$out/dl"
+for i in 1 2 3; do truncate -s 1M "$out/c/disk$i.img"; done
+cat > "$out/c.yaml" <<EOF2
+name: job-c
+images: c/*.img
+steps:
+  - list_devices:
+    save_as: devices
+  - download: {remotefilename: /dev/sda, filename: "dl/{{image_stem}}.raw"}
+EOF2
+GUESTKIT_DB_BUSY_MS=200 $gk run -j 1 --db "$db" "$out/c.yaml" >"$out/c.out" 2>&1 & p1=$!
+# until_ok COND...: poll COND every 0.1 s, 60 s at most.
+until_ok() { for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done; return 1; }
+task1_running() { [ "$(q "SELECT status FROM tasks WHERE seq = 1" 2>/dev/null)" = running ]; }
+steps_done() { [ -f "$out/dl/disk1.raw" ]; }
+no_children() { ! pgrep -P $p1 >/dev/null; }
+until_ok task1_running
+mkfifo "$out/hold.fifo"
+sqlite3 -bail "$db" <"$out/hold.fifo" >"$out/hold.out" 2>&1 & holder=$!
+exec 3>"$out/hold.fifo"
+printf '.timeout 20000\nBEGIN EXCLUSIVE;\nDELETE FROM tasks WHERE seq = 3;\n.shell touch %s\n' \
+  "$out/held" >&3
+held() { [ -f "$out/held" ]; }
+# Task 1's last step is done (its download is in place) and its appliance
+# is gone (qemu and the recovery process are the runner's children): its
+# result now waits for the lock.  Hold the lock ten busy timeouts more.
+if until_ok held && until_ok steps_done && until_ok no_children; then
+  sleep 2
+  during=$(q "SELECT count(*) FROM tasks WHERE status = 'ok'")
+else during="not reached: held $(held && echo yes || echo no), children $(pgrep -P $p1 | wc -l), $(ls "$out/dl")"; fi
+printf 'COMMIT;\n' >&3; exec 3>&-
+wait $holder; hs=$?; holder=""
+wait $p1; s1=$?
+okn=$(q "SELECT count(*) FROM tasks WHERE status = 'ok'")
+facts=$(q "SELECT count(*) FROM facts WHERE name = 'devices'")
+if [ "$hs" = 0 ] && [ "$during" = 0 ] && [ "$okn" = 2 ] && [ "$facts" = 2 ] &&
+   ! grep -Eq "cannot record the result: .*(locked|busy)" "$out/c.out"; then
+  pass concurrent-busy-writer
+else fail concurrent-busy-writer "holder exit $hs ($(cat "$out/hold.out")), ok while held '$during', ok after $okn, facts $facts: $(grep -v '^ok' "$out/c.out" | tail -3)"; fi
+orphans=$(q "SELECT count(*) FROM steps WHERE task_id NOT IN (SELECT id FROM tasks)")
+if [ "$orphans" = 0 ] && grep -q "task 3 .*cannot record the result: .*FOREIGN KEY" "$out/c.out"; then
+  pass concurrent-foreign-keys
+else fail concurrent-foreign-keys "orphan steps $orphans: $(grep -i 'task 3' "$out/c.out" | tail -2)"; fi
 exit $rc

@@ -8,6 +8,9 @@
 #  - jobs/build.yaml: three qcow2 images with per-instance contents; never
 #    overwritten; a failing build leaves no file behind
 #  - report as table, JSON and CSV; a timeout; a FileOut download
+#  - a saved value full of terminal escapes (ESC, BEL, C1 both as UTF-8
+#    and as a stray 0x9b byte): never raw in a table or on a terminal,
+#    escaped in JSON, byte-exact in CSV written to a file
 cd "$(dirname "$0")/.." || exit 1
 gk=$PWD/runner/guestkit
 out=$PWD/tests/out/runner-jobs-$$; mkdir -p "$out/img" "$out/build" "$out/dl"
@@ -22,8 +25,9 @@ tests/bin/make-sample-image "$out/img/alpha.img" 32 alpha 2>"$out/mk1.err" &
 tests/bin/make-sample-image "$out/img/beta.img" 32 beta 2>"$out/mk2.err" &
 wait
 head -c 4194304 /dev/urandom > "$out/img/broken.img"
+# make-sample-image is guestkit itself: its failure is a failure, not a skip.
 if [ ! -s "$out/img/alpha.img" ] || [ ! -s "$out/img/beta.img" ]; then
-  echo "cannot make sample images: $(cat "$out"/mk*.err)" >&2; exit 77
+  echo "FAIL: sample-images: make-sample-image failed: $(cat "$out"/mk*.err | tail -3)"; exit 1
 fi
 sha256sum "$out"/img/*.img > "$out/before.sha"
 
@@ -75,6 +79,45 @@ $gk report --db "$db" --by-image --failed --format csv >"$out/byimg.csv"
 if [ "$(tail -n +2 "$out/byimg.csv" | cut -d, -f1,7)" = "$out/img/broken.img,failed" ]; then
   pass report-by-image
 else fail report-by-image "$(cat "$out/byimg.csv")"; fi
+
+# ---- hostile values in reports ----
+mkdir -p "$out/hostile"; cp "$out/img/alpha.img" "$out/hostile/"
+printf '\033[31mRED\033]0;pwned\007 \2332J \302\205nel end\n' >"$out/hostile.txt"
+cat > "$out/hostile.yaml" <<EOF
+images: hostile/alpha.img
+readonly: false
+steps:
+  - mount: [/dev/sda1, /]
+  - upload: {filename: $out/hostile.txt, remotefilename: /hostile}
+  - cat: /hostile
+    save_as: banner
+EOF
+$gk run --db "$db" "$out/hostile.yaml" >"$out/hostile.out" 2>&1; st=$?
+$gk report --db "$db" --facts >"$out/h-table.txt" 2>&1
+script -qec "$gk report --db '$db' --facts" /dev/null >"$out/h-tty.txt" 2>&1
+script -qec "$gk report --db '$db' --facts --format csv" /dev/null >"$out/h-ttycsv.txt" 2>&1
+$gk report --db "$db" --facts --format json >"$out/h.json" 2>&1
+$gk report --db "$db" --facts --format csv >"$out/h.csv" 2>&1
+# The stray 0x9b byte is stored as U+009B (json.c: a stray byte stands
+# for its Latin-1 code); every other character as it was.
+if [ $st = 0 ] && python3 - "$out" 2>"$out/py.err" <<'EOF'
+import csv, json, re, sys
+d = sys.argv[1]
+want = "\x1b[31mRED\x1b]0;pwned\x07 \x9b2J \x85nel end\n"
+for f in ("h-table.txt", "h-tty.txt", "h-ttycsv.txt", "h.json"):
+    b = open(d + "/" + f, "rb").read()
+    b.decode("utf-8")                   # valid UTF-8, and no C0 but CR/LF, no DEL, no C1
+    assert not re.search(rb"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]", b), (f, b)
+for f in ("h-table.txt", "h-tty.txt"):
+    b = open(d + "/" + f, "rb").read()
+    assert rb"\e[31mRED\e]0;pwned\x07 \u009b2J \u0085nel end" in b, (f, b)
+j = json.load(open(d + "/h.json"))
+assert [x["value"] for x in j] == [want], j
+c = list(csv.DictReader(open(d + "/h.csv", newline="", encoding="utf-8")))
+assert [x["value"] for x in c] == [want], c
+EOF
+then pass report-hostile-values
+else fail report-hostile-values "exit $st: $(tail -3 "$out/py.err") $(tail -2 "$out/hostile.out")"; fi
 
 # ---- patch (on copies) ----
 mkdir -p "$out/patch"; cp "$out"/img/*.img "$out/patch/"

@@ -9,7 +9,7 @@
 cd "$(dirname "$0")/.." || exit 1
 gk=runner/guestkit
 out=tests/out/runner-validate-$$; mkdir -p "$out"; trap 'rm -rf "$out"' EXIT
-[ -x $gk ] || { echo "runner/guestkit is not built" >&2; exit 77; }
+[ -x $gk ] || { echo "FAIL: runner-validate: runner/guestkit is not built (make all)"; exit 1; }
 rc=0
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; rc=1; }

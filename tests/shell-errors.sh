@@ -7,7 +7,7 @@
 cd "$(dirname "$0")/.." || exit 1
 G=runner/guestkit
 out=tests/out/shell-errors-$$; mkdir -p "$out"; trap 'rm -rf "$out"' EXIT
-[ -x $G ] || { echo "SKIP: shell-errors: $G not built"; exit 77; }
+[ -x $G ] || { echo "FAIL: shell-errors: $G is not built (make all)"; exit 1; }
 
 # expect NAME RC STDERR-PATTERN -- COMMAND...: exit status RC and a
 # message matching the pattern on stderr.
