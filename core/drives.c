@@ -8,7 +8,9 @@
  * external data file, a vmdk extent, ...) is inspected on the host with
  * `qemu-img info', qemu's own parser, before it is accepted: if it names
  * any other file, qemu would open that host file and show it to the
- * guest, so it is refused unless GUESTKIT_ALLOW_BACKING=1 (see SECURITY.md).
+ * guest, so it is refused unless the caller vouches for this one image
+ * (add_drive_opts trust_backing=1, for overlays it made itself) or for
+ * every image of the process (GUESTKIT_ALLOW_BACKING=1; see SECURITY.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -149,7 +151,7 @@ names_other_file (const char *json)
 
 static int
 check_references (guestfs_h *g, const char *call, const char *filename,
-                  const char *format)
+                  const char *format, int trusted)
 {
   const char *allow = getenv ("GUESTKIT_ALLOW_BACKING");
   const char *what;
@@ -159,7 +161,7 @@ check_references (guestfs_h *g, const char *call, const char *filename,
 
   for (i = 0; referring_formats[i] && strcmp (format, referring_formats[i]); i++)
     ;
-  if (referring_formats[i] == NULL || (allow && strcmp (allow, "1") == 0))
+  if (referring_formats[i] == NULL || trusted || (allow && strcmp (allow, "1") == 0))
     return 0;
   fd = open (filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd == -1) {
@@ -213,13 +215,13 @@ check_image (guestfs_h *g, const char *call, const char *filename, int ro)
 
 static int
 add (guestfs_h *g, const char *call, const char *filename,
-     const char *format, int readonly, int cdrom)
+     const char *format, int readonly, int cdrom, int trusted)
 {
   struct gk_drive *d;
 
   if (check_image (g, call, filename, readonly) == -1 ||
       check_format (g, call, format) == -1 ||
-      check_references (g, call, filename, format) == -1)
+      check_references (g, call, filename, format, trusted) == -1)
     return -1;
   g->drives = gk_realloc (g, g->drives, (g->ndrives + 1) * sizeof *g->drives);
   d = &g->drives[g->ndrives++];
@@ -227,25 +229,26 @@ add (guestfs_h *g, const char *call, const char *filename,
   d->format = gk_strdup (g, format);
   d->readonly = readonly;
   d->cdrom = cdrom;
+  d->trusted = trusted;
   return 0;
 }
 
 int
 gk_impl_add_drive (guestfs_h *g, const char *filename)
 {
-  return add (g, "add_drive", filename, "raw", 0, 0);
+  return add (g, "add_drive", filename, "raw", 0, 0, 0);
 }
 
 int
 gk_impl_add_drive_ro (guestfs_h *g, const char *filename)
 {
-  return add (g, "add_drive_ro", filename, "raw", 1, 0);
+  return add (g, "add_drive_ro", filename, "raw", 1, 0, 0);
 }
 
 int
 gk_impl_add_cdrom (guestfs_h *g, const char *filename)
 {
-  return add (g, "add_cdrom", filename, "raw", 1, 1);
+  return add (g, "add_cdrom", filename, "raw", 1, 1, 0);
 }
 
 int
@@ -255,12 +258,13 @@ guestfs_add_drive_opts_argv (guestfs_h *g, const char *filename,
   const struct gk_action *a = &gk_actions[GK_ACTION_add_drive_opts];
   union gk_val args[1] = { { .s = (char *) filename } };
   const char *format = "raw";
-  int readonly = 0, r;
+  int readonly = 0, trusted = 0, r;
 
   if (gk_enter (g, a, args) == -1)
     return -1;
   if (o && (o->bitmask & ~(GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK |
-                           GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK))) {
+                           GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK |
+                           GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK))) {
     gk_error (g, "add_drive_opts: unknown option bits 0x%llx",
               (unsigned long long) o->bitmask);
     gk_leave (g, a, 1);
@@ -276,7 +280,9 @@ guestfs_add_drive_opts_argv (guestfs_h *g, const char *filename,
   }
   if (o && (o->bitmask & GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK))
     readonly = !!o->readonly;
-  r = add (g, "add_drive_opts", filename, format, readonly, 0);
+  if (o && (o->bitmask & GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK))
+    trusted = !!o->trust_backing;
+  r = add (g, "add_drive_opts", filename, format, readonly, 0, trusted);
   gk_leave (g, a, r == -1);
   return r;
 }
@@ -298,6 +304,10 @@ guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...)
     case GUESTFS_ADD_DRIVE_OPTS_FORMAT:
       o.format = va_arg (ap, const char *);
       o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
+      break;
+    case GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING:
+      o.trust_backing = va_arg (ap, int);
+      o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK;
       break;
     default:
       va_end (ap);

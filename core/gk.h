@@ -25,6 +25,7 @@ struct gk_drive {
   char *format;          /* qemu block driver: "raw", "qcow2", ... */
   int readonly;          /* opened read-only by qemu */
   int cdrom;             /* attached as a CD-ROM (read-only) */
+  int trusted;           /* caller vouched for its backing files */
 };
 
 #define GK_CONSOLE_TAIL 4096  /* console bytes kept for error messages */
