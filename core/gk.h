@@ -132,6 +132,7 @@ void gk_fault_scramble (void *buf, size_t n);   /* in place */
 void gk_console_feed (guestfs_h *g, const char *buf, size_t n);
 int gk_console_drain (guestfs_h *g);
 const char *gk_console_tail (guestfs_h *g);
+size_t gk_clean_text (char *s, size_t n);
 
 /* child.c: the qemu process */
 void gk_child_died (guestfs_h *g, const char *call);

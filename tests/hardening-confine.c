@@ -23,6 +23,9 @@
  *  - fileout-closed-pipe: download into a FIFO whose reader goes away
  *    after one byte fails with EPIPE, and the caller (SIGPIPE at its
  *    default, fatal) lives on with a working handle.
+ *  - console-cleaned: a qemu (wrapper) that prints escape sequences and
+ *    C1 codes (raw and UTF-8) before dying: the launch error shows them
+ *    as '?', and keeps the printable text and UTF-8 letters.
  *  - garbage-qcow2: a file of noise called qcow2 is reported as corrupt
  *    or not qcow2, not as naming a backing file.
  */
@@ -189,6 +192,32 @@ t_garbage_qcow2 (void)
          "files: %s", guestfs_last_error (g));
   guestfs_close (g);
   free (img);
+}
+
+/* ---- console ---- */
+
+static void
+t_console_cleaned (void)
+{
+  char *wrapper = path ("noisy-qemu.sh");
+  guestfs_h *g = handle ();
+  const char *e;
+  FILE *f = fopen (wrapper, "we");
+
+  CHECK (f, "%s", wrapper);
+  fprintf (f, "#!/bin/sh -\nprintf 'BAD\\033[31mRED\\302\\233X\\233Y\\303\\251\\n' >&2\n"
+           "exit 1\n");
+  fclose (f);
+  CHECK (chmod (wrapper, 0755) == 0, "chmod");
+  CHECK (guestfs_set_qemu (g, wrapper) == 0, "set_qemu");
+  CHECK (guestfs_launch (g) == -1, "the noisy qemu launched");
+  e = guestfs_last_error (g);
+  CHECK (e && strstr (e, "BAD?[31mRED?X?Y\xc3\xa9"), "error not cleaned as expected: %s",
+         e ? e : "(none)");
+  for (const unsigned char *p = (const unsigned char *) e; *p; p++)
+    CHECK (*p >= 0x20 || *p == '\n' || *p == '\t', "control byte 0x%02x in the error", *p);
+  guestfs_close (g);
+  free (wrapper);
 }
 
 /* ---- fds ---- */
@@ -364,6 +393,7 @@ main (void)
   th_run ("vmdk-parent-refused", t_vmdk_parent);
   th_run ("garbage-qcow2", t_garbage_qcow2);
   th_run ("fds-not-shared", t_fds_not_shared);
+  th_run ("console-cleaned", t_console_cleaned);
   {
     char *disk = path ("disk.img");
     const char *const images[] = { disk, NULL };
