@@ -36,13 +36,6 @@ gk_apps_add (struct gk_apps *a)
   return &a->v[a->n++];
 }
 
-static void
-set (char **field, const char *v)
-{
-  if (v && *v)
-    gk_inspect_set (field, v, GK_FIELD_MAX);
-}
-
 /* [epoch:]version[-release], as dpkg, apk and pacman write it. */
 void
 gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
@@ -86,17 +79,17 @@ deb_add (struct gk_apps *a, struct deb *d)
   if (d->name && d->version && st &&
       (st = strrchr (st, ' ')) && strcmp (st + 1, "installed") == 0 &&
       (p = gk_apps_add (a)) != NULL) {
-    set (&p->app_name, d->name);
+    gk_inspect_set_opt (&p->app_name, d->name, GK_FIELD_MAX);
     gk_inspect_split_evr (d->version, &p->app_epoch, &p->app_version,
                           &p->app_release);
-    set (&p->app_arch, d->arch);
-    set (&p->app_url, d->homepage);
+    gk_inspect_set_opt (&p->app_arch, d->arch, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_url, d->homepage, GK_FIELD_MAX);
     if (d->source) {
       char *src = strndup (d->source, strcspn (d->source, " ("));
-      set (&p->app_source_package, src);
+      gk_inspect_set_opt (&p->app_source_package, src, GK_FIELD_MAX);
       free (src);
     }
-    set (&p->app_summary, d->summary);
+    gk_inspect_set_opt (&p->app_summary, d->summary, GK_FIELD_MAX);
     if (d->desc)
       gk_inspect_set (&p->app_description, d->desc, GK_TEXT_MAX);
   }
@@ -175,13 +168,13 @@ apk_add (struct gk_apps *a, struct apk *k)
   struct guestfs_application *p;
 
   if (k->name && k->version && (p = gk_apps_add (a)) != NULL) {
-    set (&p->app_name, k->name);
+    gk_inspect_set_opt (&p->app_name, k->name, GK_FIELD_MAX);
     gk_inspect_split_evr (k->version, &p->app_epoch, &p->app_version,
                           &p->app_release);
-    set (&p->app_arch, k->arch);
-    set (&p->app_summary, k->summary);
-    set (&p->app_url, k->url);
-    set (&p->app_source_package, k->origin);
+    gk_inspect_set_opt (&p->app_arch, k->arch, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_summary, k->summary, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_url, k->url, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_source_package, k->origin, GK_FIELD_MAX);
   }
   memset (k, 0, sizeof *k);
 }
@@ -243,12 +236,12 @@ gk_inspect_parse_pacman (struct gk_apps *a, char *text)
   }
   if (name == NULL || version == NULL || (p = gk_apps_add (a)) == NULL)
     return;
-  set (&p->app_name, name);
+  gk_inspect_set_opt (&p->app_name, name, GK_FIELD_MAX);
   gk_inspect_split_evr (version, &p->app_epoch, &p->app_version, &p->app_release);
-  set (&p->app_arch, arch);
-  set (&p->app_summary, desc);
-  set (&p->app_url, url);
-  set (&p->app_source_package, base);
+  gk_inspect_set_opt (&p->app_arch, arch, GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_summary, desc, GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_url, url, GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_source_package, base, GK_FIELD_MAX);
 }
 
 /* One package's desc file; returns the bytes read. */

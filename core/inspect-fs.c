@@ -248,63 +248,6 @@ gk_inspect_read (guestfs_h *g, struct gk_ios *os, const char *path,
   return buf;
 }
 
-/* Copy a guest file into fd, refusing one larger than cap.  0 on
- * success, -1 with a warning on os (or silently when it is missing). */
-int
-gk_inspect_read_to_fd (guestfs_h *g, struct gk_ios *os, const char *path,
-                       int64_t cap, int fd)
-{
-  int64_t got = 0;
-  size_t n, want;
-  char *c;
-
-  for (;;) {
-    want = cap + 1 - got < READ_CHUNK ? (size_t) (cap + 1 - got) : READ_CHUNK;
-    if ((c = guestfs_pread (g, path, (int) want, got, &n)) == NULL) {
-      if (gk_inspect_alive (g) && !(got == 0 && missing (guestfs_last_error (g))))
-        gk_inspect_warn (g, os, "could not read %s: %s", path,
-                         guestfs_last_error (g));
-      return -1;
-    }
-    if (n > want)
-      n = want;
-    if (got + (int64_t) n > cap) {
-      free (c);
-      gk_inspect_warn (g, os, "%s is larger than %lld bytes: not read", path,
-                       (long long) cap);
-      return -1;
-    }
-    if (n > 0 && write (fd, c, n) != (ssize_t) n) {
-      gk_inspect_warn (g, os, "%s: writing a temporary copy: %s", path,
-                       strerror (errno));
-      free (c);
-      return -1;
-    }
-    free (c);
-    got += (int64_t) n;
-    if (n < want)
-      return 0;
-  }
-}
-
-/* A new empty temporary file on the host (in the handle's temp dir);
- * returns its fd, *path_r malloc'd; -1 on failure. */
-int
-gk_inspect_tmpfile (guestfs_h *g, char **path_r)
-{
-  const char *dir = g->tmpdir ? g->tmpdir : getenv ("TMPDIR");
-  int fd;
-
-  if (asprintf (path_r, "%s/inspect-XXXXXX", dir && *dir ? dir : "/tmp") == -1)
-    abort ();
-  fd = mkstemp (*path_r);
-  if (fd == -1) {
-    free (*path_r);
-    *path_r = NULL;
-  }
-  return fd;
-}
-
 /* ---- fstab ---- */
 
 /* The LVM device-mapper name of /dev/VG/LV: dashes doubled, joined by one. */

@@ -165,6 +165,14 @@ gk_inspect_set (char **field, const char *value, size_t max)
   *field = gk_inspect_clean (value, max);
 }
 
+/* The same, only when value is not NULL nor empty (else *field stays). */
+void
+gk_inspect_set_opt (char **field, const char *value, size_t max)
+{
+  if (value && *value)
+    gk_inspect_set (field, value, max);
+}
+
 /* ---- Warnings ---- */
 
 void
