@@ -28,9 +28,7 @@ gk_apps_add (struct gk_apps *a)
   }
   if (a->n == a->cap) {
     a->cap = a->cap ? 2 * a->cap : 256;
-    a->v = realloc (a->v, a->cap * sizeof *a->v);
-    if (a->v == NULL)
-      abort ();
+    a->v = gk_inspect_realloc (a->v, a->cap * sizeof *a->v);
   }
   memset (&a->v[a->n], 0, sizeof a->v[a->n]);
   return &a->v[a->n++];
@@ -51,9 +49,7 @@ gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
     evr = colon + 1;
   }
   dash = strrchr (evr, '-');
-  v = strndup (evr, dash ? (size_t) (dash - evr) : strlen (evr));
-  if (v == NULL)
-    abort ();
+  v = gk_inspect_strndup (evr, dash ? (size_t) (dash - evr) : strlen (evr));
   gk_inspect_set (version, v, GK_FIELD_MAX);
   gk_inspect_set (release, dash ? dash + 1 : "", GK_FIELD_MAX);
   free (v);
@@ -109,9 +105,7 @@ deb_desc_line (struct deb *d, const char *line)
   n = strlen (line);
   if (d->desclen + n + 2 > GK_TEXT_MAX)
     return;
-  d->desc = realloc (d->desc, d->desclen + n + 2);
-  if (d->desc == NULL)
-    abort ();
+  d->desc = gk_inspect_realloc (d->desc, d->desclen + n + 2);
   if (d->desclen)
     d->desc[d->desclen++] = '\n';
   memcpy (d->desc + d->desclen, line, n + 1);
@@ -252,8 +246,7 @@ pacman_one (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
   char *path, *text;
   size_t len = 0;
 
-  if (asprintf (&path, "%s/%s/desc", dir, name) == -1)
-    abort ();
+  path = gk_inspect_asprintf ("%s/%s/desc", dir, name);
   if ((text = gk_inspect_read (g, os, path, GK_SMALL_FILE_MAX, &len)) != NULL)
     gk_inspect_parse_pacman (a, text);
   else if (gk_inspect_alive (g) && guestfs_exists (g, path) == 0)

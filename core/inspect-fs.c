@@ -23,14 +23,7 @@
 #define MAX_FILESYSTEMS 256        /* candidates looked at */
 #define READ_CHUNK (2 * 1024 * 1024)
 
-static char *
-xstrdup (const char *s)
-{
-  char *p = strdup (s);
-  if (p == NULL)
-    abort ();
-  return p;
-}
+#define xstrdup gk_inspect_strdup
 
 static void
 free_list (char **l)
@@ -130,9 +123,7 @@ add_candidate (guestfs_h *g, struct gk_inspect *in, const char *device)
     free (type);
     return 0;
   }
-  in->fs = realloc (in->fs, (in->nfs + 1) * sizeof *in->fs);
-  if (in->fs == NULL)
-    abort ();
+  in->fs = gk_inspect_realloc (in->fs, (in->nfs + 1) * sizeof *in->fs);
   fs = &in->fs[in->nfs++];
   fs->device = xstrdup (device);
   fs->type = gk_inspect_clean (type, 64);
@@ -226,8 +217,7 @@ gk_inspect_read (guestfs_h *g, struct gk_ios *os, const char *path,
     }
     if (n > want)
       n = want;
-    if ((buf = realloc (buf, got + n + 1)) == NULL)
-      abort ();
+    buf = gk_inspect_realloc (buf, got + n + 1);
     memcpy (buf + got, c, n);
     free (c);
     got += n;
@@ -295,11 +285,10 @@ appliance_name (const char *spec)
   else if (sscanf (p, "nvme%un%u%n", &ctl, &ns, &n) == 2 && ctl < 26) {
     if (p[n] == 'p' && p[n+1] >= '1' && p[n+1] <= '9' &&
         strspn (p + n + 1, "0123456789") == strlen (p + n + 1)) {
-      if (asprintf (&r, "/dev/sd%c%s", 'a' + ctl, p + n + 1) == -1) abort ();
-      return r;
+      return gk_inspect_asprintf ("/dev/sd%c%s", 'a' + ctl, p + n + 1);
     }
     if (p[n] == '\0') {
-      if (asprintf (&r, "/dev/sd%c", 'a' + ctl) == -1) abort ();
+      r = gk_inspect_asprintf ("/dev/sd%c", 'a' + ctl);
       return r;
     }
     return NULL;
@@ -307,8 +296,7 @@ appliance_name (const char *spec)
     return NULL;
   if (*p < 'a' || *p > 'z')
     return NULL;
-  if (asprintf (&r, "/dev/sd%s", p) == -1)
-    abort ();
+  r = gk_inspect_asprintf ("/dev/sd%s", p);
   return r;
 }
 
@@ -424,10 +412,9 @@ clean_mountpoint (const char *mp)
 
   if (mp[0] != '/' || strlen (mp) > 1024)
     return NULL;
-  r = o = calloc (1, strlen (mp) + 2);
+  r = o = gk_inspect_realloc (NULL, strlen (mp) + 2);
+  memset (r, 0, strlen (mp) + 2);
   copy = xstrdup (mp);
-  if (r == NULL)
-    abort ();
   for (tok = strtok_r (copy, "/", &save); tok; tok = strtok_r (NULL, "/", &save)) {
     if (strcmp (tok, ".") == 0 || strcmp (tok, "..") == 0) {
       free (r);
@@ -471,9 +458,7 @@ add_mnt (struct gk_ios *os, const char *mp, const char *device,
 {
   struct gk_mnt *m;
 
-  os->mnts = realloc (os->mnts, (os->nmnts + 1) * sizeof *os->mnts);
-  if (os->mnts == NULL)
-    abort ();
+  os->mnts = gk_inspect_realloc (os->mnts, (os->nmnts + 1) * sizeof *os->mnts);
   m = &os->mnts[os->nmnts++];
   m->mountpoint = xstrdup (mp);
   m->device = xstrdup (device);

@@ -32,8 +32,7 @@ real_path (guestfs_h *g, const char *dir, const char *rest)
 {
   char *p, *r;
 
-  if (asprintf (&p, "%s%s", dir, rest) == -1)
-    abort ();
+  p = gk_inspect_asprintf ("%s%s", dir, rest);
   r = guestfs_case_sensitive_path (g, p);
   free (p);
   if (r && guestfs_exists (g, r) != 1) {

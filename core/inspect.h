@@ -90,6 +90,13 @@ struct gk_apps {
 };
 
 /* inspect.c */
+/* Allocation for inspection: never NULL; out of memory goes to the
+ * handle's handlers (errors.c), as everywhere in the library. */
+void *gk_inspect_realloc (void *p, size_t n);
+char *gk_inspect_strdup (const char *s);
+char *gk_inspect_strndup (const char *s, size_t n);
+char *gk_inspect_asprintf (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
 void gk_inspect_warn (guestfs_h *g, struct gk_ios *os, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));     /* os may be NULL: debug only */
 int gk_inspect_alive (guestfs_h *g);           /* appliance still READY? */
