@@ -363,7 +363,6 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     break;
   }
   case 77: { /* lvremove */
-    if (gd_check_device (&args[0].s, "device") == -1) return;
     if (do_lvremove (args[0].s) == -1) return;
     break;
   }

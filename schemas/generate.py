@@ -405,7 +405,8 @@ CHECKS = {
 def gen_gd_case(a):
     o = ["  case %d: { /* %s */" % (a.proc, a.name)]
     for i, (t, n) in enumerate(a.args):
-        if t in CHECKS:
+        # NoArgCheck: the handler checks its arguments itself.
+        if t in CHECKS and "NoArgCheck" not in a.flags:
             field = "sl" if t == "DeviceList" else "s"
             o.append("    if (%s (&args[%d].%s, %s) == -1) return;" % (CHECKS[t], i, field, cstr(n)))
     call_args = ["args[%d].%s" % (i, val_field(t))
