@@ -3185,6 +3185,46 @@ guestfs_dd (guestfs_h *g, const char *src, const char *dest)
 }
 
 char **
+guestfs_internal_hive_values (guestfs_h *g, const char *hivefile, const char *key)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_internal_hive_values];
+  union gk_val args[2] = { { 0 } };
+  args[0].s = (char *) hivefile;
+  args[1].s = (char *) key;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
+char **
+guestfs_internal_hive_subkeys (guestfs_h *g, const char *hivefile, const char *key, char *const *values)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_internal_hive_subkeys];
+  union gk_val args[3] = { { 0 } };
+  args[0].s = (char *) hivefile;
+  args[1].s = (char *) key;
+  args[2].sl = (char **) values;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
+char **
+guestfs_internal_rpm_list (guestfs_h *g, const char *path, int start)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_internal_rpm_list];
+  union gk_val args[2] = { { 0 } };
+  args[0].s = (char *) path;
+  args[1].i = start;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
+char **
 guestfs_inspect_os (guestfs_h *g)
 {
   const struct gk_action *a = &gk_actions[GK_ACTION_inspect_os];

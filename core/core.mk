@@ -7,8 +7,9 @@ CORE_SRCS := core/errors.c core/handle.c core/state.c core/drives.c \
   core/inspect-windows.c core/inspect-apps.c core/inspect-rpm.c \
   core/fault.c
 CORE_OBJS := $(CORE_SRCS:.c=.o) $(SCHEMA_OBJS)
-# Inspection reads registry hives (libhivex) and rpm databases (libsqlite3).
-CORE_LIBS := -lhivex -lsqlite3
+# Nothing beyond libc and libtirpc: the registry hives and rpm databases
+# that inspection needs are decoded by guestd in the appliance.
+CORE_LIBS :=
 CORE_CFLAGS := -fPIC -Icore -Icore/include -Ischemas $(TIRPC_CFLAGS) \
   -DGK_DEFAULT_PATH='"$(abspath appliance)"'
 LIBGUESTKIT_SO := core/libguestkit.so.0

@@ -28,19 +28,10 @@ gk_apps_add (struct gk_apps *a)
   }
   if (a->n == a->cap) {
     a->cap = a->cap ? 2 * a->cap : 256;
-    a->v = realloc (a->v, a->cap * sizeof *a->v);
-    if (a->v == NULL)
-      abort ();
+    a->v = gk_inspect_realloc (a->v, a->cap * sizeof *a->v);
   }
   memset (&a->v[a->n], 0, sizeof a->v[a->n]);
   return &a->v[a->n++];
-}
-
-static void
-set (char **field, const char *v)
-{
-  if (v && *v)
-    gk_inspect_set (field, v, GK_FIELD_MAX);
 }
 
 /* [epoch:]version[-release], as dpkg, apk and pacman write it. */
@@ -58,9 +49,7 @@ gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
     evr = colon + 1;
   }
   dash = strrchr (evr, '-');
-  v = strndup (evr, dash ? (size_t) (dash - evr) : strlen (evr));
-  if (v == NULL)
-    abort ();
+  v = gk_inspect_strndup (evr, dash ? (size_t) (dash - evr) : strlen (evr));
   gk_inspect_set (version, v, GK_FIELD_MAX);
   gk_inspect_set (release, dash ? dash + 1 : "", GK_FIELD_MAX);
   free (v);
@@ -86,17 +75,17 @@ deb_add (struct gk_apps *a, struct deb *d)
   if (d->name && d->version && st &&
       (st = strrchr (st, ' ')) && strcmp (st + 1, "installed") == 0 &&
       (p = gk_apps_add (a)) != NULL) {
-    set (&p->app_name, d->name);
+    gk_inspect_set_opt (&p->app_name, d->name, GK_FIELD_MAX);
     gk_inspect_split_evr (d->version, &p->app_epoch, &p->app_version,
                           &p->app_release);
-    set (&p->app_arch, d->arch);
-    set (&p->app_url, d->homepage);
+    gk_inspect_set_opt (&p->app_arch, d->arch, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_url, d->homepage, GK_FIELD_MAX);
     if (d->source) {
       char *src = strndup (d->source, strcspn (d->source, " ("));
-      set (&p->app_source_package, src);
+      gk_inspect_set_opt (&p->app_source_package, src, GK_FIELD_MAX);
       free (src);
     }
-    set (&p->app_summary, d->summary);
+    gk_inspect_set_opt (&p->app_summary, d->summary, GK_FIELD_MAX);
     if (d->desc)
       gk_inspect_set (&p->app_description, d->desc, GK_TEXT_MAX);
   }
@@ -116,9 +105,7 @@ deb_desc_line (struct deb *d, const char *line)
   n = strlen (line);
   if (d->desclen + n + 2 > GK_TEXT_MAX)
     return;
-  d->desc = realloc (d->desc, d->desclen + n + 2);
-  if (d->desc == NULL)
-    abort ();
+  d->desc = gk_inspect_realloc (d->desc, d->desclen + n + 2);
   if (d->desclen)
     d->desc[d->desclen++] = '\n';
   memcpy (d->desc + d->desclen, line, n + 1);
@@ -175,13 +162,13 @@ apk_add (struct gk_apps *a, struct apk *k)
   struct guestfs_application *p;
 
   if (k->name && k->version && (p = gk_apps_add (a)) != NULL) {
-    set (&p->app_name, k->name);
+    gk_inspect_set_opt (&p->app_name, k->name, GK_FIELD_MAX);
     gk_inspect_split_evr (k->version, &p->app_epoch, &p->app_version,
                           &p->app_release);
-    set (&p->app_arch, k->arch);
-    set (&p->app_summary, k->summary);
-    set (&p->app_url, k->url);
-    set (&p->app_source_package, k->origin);
+    gk_inspect_set_opt (&p->app_arch, k->arch, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_summary, k->summary, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_url, k->url, GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_source_package, k->origin, GK_FIELD_MAX);
   }
   memset (k, 0, sizeof *k);
 }
@@ -243,12 +230,12 @@ gk_inspect_parse_pacman (struct gk_apps *a, char *text)
   }
   if (name == NULL || version == NULL || (p = gk_apps_add (a)) == NULL)
     return;
-  set (&p->app_name, name);
+  gk_inspect_set_opt (&p->app_name, name, GK_FIELD_MAX);
   gk_inspect_split_evr (version, &p->app_epoch, &p->app_version, &p->app_release);
-  set (&p->app_arch, arch);
-  set (&p->app_summary, desc);
-  set (&p->app_url, url);
-  set (&p->app_source_package, base);
+  gk_inspect_set_opt (&p->app_arch, arch, GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_summary, desc, GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_url, url, GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_source_package, base, GK_FIELD_MAX);
 }
 
 /* One package's desc file; returns the bytes read. */
@@ -259,8 +246,7 @@ pacman_one (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
   char *path, *text;
   size_t len = 0;
 
-  if (asprintf (&path, "%s/%s/desc", dir, name) == -1)
-    abort ();
+  path = gk_inspect_asprintf ("%s/%s/desc", dir, name);
   if ((text = gk_inspect_read (g, os, path, GK_SMALL_FILE_MAX, &len)) != NULL)
     gk_inspect_parse_pacman (a, text);
   else if (gk_inspect_alive (g) && guestfs_exists (g, path) == 0)

@@ -13,7 +13,6 @@
  *  - mounting an OS in order: "/", then by depth of the mount point.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +23,7 @@
 #define MAX_FILESYSTEMS 256        /* candidates looked at */
 #define READ_CHUNK (2 * 1024 * 1024)
 
-static char *
-xstrdup (const char *s)
-{
-  char *p = strdup (s);
-  if (p == NULL)
-    abort ();
-  return p;
-}
+#define xstrdup gk_inspect_strdup
 
 static void
 free_list (char **l)
@@ -131,9 +123,7 @@ add_candidate (guestfs_h *g, struct gk_inspect *in, const char *device)
     free (type);
     return 0;
   }
-  in->fs = realloc (in->fs, (in->nfs + 1) * sizeof *in->fs);
-  if (in->fs == NULL)
-    abort ();
+  in->fs = gk_inspect_realloc (in->fs, (in->nfs + 1) * sizeof *in->fs);
   fs = &in->fs[in->nfs++];
   fs->device = xstrdup (device);
   fs->type = gk_inspect_clean (type, 64);
@@ -227,8 +217,7 @@ gk_inspect_read (guestfs_h *g, struct gk_ios *os, const char *path,
     }
     if (n > want)
       n = want;
-    if ((buf = realloc (buf, got + n + 1)) == NULL)
-      abort ();
+    buf = gk_inspect_realloc (buf, got + n + 1);
     memcpy (buf + got, c, n);
     free (c);
     got += n;
@@ -247,63 +236,6 @@ gk_inspect_read (guestfs_h *g, struct gk_ios *os, const char *path,
   if (len_r)
     *len_r = got;
   return buf;
-}
-
-/* Copy a guest file into fd, refusing one larger than cap.  0 on
- * success, -1 with a warning on os (or silently when it is missing). */
-int
-gk_inspect_read_to_fd (guestfs_h *g, struct gk_ios *os, const char *path,
-                       int64_t cap, int fd)
-{
-  int64_t got = 0;
-  size_t n, want;
-  char *c;
-
-  for (;;) {
-    want = cap + 1 - got < READ_CHUNK ? (size_t) (cap + 1 - got) : READ_CHUNK;
-    if ((c = guestfs_pread (g, path, (int) want, got, &n)) == NULL) {
-      if (gk_inspect_alive (g) && !(got == 0 && missing (guestfs_last_error (g))))
-        gk_inspect_warn (g, os, "could not read %s: %s", path,
-                         guestfs_last_error (g));
-      return -1;
-    }
-    if (n > want)
-      n = want;
-    if (got + (int64_t) n > cap) {
-      free (c);
-      gk_inspect_warn (g, os, "%s is larger than %lld bytes: not read", path,
-                       (long long) cap);
-      return -1;
-    }
-    if (n > 0 && write (fd, c, n) != (ssize_t) n) {
-      gk_inspect_warn (g, os, "%s: writing a temporary copy: %s", path,
-                       strerror (errno));
-      free (c);
-      return -1;
-    }
-    free (c);
-    got += (int64_t) n;
-    if (n < want)
-      return 0;
-  }
-}
-
-/* A new empty temporary file on the host (in the handle's temp dir);
- * returns its fd, *path_r malloc'd; -1 on failure. */
-int
-gk_inspect_tmpfile (guestfs_h *g, char **path_r)
-{
-  const char *dir = g->tmpdir ? g->tmpdir : getenv ("TMPDIR");
-  int fd;
-
-  if (asprintf (path_r, "%s/inspect-XXXXXX", dir && *dir ? dir : "/tmp") == -1)
-    abort ();
-  fd = mkostemp (*path_r, O_CLOEXEC);
-  if (fd == -1) {
-    free (*path_r);
-    *path_r = NULL;
-  }
-  return fd;
 }
 
 /* ---- fstab ---- */
@@ -353,11 +285,10 @@ appliance_name (const char *spec)
   else if (sscanf (p, "nvme%un%u%n", &ctl, &ns, &n) == 2 && ctl < 26) {
     if (p[n] == 'p' && p[n+1] >= '1' && p[n+1] <= '9' &&
         strspn (p + n + 1, "0123456789") == strlen (p + n + 1)) {
-      if (asprintf (&r, "/dev/sd%c%s", 'a' + ctl, p + n + 1) == -1) abort ();
-      return r;
+      return gk_inspect_asprintf ("/dev/sd%c%s", 'a' + ctl, p + n + 1);
     }
     if (p[n] == '\0') {
-      if (asprintf (&r, "/dev/sd%c", 'a' + ctl) == -1) abort ();
+      r = gk_inspect_asprintf ("/dev/sd%c", 'a' + ctl);
       return r;
     }
     return NULL;
@@ -365,8 +296,7 @@ appliance_name (const char *spec)
     return NULL;
   if (*p < 'a' || *p > 'z')
     return NULL;
-  if (asprintf (&r, "/dev/sd%s", p) == -1)
-    abort ();
+  r = gk_inspect_asprintf ("/dev/sd%s", p);
   return r;
 }
 
@@ -482,10 +412,9 @@ clean_mountpoint (const char *mp)
 
   if (mp[0] != '/' || strlen (mp) > 1024)
     return NULL;
-  r = o = calloc (1, strlen (mp) + 2);
+  r = o = gk_inspect_realloc (NULL, strlen (mp) + 2);
+  memset (r, 0, strlen (mp) + 2);
   copy = xstrdup (mp);
-  if (r == NULL)
-    abort ();
   for (tok = strtok_r (copy, "/", &save); tok; tok = strtok_r (NULL, "/", &save)) {
     if (strcmp (tok, ".") == 0 || strcmp (tok, "..") == 0) {
       free (r);
@@ -529,9 +458,7 @@ add_mnt (struct gk_ios *os, const char *mp, const char *device,
 {
   struct gk_mnt *m;
 
-  os->mnts = realloc (os->mnts, (os->nmnts + 1) * sizeof *os->mnts);
-  if (os->mnts == NULL)
-    abort ();
+  os->mnts = gk_inspect_realloc (os->mnts, (os->nmnts + 1) * sizeof *os->mnts);
   m = &os->mnts[os->nmnts++];
   m->mountpoint = xstrdup (mp);
   m->device = xstrdup (device);

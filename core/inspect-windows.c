@@ -2,8 +2,9 @@
  *
  * A filesystem is a Windows root when it has \Windows\System32 (or
  * \WINNT\System32), in any case.  The registry hives SOFTWARE and SYSTEM
- * under System32\config are copied to temporary files on the host (at
- * most GK_BLOB_FILE_MAX bytes each) and read with libhivex:
+ * under System32\config are decoded in the appliance, by guestd with
+ * libhivex (internal_hive_values, internal_hive_subkeys); the library
+ * only receives strings:
  *
  *   SOFTWARE  Microsoft\Windows NT\CurrentVersion   ProductName,
  *             CurrentMajorVersionNumber / CurrentMinorVersionNumber
@@ -16,12 +17,12 @@
  * The architecture comes from the PE header of System32\cmd.exe.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
-
-#include <hivex.h>
 
 #include "inspect.h"
 
@@ -31,8 +32,7 @@ real_path (guestfs_h *g, const char *dir, const char *rest)
 {
   char *p, *r;
 
-  if (asprintf (&p, "%s%s", dir, rest) == -1)
-    abort ();
+  p = gk_inspect_asprintf ("%s%s", dir, rest);
   r = guestfs_case_sensitive_path (g, p);
   free (p);
   if (r && guestfs_exists (g, r) != 1) {
@@ -62,86 +62,62 @@ gk_inspect_windows_root (guestfs_h *g)
   return NULL;
 }
 
-/* ---- Hives ---- */
+/* ---- Hives ----
+ *
+ * The hives are decoded in the appliance (guestd/inspect-hive.c); here
+ * they are only named and their answers, plain strings, are read.
+ */
 
-static hive_h *
-open_hive (guestfs_h *g, struct gk_ios *os, const char *name)
-{
-  char *rel, *path, *tmp = NULL;
-  hive_h *h = NULL;
-  int fd;
-
-  if (asprintf (&rel, "/system32/config/%s", name) == -1)
-    abort ();
-  path = real_path (g, os->systemroot, rel);
-  free (rel);
-  if (path == NULL) {
-    if (gk_inspect_alive (g))
-      gk_inspect_warn (g, os, "no registry hive %s/System32/config/%s",
-                       os->systemroot, name);
-    return NULL;
-  }
-  if ((fd = gk_inspect_tmpfile (g, &tmp)) == -1) {
-    gk_inspect_warn (g, os, "%s: no temporary file: %s", path, strerror (errno));
-    free (path);
-    return NULL;
-  }
-  if (gk_inspect_read_to_fd (g, os, path, GK_BLOB_FILE_MAX, fd) == 0 &&
-      (h = hivex_open (tmp, 0)) == NULL)
-    gk_inspect_warn (g, os, "%s: not a registry hive libhivex can read: %s",
-                     path, strerror (errno));
-  close (fd);
-  unlink (tmp);                 /* hivex keeps its own copy or mapping */
-  free (tmp);
-  free (path);
-  return h;
-}
-
-/* Follow a backslash-separated key path; 0 if it is not there. */
-static hive_node_h
-hive_node (hive_h *h, const char *path)
-{
-  char buf[512], *save = NULL;
-  hive_node_h n = hivex_root (h);
-
-  snprintf (buf, sizeof buf, "%s", path);
-  for (char *k = strtok_r (buf, "\\", &save); k && n; k = strtok_r (NULL, "\\", &save))
-    n = hivex_node_get_child (h, n, k);
-  return n;
-}
-
-/* A string value, malloc'd UTF-8; NULL if missing or not a string. */
+/* The guest path of System32\config\NAME, warned about when missing. */
 static char *
-hive_string (hive_h *h, hive_node_h node, const char *key)
+hive_path (guestfs_h *g, struct gk_ios *os, const char *name)
 {
-  hive_value_h v;
+  char rel[64], *path;
 
-  if (node == 0 || (v = hivex_node_get_value (h, node, key)) == 0)
-    return NULL;
-  return hivex_value_string (h, v);
+  snprintf (rel, sizeof rel, "/system32/config/%s", name);
+  path = real_path (g, os->systemroot, rel);
+  if (path == NULL && gk_inspect_alive (g))
+    gk_inspect_warn (g, os, "no registry hive %s/System32/config/%s",
+                     os->systemroot, name);
+  return path;
 }
 
-/* A DWORD value; -1 if missing or not a DWORD. */
+/* The values of one key (a hashtable, caller frees); NULL (warned) if
+ * the hive cannot be read. */
+static char **
+hive_values (guestfs_h *g, struct gk_ios *os, const char *hive, const char *key)
+{
+  char **kv = guestfs_internal_hive_values (g, hive, key);
+
+  if (kv == NULL && gk_inspect_alive (g))
+    gk_inspect_warn (g, os, "%s", guestfs_last_error (g));
+  return kv;
+}
+
+/* The value called name in a hashtable (names are case-insensitive, as
+ * in the registry); NULL if missing or empty.  Not copied. */
+static const char *
+hive_get (char **kv, const char *name)
+{
+  for (size_t i = 0; kv && kv[i] && kv[i+1]; i += 2)
+    if (strcasecmp (kv[i], name) == 0)
+      return *kv[i+1] ? kv[i+1] : NULL;
+  return NULL;
+}
+
+/* A number value (a DWORD, in decimal); -1 if missing or not a number. */
 static int64_t
-hive_dword (hive_h *h, hive_node_h node, const char *key)
+hive_number (char **kv, const char *name)
 {
-  hive_value_h v;
-  hive_type t;
-  size_t len;
+  const char *s = hive_get (kv, name);
+  char *end;
+  unsigned long long n;
 
-  if (node == 0 || (v = hivex_node_get_value (h, node, key)) == 0 ||
-      hivex_value_type (h, v, &t, &len) == -1 ||
-      (t != hive_t_REG_DWORD && t != hive_t_REG_DWORD_BIG_ENDIAN) || len != 4)
+  if (s == NULL || *s < '0' || *s > '9')
     return -1;
-  return (uint32_t) hivex_value_dword (h, v);
-}
-
-static void
-set_string (char **field, char *s, size_t max)
-{
-  if (s && *s)
-    gk_inspect_set (field, s, max);
-  free (s);
+  errno = 0;
+  n = strtoull (s, &end, 10);
+  return *end || errno || n > UINT32_MAX ? -1 : (int64_t) n;
 }
 
 /* Windows 11 still says "Windows 10" in ProductName: its build tells. */
@@ -157,66 +133,92 @@ fix_product (struct gk_ios *os, const char *build)
 }
 
 static void
-software_hive (guestfs_h *g, struct gk_ios *os)
+version (guestfs_h *g, struct gk_ios *os, char **cv)
 {
-  hive_h *h = open_hive (g, os, "software");
-  hive_node_h cv;
-  int64_t major, minor;
-  char *s;
+  int64_t major = hive_number (cv, "CurrentMajorVersionNumber");
+  int64_t minor = hive_number (cv, "CurrentMinorVersionNumber");
+  const char *s = hive_get (cv, "CurrentVersion");
 
-  if (h == NULL)
-    return;
-  if ((cv = hive_node (h, "Microsoft\\Windows NT\\CurrentVersion")) == 0) {
-    gk_inspect_warn (g, os, "SOFTWARE hive: no Microsoft\\Windows NT\\CurrentVersion");
-    hivex_close (h);
-    return;
-  }
-  set_string (&os->product_name, hive_string (h, cv, "ProductName"), 256);
-  major = hive_dword (h, cv, "CurrentMajorVersionNumber");
-  minor = hive_dword (h, cv, "CurrentMinorVersionNumber");
   if (major >= 0 && major < 1000) {
     os->major = (int) major;
     os->minor = minor >= 0 && minor < 1000 ? (int) minor : 0;
-  } else if ((s = hive_string (h, cv, "CurrentVersion")) != NULL) {
+  } else if (s) {
     if (sscanf (s, "%3d.%3d", &os->major, &os->minor) != 2 || os->major < 0 ||
         os->minor < 0) {
       gk_inspect_warn (g, os, "SOFTWARE hive: CurrentVersion '%.32s' is not a "
                        "version", s);
       os->major = os->minor = 0;
     }
-    free (s);
   } else
     gk_inspect_warn (g, os, "SOFTWARE hive: no version");
-  s = hive_string (h, cv, "CurrentBuildNumber");
-  fix_product (os, s);
-  free (s);
-  hivex_close (h);
+}
+
+static void
+software_hive (guestfs_h *g, struct gk_ios *os)
+{
+  char *hive = hive_path (g, os, "software"), **cv;
+
+  if (hive == NULL)
+    return;
+  cv = hive_values (g, os, hive, "Microsoft\\Windows NT\\CurrentVersion");
+  free (hive);
+  if (cv == NULL)
+    return;
+  if (cv[0] == NULL)
+    gk_inspect_warn (g, os, "SOFTWARE hive: no Microsoft\\Windows NT\\CurrentVersion");
+  else {
+    gk_inspect_set_opt (&os->product_name, hive_get (cv, "ProductName"), 256);
+    version (g, os, cv);
+    fix_product (os, hive_get (cv, "CurrentBuildNumber"));
+  }
+  gk_free_strings (cv);
+}
+
+/* The host name in one key of the current control set; NULL if none. */
+static char *
+computer_name (guestfs_h *g, struct gk_ios *os, const char *hive, int64_t cur,
+               const char *key, const char *value)
+{
+  char path[128], **kv;
+  const char *name;
+  char *r = NULL;
+
+  snprintf (path, sizeof path, "ControlSet%03d\\%s", (int) cur, key);
+  if ((kv = hive_values (g, os, hive, path)) == NULL)
+    return NULL;
+  if ((name = hive_get (kv, value)) != NULL)
+    r = gk_inspect_clean (name, 255);
+  gk_free_strings (kv);
+  return r;
 }
 
 static void
 system_hive (guestfs_h *g, struct gk_ios *os)
 {
-  hive_h *h = open_hive (g, os, "system");
+  char *hive = hive_path (g, os, "system"), **sel, *name;
   int64_t cur;
-  char key[128], *name;
 
-  if (h == NULL)
+  if (hive == NULL)
     return;
-  cur = hive_dword (h, hive_node (h, "Select"), "Current");
+  if ((sel = hive_values (g, os, hive, "Select")) == NULL) {
+    free (hive);
+    return;
+  }
+  cur = hive_number (sel, "Current");
+  gk_free_strings (sel);
   if (cur < 0 || cur > 999) {
     gk_inspect_warn (g, os, "SYSTEM hive: no Select\\Current control set");
     cur = 1;
   }
-  snprintf (key, sizeof key, "ControlSet%03d\\Services\\Tcpip\\Parameters", (int) cur);
-  name = hive_string (h, hive_node (h, key), "Hostname");
+  name = computer_name (g, os, hive, cur, "Services\\Tcpip\\Parameters", "Hostname");
   if (name == NULL || *name == '\0') {
     free (name);
-    snprintf (key, sizeof key, "ControlSet%03d\\Control\\ComputerName\\ComputerName",
-              (int) cur);
-    name = hive_string (h, hive_node (h, key), "ComputerName");
+    name = computer_name (g, os, hive, cur,
+                          "Control\\ComputerName\\ComputerName", "ComputerName");
   }
-  set_string (&os->hostname, name, 255);
-  hivex_close (h);
+  gk_inspect_set_opt (&os->hostname, name, 255);
+  free (name);
+  free (hive);
 }
 
 /* The machine of a PE executable; NULL if not one we know. */
@@ -272,43 +274,56 @@ gk_inspect_windows (guestfs_h *g, struct gk_ios *os)
 
 /* ---- Applications ---- */
 
-static void
-uninstall_keys (hive_h *h, const char *path, struct gk_apps *a)
-{
-  hive_node_h node = hive_node (h, path), *kids;
-  struct guestfs_application *p;
-  char *name;
+/* The values asked for each subkey of an Uninstall key, in row order
+ * after the subkey's own name. */
+static const char *const uninstall_values[] = {
+  "DisplayName", "DisplayVersion", "Publisher", "InstallLocation",
+  "URLInfoAbout", "Comments", NULL,
+};
+#define UNINSTALL_ROW 7
 
-  if (node == 0 || (kids = hivex_node_children (h, node)) == NULL)
+static void
+uninstall_keys (guestfs_h *g, struct gk_ios *os, const char *hive,
+                const char *key, struct gk_apps *a)
+{
+  char **v = guestfs_internal_hive_subkeys (g, hive, key,
+                                            (char *const *) uninstall_values);
+  struct guestfs_application *p;
+  size_t n = 0;
+
+  if (v == NULL) {
+    if (gk_inspect_alive (g))
+      gk_inspect_warn (g, os, "%s", guestfs_last_error (g));
     return;
-  for (size_t i = 0; kids[i] && !a->full; i++) {
-    char *display = hive_string (h, kids[i], "DisplayName");
-    if (display == NULL || *display == '\0' || (p = gk_apps_add (a)) == NULL) {
-      free (display);
-      continue;
-    }
-    name = hivex_node_name (h, kids[i]);
-    set_string (&p->app_name, name, GK_FIELD_MAX);
-    set_string (&p->app_display_name, display, GK_FIELD_MAX);
-    set_string (&p->app_version, hive_string (h, kids[i], "DisplayVersion"), GK_FIELD_MAX);
-    set_string (&p->app_publisher, hive_string (h, kids[i], "Publisher"), GK_FIELD_MAX);
-    set_string (&p->app_install_path, hive_string (h, kids[i], "InstallLocation"), GK_FIELD_MAX);
-    set_string (&p->app_url, hive_string (h, kids[i], "URLInfoAbout"), GK_FIELD_MAX);
-    set_string (&p->app_description, hive_string (h, kids[i], "Comments"), GK_TEXT_MAX);
-    if (p->app_name == NULL)
-      p->app_name = strdup ("");
   }
-  free (kids);
+  while (v[n])
+    n++;
+  if (n % UNINSTALL_ROW != 0)
+    gk_inspect_warn (g, os, "%s: the appliance sent a broken list of subkeys", key);
+  for (size_t i = 0; n % UNINSTALL_ROW == 0 && i < n && !a->full; i += UNINSTALL_ROW) {
+    char **r = v + i;
+    if (*r[1] == '\0' || (p = gk_apps_add (a)) == NULL)
+      continue;
+    gk_inspect_set (&p->app_name, r[0], GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_display_name, r[1], GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_version, r[2], GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_publisher, r[3], GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_install_path, r[4], GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_url, r[5], GK_FIELD_MAX);
+    gk_inspect_set_opt (&p->app_description, r[6], GK_TEXT_MAX);
+  }
+  gk_free_strings (v);
 }
 
 void
 gk_inspect_windows_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a)
 {
-  hive_h *h = open_hive (g, os, "software");
+  char *hive = hive_path (g, os, "software");
 
-  if (h == NULL)
+  if (hive == NULL)
     return;
-  uninstall_keys (h, "Microsoft\\Windows\\CurrentVersion\\Uninstall", a);
-  uninstall_keys (h, "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall", a);
-  hivex_close (h);
+  uninstall_keys (g, os, hive, "Microsoft\\Windows\\CurrentVersion\\Uninstall", a);
+  uninstall_keys (g, os, hive,
+                  "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall", a);
+  free (hive);
 }

@@ -26,25 +26,80 @@
 
 #include "inspect.h"
 
-/* ---- The string list ---- */
+/* ---- Memory ----
+ *
+ * Out of memory in inspection goes where it goes for the rest of the
+ * library (errors.c: the handle's error handler, then its out-of-memory
+ * handler, then abort) and counts for GUESTKIT_FAULT=alloc:N.  The
+ * handle is the one whose inspect_* call runs on this thread: each entry
+ * point sets it (a handle is used by one thread at a time); parsers run
+ * outside any call (the fuzz targets) just abort.
+ */
+static __thread guestfs_h *oom_handle;
 
-static void *
-xrealloc (void *p, size_t n)
+static void
+oom_for (guestfs_h *g)
 {
-  void *q = realloc (p, n ? n : 1);
-  if (q == NULL)
-    abort ();
-  return q;
+  oom_handle = g;
+}
+
+void *
+gk_inspect_realloc (void *p, size_t n)
+{
+  return gk_realloc (oom_handle, p, n);
+}
+
+char *
+gk_inspect_strdup (const char *s)
+{
+  return gk_strdup (oom_handle, s);
+}
+
+char *
+gk_inspect_strndup (const char *s, size_t n)
+{
+  size_t len = strnlen (s, n);
+  char *r = gk_malloc (oom_handle, len + 1);
+
+  memcpy (r, s, len);
+  r[len] = '\0';
+  return r;
 }
 
 static char *
-xstrdup (const char *s)
+vformat (const char *fmt, va_list ap)
 {
-  char *p = strdup (s);
-  if (p == NULL)
-    abort ();
-  return p;
+  va_list ap2;
+  int n;
+  char *r;
+
+  va_copy (ap2, ap);
+  n = vsnprintf (NULL, 0, fmt, ap2);
+  va_end (ap2);
+  r = gk_malloc (oom_handle, n < 0 ? 1 : (size_t) n + 1);
+  if (n < 0)
+    *r = '\0';
+  else
+    vsnprintf (r, (size_t) n + 1, fmt, ap);
+  return r;
 }
+
+char *
+gk_inspect_asprintf (const char *fmt, ...)
+{
+  va_list ap;
+  char *r;
+
+  va_start (ap, fmt);
+  r = vformat (fmt, ap);
+  va_end (ap);
+  return r;
+}
+
+#define xrealloc gk_inspect_realloc
+#define xstrdup gk_inspect_strdup
+
+/* ---- The string list ---- */
 
 void
 gk_strv_take (struct gk_strv *l, char *s)
@@ -165,6 +220,14 @@ gk_inspect_set (char **field, const char *value, size_t max)
   *field = gk_inspect_clean (value, max);
 }
 
+/* The same, only when value is not NULL nor empty (else *field stays). */
+void
+gk_inspect_set_opt (char **field, const char *value, size_t max)
+{
+  if (value && *value)
+    gk_inspect_set (field, value, max);
+}
+
 /* ---- Warnings ---- */
 
 void
@@ -174,8 +237,7 @@ gk_inspect_warn (guestfs_h *g, struct gk_ios *os, const char *fmt, ...)
   char *msg, *clean;
 
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) == -1)
-    abort ();
+  msg = vformat (fmt, ap);
   va_end (ap);
   clean = gk_inspect_clean (msg, GK_FIELD_MAX);
   free (msg);
@@ -250,6 +312,7 @@ struct inner {
 static void
 inner_begin (guestfs_h *g, struct inner *s)
 {
+  oom_for (g);
   g->quiet_errors++;
   s->trace = g->trace;
   g->trace = 0;
@@ -415,6 +478,7 @@ gk_impl_inspect_os (guestfs_h *g)
 static struct gk_ios *
 find_root (guestfs_h *g, const char *call, const char *root)
 {
+  oom_for (g);
   if (g->inspect == NULL) {
     gk_error (g, "%s: %s: no inspection results: call guestfs_inspect_os first",
               call, root);

@@ -3,7 +3,12 @@
  * bodies in gk.h).
  *
  * Inspection runs in the library and reaches the guest only through the
- * public calls (list_partitions, lvs, vfs_type, mount_ro, pread, ...).
+ * public calls (list_partitions, lvs, vfs_type, mount_ro, pread, ...) and
+ * three internal daemon calls that decode binary guest data in the
+ * appliance: registry hives and rpm databases (guestd/inspect-hive.c,
+ * guestd/inspect-rpm.c).  What is still parsed here is text (os-release,
+ * fstab, dpkg status, ...) and ELF/PE headers, each by a bounded parser
+ * that tests/fuzz/fuzz-inspect.c fuzzes.
  * Everything read from a guest is hostile: every read is bounded by one
  * of the caps below, every parser takes a length, and whatever cannot be
  * read or understood becomes a warning on that root, never an abort.
@@ -11,9 +16,9 @@
  *   inspect.c          the public calls, the per-handle results, warnings
  *   inspect-fs.c       finding filesystems, bounded reads, fstab, mounting
  *   inspect-linux.c    what a Linux root is (os-release, release files, ...)
- *   inspect-windows.c  what a Windows root is (registry hives, via hivex)
+ *   inspect-windows.c  what a Windows root is (registry values from guestd)
  *   inspect-apps.c     installed packages: dpkg, apk, pacman
- *   inspect-rpm.c      installed packages: the rpm database
+ *   inspect-rpm.c      installed packages: the rpm database (rows from guestd)
  */
 #ifndef GK_INSPECT_H
 #define GK_INSPECT_H
@@ -25,7 +30,6 @@
 /* Caps on what is read from a guest. */
 #define GK_SMALL_FILE_MAX (64 * 1024)            /* os-release, fstab, ... */
 #define GK_DB_FILE_MAX (64 * 1024 * 1024)        /* dpkg status, apk db */
-#define GK_BLOB_FILE_MAX (512LL * 1024 * 1024)   /* rpmdb, hives: to a temp file */
 #define GK_MAX_WARNINGS 64                       /* per root */
 #define GK_MAX_APPS 200000                       /* per root */
 #define GK_MAX_FSTAB 512                         /* fstab entries kept */
@@ -86,11 +90,19 @@ struct gk_apps {
 };
 
 /* inspect.c */
+/* Allocation for inspection: never NULL; out of memory goes to the
+ * handle's handlers (errors.c), as everywhere in the library. */
+void *gk_inspect_realloc (void *p, size_t n);
+char *gk_inspect_strdup (const char *s);
+char *gk_inspect_strndup (const char *s, size_t n);
+char *gk_inspect_asprintf (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
 void gk_inspect_warn (guestfs_h *g, struct gk_ios *os, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));     /* os may be NULL: debug only */
 int gk_inspect_alive (guestfs_h *g);           /* appliance still READY? */
 char *gk_inspect_clean (const char *s, size_t max);      /* caller frees */
 void gk_inspect_set (char **field, const char *value, size_t max);
+void gk_inspect_set_opt (char **field, const char *value, size_t max);  /* if *value */
 
 /* inspect-fs.c */
 int gk_inspect_find_filesystems (guestfs_h *g, struct gk_inspect *in);
@@ -98,9 +110,6 @@ const struct gk_ifs *gk_inspect_fs (const struct gk_inspect *in,
                                     const char *device);  /* not copied */
 char *gk_inspect_read (guestfs_h *g, struct gk_ios *os, const char *path,
                        size_t cap, size_t *len_r);        /* caller frees */
-int gk_inspect_read_to_fd (guestfs_h *g, struct gk_ios *os, const char *path,
-                           int64_t cap, int fd);
-int gk_inspect_tmpfile (guestfs_h *g, char **path_r);   /* caller frees *path_r */
 void gk_inspect_fstab (guestfs_h *g, struct gk_inspect *in,
                        struct gk_ios *os, char *text);   /* text is modified */
 int gk_inspect_mount_fs (guestfs_h *g, const char *device, const char *type,
@@ -130,7 +139,5 @@ void gk_inspect_parse_pacman (struct gk_apps *a, char *text);
 
 /* inspect-rpm.c */
 void gk_inspect_rpm_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a);
-int gk_inspect_rpm_header (struct gk_apps *a, const unsigned char *blob,
-                           size_t len);
 
 #endif /* GK_INSPECT_H */

@@ -228,5 +228,8 @@ char * do_part_get_parttype (const char *device);
 int do_fill (int c, int len, const char *path);
 int do_available (char *const *groups);
 int do_dd (const char *src, const char *dest);
+char ** do_internal_hive_values (const char *hivefile, const char *key);
+char ** do_internal_hive_subkeys (const char *hivefile, const char *key, char *const *values);
+char ** do_internal_rpm_list (const char *path, int start);
 
 #endif /* GD_ACTIONS_GEN_H */

@@ -809,6 +809,18 @@ find_case (const char *dir, const char *name)
 
 /* Each element looked up ignoring case; a missing last element is kept
  * as given (so the result can name a file to create). */
+/* A path written with a trailing slash must name a directory (or
+ * nothing yet): 1 if it names something else. */
+static int
+trailing_slash_bad (const char *path)
+{
+  int fd = gd_open_in_root (path, O_PATH | O_DIRECTORY, 0);
+
+  if (fd >= 0)
+    close (fd);
+  return fd == -1 && errno == ENOTDIR;
+}
+
 char *
 do_case_sensitive_path (const char *path)
 {
@@ -835,6 +847,10 @@ do_case_sensitive_path (const char *path)
   }
   if (len == 0)
     strcpy (out, "/");
+  else if (path[strlen (path) - 1] == '/' && trailing_slash_bad (out)) {
+    reply_with_error ("%s: not a directory (a trailing slash after %s)", path, out);
+    goto fail;
+  }
   free (copy);
   return out;
  perror:

@@ -363,7 +363,6 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     break;
   }
   case 77: { /* lvremove */
-    if (gd_check_device (&args[0].s, "device") == -1) return;
     if (do_lvremove (args[0].s) == -1) return;
     break;
   }
@@ -1045,6 +1044,21 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if (gd_check_dev_or_path (&args[0].s, "src") == -1) return;
     if (gd_check_dev_or_path (&args[1].s, "dest") == -1) return;
     if (do_dd (args[0].s, args[1].s) == -1) return;
+    break;
+  }
+  case 400: { /* internal_hive_values */
+    if (gd_check_path (&args[0].s, "hivefile") == -1) return;
+    if ((r.sl = do_internal_hive_values (args[0].s, args[1].s)) == NULL) return;
+    break;
+  }
+  case 401: { /* internal_hive_subkeys */
+    if (gd_check_path (&args[0].s, "hivefile") == -1) return;
+    if ((r.sl = do_internal_hive_subkeys (args[0].s, args[1].s, args[2].sl)) == NULL) return;
+    break;
+  }
+  case 402: { /* internal_rpm_list */
+    if (gd_check_path (&args[0].s, "path") == -1) return;
+    if ((r.sl = do_internal_rpm_list (args[0].s, args[1].i)) == NULL) return;
     break;
   }
   default:

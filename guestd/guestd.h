@@ -179,6 +179,9 @@ int gd_open_parent (const char *path, char **base_r);
 /* gd_open_parent, replying "PATH: strerror" on failure. */
 int gd_parent_or_reply (const char *path, char **base_r);
 int gd_open_regular (const char *path, int flags);
+/* gd_open_regular O_RDONLY of a file of at most max bytes (size in
+ * *size_r); replies and returns -1 on failure. */
+int gd_open_regular_max (const char *path, int64_t max, size_t *size_r);
 int gd_open_for_write (const char *path, int trunc);
 int gd_is_mount_root (const char *path);
 /* Pathname arguments: absolute, not empty, and a guest filesystem must be

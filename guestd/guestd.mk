@@ -1,6 +1,8 @@
 # guestd/: the daemon that runs as /init inside the appliance.
-# Linked dynamically against libc, libtirpc and libaugeas (the appliance
-# has all three: appliance/packages); libselinux is loaded at run time.
+# Linked dynamically against libc, libtirpc, libaugeas, libhivex and
+# libsqlite3 (the appliance has them all: appliance/packages; the last two
+# decode registry hives and rpm databases for inspection, inside the
+# appliance); libselinux is loaded at run time.
 
 GUESTD_BIN  := guestd/guestd
 # Every guestd/*.c is part of the daemon (one file per area).
@@ -8,6 +10,7 @@ GUESTD_SRCS := $(sort $(wildcard guestd/*.c) guestd/dispatch-gen.c)
 GUESTD_OBJS := $(GUESTD_SRCS:.c=.o)
 AUGEAS_CFLAGS := $(shell pkg-config --cflags augeas 2>/dev/null || echo -I/usr/include/libxml2)
 AUGEAS_LIBS   := $(shell pkg-config --libs augeas 2>/dev/null || echo -laugeas)
+GUESTD_LIBS   := -lhivex -lsqlite3
 GUESTD_CFLAGS := -Ischemas -Icore/include -Iguestd $(TIRPC_CFLAGS) $(AUGEAS_CFLAGS)
 # No sanitizer in the appliance (see SANITIZE in the top Makefile): guestd
 # is built without it, with its own copies of the schema objects.
@@ -24,7 +27,7 @@ guestd/%-gd.o: schemas/%.c
 	$(CC) $(GUESTD_CC_FLAGS) $(SCHEMA_CFLAGS) -c $< -o $@
 
 $(GUESTD_BIN): $(GUESTD_OBJS) $(GUESTD_SCHEMA_OBJS)
-	$(CC) $(GUESTD_LDFLAGS) -o $@ $^ $(TIRPC_LIBS) $(AUGEAS_LIBS)
+	$(CC) $(GUESTD_LDFLAGS) -o $@ $^ $(TIRPC_LIBS) $(AUGEAS_LIBS) $(GUESTD_LIBS)
 
 CLEAN_FILES += $(GUESTD_BIN) $(GUESTD_OBJS) $(GUESTD_SCHEMA_OBJS)
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "guestd.h"
 
 /* A VG or LV name as LVM accepts it: 1-127 of [A-Za-z0-9+_.-], not
@@ -83,13 +85,47 @@ do_lvcreate (const char *logvol, const char *volgroup, int mbytes)
       "lvcreate", "--yes", "-L", size, "-n", logvol, volgroup, NULL });
 }
 
+/* lvremove, vgremove and pvremove: `lvm PROG FLAG WHAT'. */
+static int
+lvm_remove (const char *prog, const char *flag, const char *what)
+{
+  return gd_lvm (NULL, (const char *const[]) { prog, flag, what, NULL });
+}
+
+/* The VG named by /dev/VG (a directory of its LV links), or NULL. */
+static const char *
+vg_of_dir (const char *device)
+{
+  const char *name = device + 5;
+  struct stat st;
+
+  if (strncmp (device, "/dev/", 5) != 0 || *name == '\0' || strchr (name, '/') ||
+      stat (device, &st) == -1 || !S_ISDIR (st.st_mode))
+    return NULL;
+  return name;
+}
+
+/* The table skips the Device check for this call (NoArgCheck): /dev/VG
+ * removes every LV of the volume group, as the 2009 call did; anything
+ * else must be a device. */
 int
 do_lvremove (const char *device)
 {
+  const char *vg = vg_of_dir (device);
+  char *dev;
+  int r;
+
   if (gd_check_group () == -1)
     return -1;
-  return gd_lvm (NULL, (const char *const[]) {
-      "lvremove", "--force", device, NULL });
+  if (vg)
+    return check_name (vg, "device") == -1 ? -1 : lvm_remove ("lvremove", "--force", vg);
+  if ((dev = strdup (device)) == NULL) {
+    reply_with_perror ("lvremove");
+    return -1;
+  }
+  r = gd_check_device (&dev, "device") == -1 ? -1 : lvm_remove ("lvremove", "--force", dev);
+  free (dev);
+  return r;
 }
 
 int
@@ -97,8 +133,7 @@ do_vgremove (const char *vgname)
 {
   if (gd_check_group () == -1 || check_name (vgname, "vgname") == -1)
     return -1;
-  return gd_lvm (NULL, (const char *const[]) {
-      "vgremove", "--force", vgname, NULL });
+  return lvm_remove ("vgremove", "--force", vgname);
 }
 
 /* No --force: lvm then refuses a PV that a VG still uses, and a device
@@ -108,8 +143,7 @@ do_pvremove (const char *device)
 {
   if (gd_check_group () == -1)
     return -1;
-  return gd_lvm (NULL, (const char *const[]) {
-      "pvremove", "--yes", device, NULL });
+  return lvm_remove ("pvremove", "--yes", device);
 }
 
 int

@@ -6,10 +6,13 @@
  * no udev to wait for: gd_wait_partitions does that.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -80,6 +83,26 @@ part_type_name (const char *prlogex)
   return NULL;
 }
 
+/* A negative end sector counts back from the end of the disk: -1 is its
+ * last sector (in the disk's logical sectors, parted's "s" unit). */
+static int
+from_end (const char *device, int64_t *sect)
+{
+  uint64_t bytes;
+  int ss, fd = open (device, O_RDONLY | O_CLOEXEC);
+
+  if (fd == -1 || ioctl (fd, BLKGETSIZE64, &bytes) == -1 ||
+      ioctl (fd, BLKSSZGET, &ss) == -1 || ss <= 0) {
+    reply_with_perror ("%s: size", device);
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  close (fd);
+  *sect += (int64_t) (bytes / (uint64_t) ss);
+  return 0;
+}
+
 int
 do_part_add (const char *device, const char *prlogex, int64_t startsect,
              int64_t endsect)
@@ -92,6 +115,8 @@ do_part_add (const char *device, const char *prlogex, int64_t startsect,
                       "(or p, l, e)", prlogex);
     return -1;
   }
+  if (endsect < 0 && from_end (device, &endsect) == -1)
+    return -1;
   if (startsect < 0 || endsect < startsect) {
     reply_with_error ("sectors %" PRId64 " to %" PRId64 ": start must be "
                       ">= 0 and end >= start", startsect, endsect);

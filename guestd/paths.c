@@ -157,6 +157,27 @@ gd_open_regular (const char *path, int flags)
   return fd;
 }
 
+/* A regular file opened for reading, of at most max bytes (its size in
+ * *size_r); replies and returns -1 on failure. */
+int
+gd_open_regular_max (const char *path, int64_t max, size_t *size_r)
+{
+  struct stat st;
+  int fd = gd_open_regular (path, O_RDONLY);
+
+  if (fd == -1) {
+    reply_with_perror ("%s", path);
+    return -1;
+  }
+  if (fstat (fd, &st) == -1 || st.st_size > max) {
+    reply_with_error ("%s: larger than %lld bytes", path, (long long) max);
+    close (fd);
+    return -1;
+  }
+  *size_r = (size_t) st.st_size;
+  return fd;
+}
+
 /* Open a regular file for writing, creating it (mode 0644) if missing.
  * A dangling symlink is not followed to create its target (EEXIST). */
 int

@@ -2013,6 +2013,24 @@ inv_dd (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 }
 
 static int
+inv_internal_hive_values (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_internal_hive_values (g, a[0].s, a[1].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_internal_hive_subkeys (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_internal_hive_subkeys (g, a[0].s, a[1].s, a[2].sl)) == NULL ? -1 : 0;
+}
+
+static int
+inv_internal_rpm_list (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_internal_rpm_list (g, a[0].s, a[1].i)) == NULL ? -1 : 0;
+}
+
+static int
 inv_inspect_os (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 {
   (void) a;
@@ -2345,6 +2363,9 @@ static const struct rn_arg args_part_get_parttype[] = { { "device", RN_ARG_DEVIC
 static const struct rn_arg args_fill[] = { { "c", RN_ARG_INT }, { "len", RN_ARG_INT }, { "path", RN_ARG_PATHNAME } };
 static const struct rn_arg args_available[] = { { "groups", RN_ARG_STRINGLIST } };
 static const struct rn_arg args_dd[] = { { "src", RN_ARG_DEV_OR_PATH }, { "dest", RN_ARG_DEV_OR_PATH } };
+static const struct rn_arg args_internal_hive_values[] = { { "hivefile", RN_ARG_PATHNAME }, { "key", RN_ARG_STRING } };
+static const struct rn_arg args_internal_hive_subkeys[] = { { "hivefile", RN_ARG_PATHNAME }, { "key", RN_ARG_STRING }, { "values", RN_ARG_STRINGLIST } };
+static const struct rn_arg args_internal_rpm_list[] = { { "path", RN_ARG_PATHNAME }, { "start", RN_ARG_INT } };
 static const struct rn_arg args_inspect_get_type[] = { { "root", RN_ARG_DEVICE } };
 static const struct rn_arg args_inspect_get_distro[] = { { "root", RN_ARG_DEVICE } };
 static const struct rn_arg args_inspect_get_product_name[] = { { "root", RN_ARG_DEVICE } };
@@ -2615,6 +2636,9 @@ const struct rn_call rn_calls[] = {
   { "fill", NULL, "files", "create a file of given length filled with one byte value", NULL, 215, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 3, args_fill, inv_fill },
   { "available", NULL, "misc", "fail unless every named optional feature group is supported by the appliance", NULL, 216, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_available, inv_available },
   { "dd", NULL, "blockdev", "copy a device or file to another device or file with dd", NULL, 217, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_dd, inv_dd },
+  { "internal_hive_values", NULL, "inspect", "internal (inspection): the string and DWORD values of one key of a registry hive, decoded in the appliance", NULL, 400, RN_CALL_DONE | RN_CALL_NOTINFISH, RN_ST_READY, RN_RET_HASHTABLE, -1, 2, args_internal_hive_values, inv_internal_hive_values },
+  { "internal_hive_subkeys", NULL, "inspect", "internal (inspection): each subkey of a registry hive key with the named values, rows of 1 + N strings", NULL, 401, RN_CALL_DONE | RN_CALL_NOTINFISH, RN_ST_READY, RN_RET_STRINGLIST, -1, 3, args_internal_hive_subkeys, inv_internal_hive_subkeys },
+  { "internal_rpm_list", NULL, "inspect", "internal (inspection): the packages of an rpm database (SQLite or Berkeley DB), rows of 11 strings, paged from record START", NULL, 402, RN_CALL_DONE | RN_CALL_NOTINFISH, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_internal_rpm_list, inv_internal_rpm_list },
   { "inspect_os", NULL, "inspect", "find the operating systems on the drives and return their root filesystems; unmounts everything first", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_inspect_os },
   { "inspect_get_type", NULL, "inspect", "kind of OS at an inspected root: linux, windows or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_type, inv_inspect_get_type },
   { "inspect_get_distro", NULL, "inspect", "distribution at an inspected root (debian, ubuntu, fedora, rhel, alpinelinux, archlinux, opensuse, windows, ...) or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_distro, inv_inspect_get_distro },
@@ -2636,33 +2660,33 @@ const struct rn_call rn_calls[] = {
   { "cache_prune", NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_prune },
   { "cache_clear", NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_clear },
 };
-const size_t rn_ncalls = 272;
+const size_t rn_ncalls = 275;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
   4, 3, 6, 5, 60, 52, 51, 53, 50, 55, 61, 62,
   58, 57, 56, 59, 54, 250, 98, 94, 92, 97, 93, 96,
-  99, 95, 90, 91, 271, 269, 270, 231, 38, 102, 68, 69,
+  99, 95, 90, 91, 274, 272, 273, 231, 38, 102, 68, 69,
   84, 85, 7, 121, 122, 251, 110, 159, 160, 125, 101, 124,
   161, 142, 229, 186, 189, 127, 70, 203, 187, 190, 83, 249,
   141, 230, 118, 13, 15, 32, 115, 117, 24, 11, 25, 9,
   34, 28, 22, 30, 17, 220, 175, 147, 185, 188, 120, 155,
-  156, 130, 162, 214, 218, 217, 213, 216, 215, 258, 254, 263,
-  266, 259, 256, 257, 262, 260, 261, 255, 253, 267, 265, 264,
-  268, 252, 21, 19, 72, 71, 20, 18, 2, 0, 237, 176,
-  41, 42, 39, 198, 199, 200, 201, 180, 40, 178, 87, 238,
-  75, 82, 111, 139, 45, 48, 239, 66, 236, 67, 151, 225,
-  226, 227, 222, 223, 224, 168, 76, 221, 182, 167, 169, 170,
-  164, 165, 166, 212, 228, 35, 163, 108, 107, 109, 181, 80,
-  123, 144, 243, 244, 248, 242, 247, 245, 246, 126, 241, 73,
-  113, 132, 43, 46, 184, 49, 172, 202, 240, 197, 179, 140,
-  63, 65, 64, 183, 148, 149, 150, 12, 14, 31, 114, 116,
-  23, 10, 8, 33, 27, 29, 16, 219, 177, 77, 173, 133,
-  136, 135, 134, 145, 146, 143, 86, 88, 128, 129, 205, 207,
-  209, 211, 204, 206, 208, 210, 36, 157, 158, 103, 104, 105,
-  106, 37, 233, 234, 89, 171, 79, 81, 100, 235, 26, 232,
-  138, 137, 74, 112, 44, 47, 1, 154, 152, 153, 78, 192,
-  195, 119, 131, 193, 196, 174, 191, 194,
+  156, 130, 162, 214, 218, 217, 213, 216, 215, 261, 257, 266,
+  269, 262, 259, 260, 265, 263, 264, 258, 256, 270, 268, 267,
+  271, 255, 253, 252, 254, 21, 19, 72, 71, 20, 18, 2,
+  0, 237, 176, 41, 42, 39, 198, 199, 200, 201, 180, 40,
+  178, 87, 238, 75, 82, 111, 139, 45, 48, 239, 66, 236,
+  67, 151, 225, 226, 227, 222, 223, 224, 168, 76, 221, 182,
+  167, 169, 170, 164, 165, 166, 212, 228, 35, 163, 108, 107,
+  109, 181, 80, 123, 144, 243, 244, 248, 242, 247, 245, 246,
+  126, 241, 73, 113, 132, 43, 46, 184, 49, 172, 202, 240,
+  197, 179, 140, 63, 65, 64, 183, 148, 149, 150, 12, 14,
+  31, 114, 116, 23, 10, 8, 33, 27, 29, 16, 219, 177,
+  77, 173, 133, 136, 135, 134, 145, 146, 143, 86, 88, 128,
+  129, 205, 207, 209, 211, 204, 206, 208, 210, 36, 157, 158,
+  103, 104, 105, 106, 37, 233, 234, 89, 171, 79, 81, 100,
+  235, 26, 232, 138, 137, 74, 112, 44, 47, 1, 154, 152,
+  153, 78, 192, 195, 119, 131, 193, 196, 174, 191, 194,
 };
 
 static int

@@ -366,6 +366,9 @@ static const struct gk_arg args_part_get_parttype[] = { { "device", GK_ARG_DEVIC
 static const struct gk_arg args_fill[] = { { "c", GK_ARG_INT }, { "len", GK_ARG_INT }, { "path", GK_ARG_PATHNAME } };
 static const struct gk_arg args_available[] = { { "groups", GK_ARG_STRINGLIST } };
 static const struct gk_arg args_dd[] = { { "src", GK_ARG_DEV_OR_PATH }, { "dest", GK_ARG_DEV_OR_PATH } };
+static const struct gk_arg args_internal_hive_values[] = { { "hivefile", GK_ARG_PATHNAME }, { "key", GK_ARG_STRING } };
+static const struct gk_arg args_internal_hive_subkeys[] = { { "hivefile", GK_ARG_PATHNAME }, { "key", GK_ARG_STRING }, { "values", GK_ARG_STRINGLIST } };
+static const struct gk_arg args_internal_rpm_list[] = { { "path", GK_ARG_PATHNAME }, { "start", GK_ARG_INT } };
 static const struct gk_arg args_inspect_get_type[] = { { "root", GK_ARG_DEVICE } };
 static const struct gk_arg args_inspect_get_distro[] = { { "root", GK_ARG_DEVICE } };
 static const struct gk_arg args_inspect_get_product_name[] = { { "root", GK_ARG_DEVICE } };
@@ -636,6 +639,9 @@ const struct gk_action gk_actions[] = {
   { "fill", 215, GK_RET_ERR, NULL, 3, args_fill, GK_ST_READY, 1, NULL, "files", "create a file of given length filled with one byte value" },
   { "available", 216, GK_RET_ERR, NULL, 1, args_available, GK_ST_READY, 1, NULL, "misc", "fail unless every named optional feature group is supported by the appliance" },
   { "dd", 217, GK_RET_ERR, NULL, 2, args_dd, GK_ST_READY, 1, NULL, "blockdev", "copy a device or file to another device or file with dd" },
+  { "internal_hive_values", 400, GK_RET_HASHTABLE, NULL, 2, args_internal_hive_values, GK_ST_READY, 1, NULL, "inspect", "internal (inspection): the string and DWORD values of one key of a registry hive, decoded in the appliance" },
+  { "internal_hive_subkeys", 401, GK_RET_STRINGLIST, NULL, 3, args_internal_hive_subkeys, GK_ST_READY, 1, NULL, "inspect", "internal (inspection): each subkey of a registry hive key with the named values, rows of 1 + N strings" },
+  { "internal_rpm_list", 402, GK_RET_STRINGLIST, NULL, 2, args_internal_rpm_list, GK_ST_READY, 1, NULL, "inspect", "internal (inspection): the packages of an rpm database (SQLite or Berkeley DB), rows of 11 strings, paged from record START" },
   { "inspect_os", -1, GK_RET_STRINGLIST, NULL, 0, NULL, GK_ST_READY, 1, NULL, "inspect", "find the operating systems on the drives and return their root filesystems; unmounts everything first" },
   { "inspect_get_type", -1, GK_RET_STRING, NULL, 1, args_inspect_get_type, GK_ST_READY, 1, NULL, "inspect", "kind of OS at an inspected root: linux, windows or unknown" },
   { "inspect_get_distro", -1, GK_RET_STRING, NULL, 1, args_inspect_get_distro, GK_ST_READY, 1, NULL, "inspect", "distribution at an inspected root (debian, ubuntu, fedora, rhel, alpinelinux, archlinux, opensuse, windows, ...) or unknown" },
@@ -657,4 +663,4 @@ const struct gk_action gk_actions[] = {
   { "cache_prune", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed" },
   { "cache_clear", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed" },
 };
-const size_t gk_nactions = 272;
+const size_t gk_nactions = 275;

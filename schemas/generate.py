@@ -405,7 +405,8 @@ CHECKS = {
 def gen_gd_case(a):
     o = ["  case %d: { /* %s */" % (a.proc, a.name)]
     for i, (t, n) in enumerate(a.args):
-        if t in CHECKS:
+        # NoArgCheck: the handler checks its arguments itself.
+        if t in CHECKS and "NoArgCheck" not in a.flags:
             field = "sl" if t == "DeviceList" else "s"
             o.append("    if (%s (&args[%d].%s, %s) == -1) return;" % (CHECKS[t], i, field, cstr(n)))
     call_args = ["args[%d].%s" % (i, val_field(t))
@@ -464,6 +465,9 @@ def gen_doc(actions, structs):
          "`lib` calls run in the library; numbered calls run in the appliance's",
          "daemon under that procedure number. Calls marked *not supported yet*",
          "exist in the header and fail with an error that says so.", ""]
+    # NotInDocs: internal calls the library makes for itself (inspection),
+    # in the header like every call but not offered to users.
+    actions = [a for a in actions if "NotInDocs" not in a.flags]
     done = sum(1 for a in actions if a.status == "done")
     o.append("%d calls, %d supported, %d not supported yet." % (len(actions), done, len(actions) - done))
     cats = []

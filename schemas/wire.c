@@ -252,6 +252,16 @@ xdr_struct_list (XDR *xdrs, const struct gk_struct *s, struct gk_list **lp,
   return TRUE;
 }
 
+static int
+even_count (char *const *sl)
+{
+  size_t n = 0;
+
+  while (sl[n])
+    n++;
+  return n % 2 == 0;
+}
+
 bool_t
 gk_xdr_ret (XDR *xdrs, const struct gk_action *a, union gk_retval *r,
             size_t limit)
@@ -265,8 +275,11 @@ gk_xdr_ret (XDR *xdrs, const struct gk_action *a, union gk_retval *r,
     return xdr_int64_t (xdrs, &r->i64);
   case GK_RET_STRING: case GK_RET_CONSTSTRING: case GK_RET_CONSTOPTSTRING:
     return xdr_string (xdrs, &r->s, limit);
-  case GK_RET_STRINGLIST: case GK_RET_HASHTABLE:
+  case GK_RET_STRINGLIST:
     return xdr_strings (xdrs, &r->sl, limit);
+  case GK_RET_HASHTABLE:       /* key, value pairs: never an odd count */
+    return xdr_strings (xdrs, &r->sl, limit) &&
+      (xdrs->x_op == XDR_FREE || even_count (r->sl));
   case GK_RET_BUFFEROUT: {
     u_int len = (u_int) r->b.len;
     if (!xdr_bytes (xdrs, &r->b.buf, &len, (u_int) limit)) return FALSE;

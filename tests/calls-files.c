@@ -320,6 +320,13 @@ t_case_sensitive_path (void)
   CHECK (guestfs_case_sensitive_path (g, "/nodir/x") == NULL, "missing middle element");
   CHECK_ERR (g, "case_sensitive_path");
   CHECK (guestfs_case_sensitive_path (g, "/Dir/../a") == NULL, "'..' accepted");
+  /* A trailing slash after a file (not a directory) is an error. */
+  CHECK (guestfs_case_sensitive_path (g, "/dir/file/") == NULL, "a file with a trailing slash");
+  CHECK_ERR (g, "not a directory");
+  s = guestfs_case_sensitive_path (g, "/dir/");
+  CHECK (s && strcmp (s, "/Dir") == 0, "a directory with a trailing slash: '%s' %s",
+         s ? s : "(null)", guestfs_last_error (g));
+  free (s);
 }
 
 static void

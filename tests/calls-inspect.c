@@ -30,6 +30,8 @@
 
 #include <sqlite3.h>
 
+#include <sys/wait.h>
+
 #include "harness.h"
 
 #define NDISKS 9
@@ -971,6 +973,72 @@ t_errors (void)
   CHECK_ERR (g, "must not be NULL");
 }
 
+/* ---- Out of memory ---- */
+
+static void
+oom_exit (void)
+{
+  _exit (3);
+}
+
+/* In a child (the handle's memory is copied; the child never touches the
+ * appliance unless call does, and never closes the handle), arm
+ * GUESTKIT_FAULT=alloc:n and run call.  Returns the child's exit status
+ * (3: the out-of-memory handler ran), or -1 if a signal ended it. */
+static int
+in_child_with_alloc_fault (int n, void (*call) (void))
+{
+  char spec[32];
+  int status;
+  pid_t pid;
+
+  fflush (stdout);
+  if ((pid = fork ()) == 0) {
+    guestfs_set_out_of_memory_handler (g, oom_exit);
+    snprintf (spec, sizeof spec, "alloc:%d", n);
+    setenv ("GUESTKIT_FAULT", spec, 1);
+    call ();
+    _exit (0);
+  }
+  if (pid == -1 || waitpid (pid, &status, 0) != pid)
+    return -1;
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static void
+get_filesystems (void)
+{
+  char **l = guestfs_inspect_get_filesystems (g, "/dev/sdg1");
+  (void) l;
+}
+
+static void
+inspect_os (void)
+{
+  char **l = guestfs_inspect_os (g);
+  (void) l;
+}
+
+/* Inspection's own allocations go through the handle's out-of-memory
+ * handler (and GUESTKIT_FAULT=alloc:N reaches them): the first one made
+ * by a getter fails and the handler runs, instead of an abort() or an
+ * allocation the fault cannot reach.  inspect_os with a fault at several
+ * points ends by the handler or completes, never by a signal.  Runs
+ * last: the children share the appliance's channel. */
+static void
+t_alloc_fault (void)
+{
+  int st = in_child_with_alloc_fault (1, get_filesystems);
+
+  CHECK (st == 3, "inspect_get_filesystems with alloc:1: child status %d, "
+         "want 3 (the out-of-memory handler)", st);
+  for (int n = 1; n <= 256; n *= 4) {
+    st = in_child_with_alloc_fault (n, inspect_os);
+    CHECK (st == 3 || st == 0, "inspect_os with alloc:%d: the child was "
+           "killed by a signal or ended with %d", n, st);
+  }
+}
+
 int
 main (void)
 {
@@ -1000,6 +1068,7 @@ main (void)
     th_run ("inspect-unknown-distro", t_unknown);
     th_run ("inspect-mount-root", t_mount_root);
     th_run ("inspect-errors", t_errors);
+    th_run ("inspect-alloc-fault", t_alloc_fault);
     guestfs_close (g);
   }
   for (int i = 0; i < NDISKS; i++) {

@@ -170,6 +170,14 @@ t_lvremove (void)
   CHECK (lists (guestfs_lvs, "/dev/VG/LV1") == 1, "LV1 gone too");
   CHECK (guestfs_lvremove (g, "/dev/VG/LV2") == -1, "lvremove of a removed LV");
   CHECK_ERR (g, "lvremove");
+  /* /dev/VG removes every LV of the VG, and only those. */
+  CHECK (guestfs_lvcreate (g, "LV3", "VG", 8) == 0, "lvcreate LV3: %s", guestfs_last_error (g));
+  CHECK (guestfs_lvremove (g, "/dev/VG") == 0, "lvremove /dev/VG: %s", guestfs_last_error (g));
+  CHECK (lists (guestfs_lvs, "/dev/VG/LV1") == 0 && lists (guestfs_lvs, "/dev/VG/LV3") == 0,
+         "LVs left in VG after lvremove /dev/VG");
+  CHECK (lists (guestfs_vgs, "VG") == 1, "the VG itself went");
+  CHECK (guestfs_lvremove (g, "/dev/nosuchvg/x") == -1, "lvremove of nothing");
+  CHECK_ERR (g, "lvremove");
 }
 
 static void

@@ -211,6 +211,33 @@ t_names_and_types (void)
   CHECK (guestfs_part_get_parttype (g, "/dev/sdz") == NULL, "parttype of sdz");
 }
 
+/* part_add with a negative end sector counts back from the end of the
+ * disk: -1 is the last sector, -N the Nth from the end. */
+static void
+t_part_add_from_end (void)
+{
+  int64_t size = guestfs_blockdev_getsize64 (g, "/dev/sdb");
+  struct guestfs_partition_list *pl;
+  struct guestfs_partition *p;
+
+  CHECK (guestfs_part_init (g, "/dev/sdb", "msdos") == 0, "part_init: %s", guestfs_last_error (g));
+  CHECK (guestfs_part_add (g, "/dev/sdb", "p", 2048, -4097) == 0, "part_add to -4097: %s",
+         guestfs_last_error (g));
+  CHECK (guestfs_part_add (g, "/dev/sdb", "p", size / 512 - 4096, -1) == 0,
+         "part_add to -1: %s", guestfs_last_error (g));
+  pl = guestfs_part_list (g, "/dev/sdb");
+  p = find_part (pl, 1);
+  CHECK (p && (int64_t) p->part_end == size - 4096 * 512 - 1, "partition 1 ends at %lld",
+         p ? (long long) p->part_end : -1LL);
+  p = find_part (pl, 2);
+  CHECK (p && (int64_t) p->part_end == size - 1, "partition 2 ends at %lld, the disk at %lld",
+         p ? (long long) p->part_end : -1LL, (long long) size - 1);
+  guestfs_free_partition_list (pl);
+  CHECK (guestfs_part_add (g, "/dev/sdb", "p", 2048, -(size / 512) - 10) == -1,
+         "an end before the disk's start accepted");
+  CHECK_ERR (g, "part_add");
+}
+
 int
 main (void)
 {
@@ -229,6 +256,7 @@ main (void)
     th_run ("partitions-sfdisk-reads", t_sfdisk_reads);
     th_run ("partitions-bootable", t_bootable);
     th_run ("partitions-names-types", t_names_and_types);
+    th_run ("partitions-part-add-from-end", t_part_add_from_end);
     guestfs_close (g);
   }
   for (int i = 0; i < 2; i++) {

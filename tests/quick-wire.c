@@ -111,6 +111,45 @@ t_struct_list_roundtrip (void)
   gk_free_ret (a, &out);
 }
 
+/* A hashtable reply of three strings (keys and values do not pair up)
+ * is refused by the decoder, so no caller reads a key without a value;
+ * the encoder refuses to send one too. */
+static void
+t_odd_hashtable (void)
+{
+  const struct gk_action *list = &gk_actions[GK_ACTION_internal_hive_subkeys];
+  const struct gk_action *hash = &gk_actions[GK_ACTION_tune2fs_l];
+  char *odd[] = { "Block size", "4096", "Inode count", NULL };
+  char *even[] = { "Block size", "4096", NULL };
+  union gk_retval in = { .sl = odd }, out = { 0 };
+  XDR x;
+  size_t n;
+
+  CHECK (hash->ret == GK_RET_HASHTABLE && list->ret == GK_RET_STRINGLIST, "table");
+  xdrmem_create (&x, buf, sizeof buf, XDR_ENCODE);
+  CHECK (!gk_xdr_ret (&x, hash, &in, sizeof buf), "odd hashtable encoded");
+  xdr_destroy (&x);
+  xdrmem_create (&x, buf, sizeof buf, XDR_ENCODE);
+  CHECK (gk_xdr_ret (&x, list, &in, sizeof buf), "encode as a string list");
+  n = xdr_getpos (&x);
+  xdr_destroy (&x);
+  xdrmem_create (&x, buf, (u_int) n, XDR_DECODE);
+  CHECK (!gk_xdr_ret (&x, hash, &out, n), "odd hashtable decoded");
+  xdr_destroy (&x);
+  gk_free_ret (hash, &out);
+  /* An even one still passes both ways. */
+  in.sl = even;
+  xdrmem_create (&x, buf, sizeof buf, XDR_ENCODE);
+  CHECK (gk_xdr_ret (&x, hash, &in, sizeof buf), "even hashtable refused");
+  n = xdr_getpos (&x);
+  xdr_destroy (&x);
+  xdrmem_create (&x, buf, (u_int) n, XDR_DECODE);
+  CHECK (gk_xdr_ret (&x, hash, &out, n) && out.sl[2] == NULL &&
+         strcmp (out.sl[1], "4096") == 0, "even hashtable not decoded");
+  xdr_destroy (&x);
+  gk_free_ret (hash, &out);
+}
+
 static void
 t_random_bytes (void)
 {
@@ -151,6 +190,7 @@ main (void)
   th_run ("wire-truncated-args-fail", t_truncated_args_fail);
   th_run ("wire-lying-lengths", t_lying_lengths);
   th_run ("wire-struct-list-roundtrip", t_struct_list_roundtrip);
+  th_run ("wire-odd-hashtable", t_odd_hashtable);
   th_run ("wire-random-bytes", t_random_bytes);
   th_run ("wire-table-lookup", t_table_lookup);
   return th_done ();

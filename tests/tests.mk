@@ -24,6 +24,11 @@ tests/bin/quick-wire: tests/quick-wire.o $(TEST_HARNESS) $(SCHEMA_OBJS) $(LIBGUE
 	@mkdir -p tests/bin
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HARNESS) $(SCHEMA_OBJS) $(GK_LIBS)
 
+# The inspection tests build their fixtures (hives, rpm databases) on the
+# host with libhivex and libsqlite3.
+tests/bin/calls-inspect: GK_LIBS += -lsqlite3
+tests/bin/calls-inspect-windows: GK_LIBS += -lhivex
+
 quick: all $(QUICK_TESTS) $(GUESTD_TEST)
 	@tests/run-tests.sh $(QUICK_TESTS)
 

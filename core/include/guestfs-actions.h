@@ -506,6 +506,12 @@ extern int guestfs_fill (guestfs_h *g, int c, int len, const char *path);
 extern int guestfs_available (guestfs_h *g, char *const *groups);
 /* copy a device or file to another device or file with dd: returns -1 on error */
 extern int guestfs_dd (guestfs_h *g, const char *src, const char *dest);
+/* internal (inspection): the string and DWORD values of one key of a registry hive, decoded in the appliance: the caller frees each string and the array (key, value pairs); NULL on error */
+extern char ** guestfs_internal_hive_values (guestfs_h *g, const char *hivefile, const char *key);
+/* internal (inspection): each subkey of a registry hive key with the named values, rows of 1 + N strings: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_internal_hive_subkeys (guestfs_h *g, const char *hivefile, const char *key, char *const *values);
+/* internal (inspection): the packages of an rpm database (SQLite or Berkeley DB), rows of 11 strings, paged from record START: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_internal_rpm_list (guestfs_h *g, const char *path, int start);
 /* find the operating systems on the drives and return their root filesystems; unmounts everything first: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_inspect_os (guestfs_h *g);
 /* kind of OS at an inspected root: linux, windows or unknown: the caller frees the string with free(); NULL on error */

@@ -28,7 +28,7 @@ FUZZ_CFLAGS  := -g -O1 -D_GNU_SOURCE -std=gnu11 -fno-omit-frame-pointer \
   -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_INC     := -Icore -Icore/include -Ischemas -Iguestd -Irunner $(TIRPC_CFLAGS)
 FUZZ_OBJ     := tests/fuzz/obj
-FUZZ_NAMES   := reply request
+FUZZ_NAMES   := reply request guestdb inspect
 ifneq ($(wildcard runner/runner.mk),)
 FUZZ_NAMES   += job
 endif
@@ -63,6 +63,12 @@ tests/bin/fuzz/fuzz-reply: $(FUZZ_OBJ)/fuzz-reply.o $(FUZZ_CORE_OBJS)
 tests/bin/fuzz/fuzz-request: $(FUZZ_OBJ)/fuzz-request.o $(FUZZ_SCHEMA_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(TIRPC_LIBS)
+tests/bin/fuzz/fuzz-guestdb: $(FUZZ_OBJ)/fuzz-guestdb.o $(FUZZ_SCHEMA_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(TIRPC_LIBS) $(GUESTD_LIBS)
+tests/bin/fuzz/fuzz-inspect: $(FUZZ_OBJ)/fuzz-inspect.o $(FUZZ_CORE_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(TIRPC_LIBS) $(CORE_LIBS)
 tests/bin/fuzz/fuzz-job tests/bin/fuzz/fuzz-shell: tests/bin/fuzz/fuzz-%: \
     $(FUZZ_OBJ)/fuzz-%.o $(FUZZ_RUNNER_OBJS) $(FUZZ_CORE_OBJS)
 	@mkdir -p $(@D)
@@ -112,6 +118,12 @@ tests/bin/fuzz-replay-reply: tests/fuzz/replay-reply.o tests/fuzz/fuzz-reply.o $
 tests/bin/fuzz-replay-request: tests/fuzz/replay-request.o tests/fuzz/fuzz-request.o $(SCHEMA_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC_LIBS)
+tests/bin/fuzz-replay-guestdb: tests/fuzz/replay-guestdb.o tests/fuzz/fuzz-guestdb.o $(SCHEMA_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC_LIBS) $(GUESTD_LIBS)
+tests/bin/fuzz-replay-inspect: tests/fuzz/replay-inspect.o tests/fuzz/fuzz-inspect.o $(LIBGUESTKIT_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC_LIBS) $(CORE_LIBS)
 tests/bin/fuzz-replay-job tests/bin/fuzz-replay-shell: tests/bin/fuzz-replay-%: \
     tests/fuzz/replay-%.o tests/fuzz/fuzz-%.o \
     $(patsubst %.c,%.o,$(FUZZ_RUNNER_SRCS)) $(LIBGUESTKIT_SO) core/libguestkit.so
@@ -122,8 +134,8 @@ tests/bin/fuzz-replay-job tests/bin/fuzz-replay-shell: tests/bin/fuzz-replay-%: 
 QUICK_TESTS += $(FUZZ_REPLAY)
 quick: $(FUZZ_REPLAY)
 
-$(patsubst %,tests/fuzz/%.o,replay-reply replay-request replay-job replay-shell \
-  fuzz-reply fuzz-request fuzz-job fuzz-shell make-seeds): $(BUILD_FLAGS_STAMP)
+$(patsubst %,tests/fuzz/%.o,$(addprefix replay-,$(FUZZ_NAMES)) \
+  $(addprefix fuzz-,$(FUZZ_NAMES)) make-seeds): $(BUILD_FLAGS_STAMP)
 
 .PHONY: fuzz fuzz-merge fuzz-seeds
 CLEAN_FILES += tests/fuzz/*.o tests/bin/fuzz/* $(FUZZ_OBJ)/*/*.o $(FUZZ_OBJ)/*.o
