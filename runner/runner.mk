@@ -1,11 +1,8 @@
 # runner/: the `guestkit' command (run, report, status).  It uses the
 # library only through core/include/guestfs.h, like any program.
 
-RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
-  runner/template.c runner/job.c runner/task.c runner/json.c runner/calls.c \
-  runner/db.c runner/exec.c runner/pool.c runner/report.c \
-  runner/calls-gen.c runner/results-sql-gen.c \
-  runner/shell.c runner/shell-parse.c runner/inspect-cli.c runner/cache-cli.c
+# Every runner/*.c is part of the command (the generated ones included).
+RUNNER_SRCS := $(sort $(wildcard runner/*.c) runner/calls-gen.c runner/results-sql-gen.c)
 RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
 RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
 RUNNER_CFLAGS := -Icore/include -Irunner
@@ -63,3 +60,11 @@ QUICK_TESTS += tests/shell-errors.sh
 VM_TESTS += tests/shell-basic.sh tests/inspect-cli.sh
 VM_TESTS += tests/runner-faults.sh
 QUICK_TESTS += tests/cache-rule.sh
+VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh
+
+# The high-level steps section of schemas/job-schema.md, from the step
+# table (tests/runner-steps-doc.sh checks that it is current).
+steps-doc: $(RUNNER_BIN)
+	$(PYTHON) tests/steps-doc.py schemas/job-schema.md $(RUNNER_BIN) --write
+.PHONY: steps-doc
+QUICK_TESTS += tests/runner-steps-doc.sh
