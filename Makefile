@@ -5,6 +5,8 @@
 #                   the apt-get line
 #   make quick      fast tests, no VM (seconds)
 #   make check      everything, against real appliances
+#   make base       the Debian 12 base tree for build jobs (mmdebstrap,
+#                   cached under /var/tmp/guestkit-base)
 #   make demo       build, make a sample image, run the manual's example
 #   make bench      speed and memory figures (and libguestfs's, if present)
 #   make generate   regenerate code and docs from schemas/*.tsv
@@ -46,7 +48,8 @@ DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   e2fsprogs lvm2 parted fdisk file kmod cpio xz-utils \
   libyaml-dev libsqlite3-dev sqlite3 \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
-  dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev
+  dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev \
+  mmdebstrap
 
 all:
 
@@ -57,7 +60,13 @@ include appliance/appliance.mk
 include tests/tests.mk
 -include runner/runner.mk
 
-.PHONY: all deps generate quick check demo bench clean
+.PHONY: all deps generate quick check demo bench clean base
+
+# ---- base: the Debian 12 root tree build jobs unpack (runner/build-base.sh:
+# mmdebstrap from the host's mirror, cached by its inputs; fails with a
+# clear message when the mirror cannot be reached). ----
+base:
+	@runner/build-base.sh
 
 # The appliance is built from host packages: they must be installed too.
 APPLIANCE_PACKAGES := $(shell grep -v '^\#' appliance/packages 2>/dev/null)

@@ -513,6 +513,7 @@ usage (FILE *f)
 "  status             runs and their progress (guestkit status --help)\n"
 "  shell              a guestfish-compatible shell (guestkit shell --help)\n"
 "  inspect -a IMG...  the operating systems on disk images, as JSON or XML\n"
+"  boot-test -a IMG   boot an image and wait for a console text (--help)\n"
 "\n"
 "Reference: runner/README.md; job format: schemas/job-schema.md.\n");
 }
@@ -541,6 +542,8 @@ main (int argc, char **argv)
     return rn_cmd_shell (argc - 1, argv + 1);
   if (strcmp (argv[1], "inspect") == 0)
     return rn_cmd_inspect (argc - 1, argv + 1);
+  if (strcmp (argv[1], "boot-test") == 0)
+    return rn_cmd_boot_test (argc - 1, argv + 1);
   fprintf (stderr, "%s: unknown command '%s'\n", rn_progname, argv[1]);
   usage (stderr);
   return RN_EXIT_USAGE;

@@ -420,6 +420,43 @@ int rn_cmd_shell (int argc, char **argv);
 
 int rn_cmd_inspect (int argc, char **argv);
 
+/* ---- build.c: a build's host side (outputs, commands) ---- */
+
+/* Run argv (stdin empty); 0 if it exited 0, else -1 with *err naming the
+ * program and what it printed (caller frees).  With out: its stdout and
+ * stderr, caller frees. */
+int rn_run_command (char *const *argv, char **err);
+int rn_run_command_output (char *const *argv, char **out, char **err);
+/* Start argv with stdin empty and stdout+stderr on a pipe (*fd, the
+ * caller closes it and reaps the pid); -1 with *err. */
+pid_t rn_spawn_piped (char *const *argv, int *fd, char **err);
+
+/* ---- boot-test.c: does an image boot? ---- */
+
+struct rn_boot {
+  const char *image;         /* absolute path; opened read-only */
+  const char *format;        /* given, never probed */
+  const char *expect;        /* text that proves the boot */
+  int timeout;               /* seconds */
+  const char *bus;           /* "virtio-blk" (NULL: default) or "scsi" */
+  void (*on_pid) (void *ctx, pid_t pid);   /* qemu's pid, 0 when gone */
+  void *ctx;
+  volatile int *stop;        /* or NULL: set to give up */
+};
+
+struct rn_boot_result {
+  double secs;               /* from qemu's start to the text */
+  char accel[8];             /* "kvm" or "tcg" */
+  char *tail;                /* the console's last lines, cleaned */
+  char *error;               /* why it failed, or NULL */
+};
+
+/* Boot b->image on a throw-away overlay; 0 when b->expect appeared.
+ * Free r with rn_boot_result_free either way. */
+int rn_boot_test (const struct rn_boot *b, struct rn_boot_result *r);
+void rn_boot_result_free (struct rn_boot_result *r);
+int rn_cmd_boot_test (int argc, char **argv);
+
 /* ---- main.c ---- */
 
 extern const char *rn_progname;
