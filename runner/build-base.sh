@@ -47,20 +47,23 @@ fi
 
 # Docs, man pages, translations and drivers no VM needs keep the tree small:
 # unpacking it is most of a build's time.
-EXCLUDES="/usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/*
- /usr/lib/modules/*/kernel/drivers/gpu/* /usr/lib/modules/*/kernel/drivers/net/wireless/*
- /usr/lib/modules/*/kernel/drivers/media/* /usr/lib/modules/*/kernel/drivers/infiniband/*
- /usr/lib/modules/*/kernel/drivers/staging/* /usr/lib/modules/*/kernel/drivers/bluetooth/*
- /usr/lib/modules/*/kernel/sound/* /usr/lib/modules/*/kernel/drivers/iio/*
- /usr/lib/modules/*/kernel/drivers/isdn/* /usr/lib/modules/*/kernel/drivers/hid/*"
-
+EXCLUDES="/usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/*"
+for d in drivers/gpu drivers/net/wireless drivers/media drivers/infiniband \
+         drivers/staging drivers/bluetooth drivers/iio drivers/isdn sound; do
+    EXCLUDES="$EXCLUDES /lib/modules/*/kernel/$d/* /usr/lib/modules/*/kernel/$d/*"
+done
 # What the tree is made of; bump RECIPE when the hooks below change.
 RECIPE=1
 key=$(echo "$RECIPE $SUITE $PACKAGES $EXCLUDES $MIRROR $SOURCE_DATE_EPOCH" | sha256sum | cut -c1-16)
 OUT=$BASEDIR/$SUITE-$key.tar
 
 if [ "${1:-}" = --path ]; then echo "$OUT"; exit 0; fi
-if [ -s "$OUT" ]; then echo "$OUT"; exit 0; fi
+# $BASEDIR/$SUITE.tar names the latest base, for job files (jobs/build.yaml).
+link_latest() {
+    ln -sfn "$(basename "$OUT")" "$BASEDIR/.$SUITE.link.$$" &&
+        mv -T "$BASEDIR/.$SUITE.link.$$" "$BASEDIR/$SUITE.tar"
+}
+if [ -s "$OUT" ]; then link_latest; echo "$OUT"; exit 0; fi
 
 command -v mmdebstrap >/dev/null || {
     echo "make base: mmdebstrap is not installed (make deps)" >&2; exit 1; }
@@ -75,11 +78,12 @@ tmp=$BASEDIR/.$SUITE-$key.tmp.$$.tar   # mmdebstrap picks the format by the name
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 dpkgopts=
+set -f                       # the patterns are dpkg's, not the host's globs
 for e in $EXCLUDES; do dpkgopts="$dpkgopts --dpkgopt=path-exclude=$e"; done
 
 echo "make base: mmdebstrap $SUITE from $MIRROR into $OUT (a few minutes)" >&2
 # shellcheck disable=SC2086
-mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
+mmdebstrap --variant=minbase --include="$PACKAGES" \
     --aptopt='APT::Install-Recommends "false"' $dpkgopts \
     --customize-hook='echo "" > "$1/etc/hostname"' \
     --customize-hook='rm -f "$1/etc/machine-id" "$1/var/lib/dbus/machine-id"; : > "$1/etc/machine-id"' \
@@ -87,4 +91,6 @@ mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
     "$SUITE" "$tmp" "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main"
 mv -f "$tmp" "$OUT"
 trap - EXIT
+set +f
+link_latest
 echo "$OUT"
