@@ -454,6 +454,7 @@ struct rn_sarg {
 };
 
 #define RN_HS_WRITES   1u    /* changes the image: not in a read-only job */
+#define RN_HS_DISK     2u    /* works on the bare disk: nothing mounted first */
 
 /* ---- steps-changes.c: what the steps changed ---- */
 
@@ -550,6 +551,21 @@ int rn_cmd_steps (int argc, char **argv);
 
 /* steps-system.c */
 int rn_step_hostname (struct rn_sctx *c);
+
+/* steps-disk.c (build) */
+int rn_step_partition (struct rn_sctx *c);
+int rn_step_filesystems (struct rn_sctx *c);
+int rn_step_unpack (struct rn_sctx *c);
+int rn_step_fstab (struct rn_sctx *c);
+/* Free a NULL-terminated list of strings from the library. */
+void rn_free_strings (char **l);
+
+/* steps-boot.c (build) */
+int rn_step_bootloader (struct rn_sctx *c);
+int rn_step_machine_id (struct rn_sctx *c);
+int rn_step_ssh_host_keys (struct rn_sctx *c);
+int rn_step_locale (struct rn_sctx *c);
+int rn_step_firstboot (struct rn_sctx *c);
 
 /* ---- exec.c: one task on one handle ---- */
 

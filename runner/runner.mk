@@ -2,7 +2,7 @@
 # library only through core/include/guestfs.h, like any program.
 
 RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
-  runner/template.c runner/job.c runner/job-steps.c runner/job-args.c runner/steps.c runner/steps-changes.c runner/steps-system.c runner/task.c runner/json.c runner/calls.c \
+  runner/template.c runner/job.c runner/job-steps.c runner/job-args.c runner/steps.c runner/steps-changes.c runner/steps-system.c runner/steps-disk.c runner/steps-boot.c runner/task.c runner/json.c runner/calls.c \
   runner/db.c runner/exec.c runner/pool.c runner/report.c \
   runner/calls-gen.c runner/results-sql-gen.c \
   runner/shell.c runner/shell-parse.c runner/inspect-cli.c \
@@ -70,3 +70,7 @@ steps-doc: $(RUNNER_BIN)
 	$(PYTHON) tests/steps-doc.py schemas/job-schema.md $(RUNNER_BIN) --write
 .PHONY: steps-doc
 QUICK_TESTS += tests/runner-steps-doc.sh
+
+# Templated builds (issue 10): boot-verified images from the Debian base
+# (make base); the tests skip, saying why, when there is no base.
+VM_TESTS += $(wildcard tests/build-*.sh)
