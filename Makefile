@@ -99,7 +99,7 @@ $(DEMO_IMAGE): | tests/bin/make-sample-image
 	@echo "demo: making a sample image $@ (partitioned, ext4, a few files)"
 	tests/bin/make-sample-image $@ 64 demo-host
 
-demo: deps
+demo: deps base
 	$(MAKE) all
 	$(MAKE) $(DEMO_IMAGE) samples
 	@echo "demo: running the manual's example program on $(DEMO_IMAGE)"
@@ -109,8 +109,15 @@ demo: deps
 	runner/guestkit run --db $(DEMO_DB) jobs/audit.yaml; [ $$? -le 1 ]
 	@echo "demo: jobs/patch.yaml, read-write"
 	runner/guestkit run --db $(DEMO_DB) jobs/patch.yaml
-	@echo "demo: jobs/build.yaml, three new images in jobs/samples/build"
+	@echo "demo: jobs/build.yaml: three Debian 12 machines from the base (make base),"
+	@echo "      each booted to its own login prompt before it is put in jobs/samples/build"
+	@mkdir -p jobs/samples/build
 	runner/guestkit run --db $(DEMO_DB) jobs/build.yaml
+	@echo "demo: the three builds (the builds view of the results database)"
+	sqlite3 -header -column $(DEMO_DB) "SELECT instance, format, \
+	  round(allocated / 1048576.0, 1) AS MiB, boot_seconds, boot_accel, \
+	  substr(sha256, 1, 16) AS sha256, substr(rtrim(boot_console), -12) AS console_end \
+	  FROM builds WHERE run_id = (SELECT max(run_id) FROM builds)"
 	@echo "demo: the report (more: runner/guestkit report --db $(DEMO_DB) --help)"
 	runner/guestkit report --db $(DEMO_DB) --all
 	runner/guestkit report --db $(DEMO_DB) --run 1 --facts

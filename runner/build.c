@@ -186,14 +186,19 @@ rn_build_grow_base (guestfs_h *g, const struct rn_job *j, char **err)
 /* ---- after the steps: free space zeroed, then the output ---- */
 
 /* Every ext2/3/4 filesystem's free blocks zeroed (they are unmounted
- * now), so the output conversion leaves them out. */
+ * now), so the output conversion leaves them out.  Only a disk that
+ * started as a copy of a base image can hold old data in free blocks: a
+ * new disk's free blocks were never written (or hold only what the steps
+ * deleted), and reading them all costs more than it saves. */
 int
-rn_build_zero_free (guestfs_h *g, char **err)
+rn_build_zero_free (guestfs_h *g, const struct rn_job *j, char **err)
 {
-  char **parts = guestfs_list_partitions (g);
+  char **parts;
   int r = 0;
 
-  if (parts == NULL) {
+  if (j->base_image == NULL)
+    return 0;
+  if ((parts = guestfs_list_partitions (g)) == NULL) {
     *err = rn_asprintf ("list_partitions: %s", guestfs_last_error (g));
     return -1;
   }

@@ -380,7 +380,7 @@ steps (struct attempt *a, char **why)
   }
   if (rw && finish_writes (a, why) == -1)
     return RN_FAILED;
-  if (j->kind == RN_JOB_BUILD && LIB (a, rn_build_zero_free (a->g, why)) == -1)
+  if (j->kind == RN_JOB_BUILD && LIB (a, rn_build_zero_free (a->g, j, why)) == -1)
     return RN_FAILED;
   return RN_OK;
 }

@@ -663,8 +663,9 @@ int rn_build_image_size (const char *path, const char *format, uint64_t *size,
 int rn_build_work_image (const struct rn_job *j, const char *work, char **err);
 /* After launch: a base image's last partition and filesystem grown. */
 int rn_build_grow_base (guestfs_h *g, const struct rn_job *j, char **err);
-/* After umount_all: free blocks of ext filesystems zeroed. */
-int rn_build_zero_free (guestfs_h *g, char **err);
+/* After umount_all: free blocks of ext filesystems zeroed (a disk copied
+ * from base.image only). */
+int rn_build_zero_free (guestfs_h *g, const struct rn_job *j, char **err);
 
 /* A finished build's output, at a temp name beside the final path. */
 struct rn_build_out {
