@@ -5,6 +5,8 @@
 #                   the apt-get line
 #   make quick      fast tests, no VM (seconds)
 #   make check      everything, against real appliances
+#   make base       the Debian 12 base tree for build jobs (mmdebstrap,
+#                   cached under /var/tmp/guestkit-base)
 #   make demo       build, make a sample image, run the manual's example
 #   make bench      speed and memory figures (and libguestfs's, if present)
 #   make generate   regenerate code and docs from schemas/*.tsv
@@ -46,7 +48,8 @@ DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   e2fsprogs lvm2 parted fdisk file kmod cpio xz-utils \
   libyaml-dev libsqlite3-dev sqlite3 \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
-  dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev db5.3-util
+  dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev db5.3-util \
+  mmdebstrap
 
 all:
 
@@ -57,7 +60,13 @@ include appliance/appliance.mk
 include tests/tests.mk
 -include runner/runner.mk
 
-.PHONY: all deps generate quick check demo bench clean
+.PHONY: all deps generate quick check demo bench clean base
+
+# ---- base: the Debian 12 root tree build jobs unpack (runner/build-base.sh:
+# mmdebstrap from the host's mirror, cached by its inputs; fails with a
+# clear message when the mirror cannot be reached). ----
+base:
+	@runner/build-base.sh
 
 # The appliance is built from host packages: they must be installed too.
 APPLIANCE_PACKAGES := $(shell grep -v '^\#' appliance/packages 2>/dev/null)
@@ -90,7 +99,7 @@ $(DEMO_IMAGE): | tests/bin/make-sample-image
 	@echo "demo: making a sample image $@ (partitioned, ext4, a few files)"
 	tests/bin/make-sample-image $@ 64 demo-host
 
-demo: deps
+demo: deps base
 	$(MAKE) all
 	$(MAKE) $(DEMO_IMAGE) samples
 	@echo "demo: running the manual's example program on $(DEMO_IMAGE)"
@@ -100,8 +109,15 @@ demo: deps
 	runner/guestkit run --db $(DEMO_DB) jobs/audit.yaml; [ $$? -le 1 ]
 	@echo "demo: jobs/patch.yaml, read-write"
 	runner/guestkit run --db $(DEMO_DB) jobs/patch.yaml
-	@echo "demo: jobs/build.yaml, three new images in jobs/samples/build"
+	@echo "demo: jobs/build.yaml: three Debian 12 machines from the base (make base),"
+	@echo "      each booted to its own login prompt before it is put in jobs/samples/build"
+	@mkdir -p jobs/samples/build
 	runner/guestkit run --db $(DEMO_DB) jobs/build.yaml
+	@echo "demo: the three builds (the builds view of the results database)"
+	sqlite3 -header -column $(DEMO_DB) "SELECT instance, format, \
+	  round(allocated / 1048576.0, 1) AS MiB, boot_seconds, boot_accel, \
+	  substr(sha256, 1, 16) AS sha256, substr(rtrim(boot_console), -12) AS console_end \
+	  FROM builds WHERE run_id = (SELECT max(run_id) FROM builds)"
 	@echo "demo: the report (more: runner/guestkit report --db $(DEMO_DB) --help)"
 	runner/guestkit report --db $(DEMO_DB) --all
 	runner/guestkit report --db $(DEMO_DB) --run 1 --facts

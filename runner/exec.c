@@ -3,7 +3,8 @@
  *   [build: make a temp image beside the output]
  *   guestfs_create -> add_drive_opts (format given, read-only unless the
  *   job writes) -> launch -> the steps in order -> [read-write: umount_all,
- *   sync] -> close -> [build: rename the temp image to the output]
+ *   sync] -> close -> [build: the output written, hashed and boot-checked
+ *   (build.c), then renamed into place]
  *
  * A fresh appliance per task: a handle is never reused for another image.
  * The handle is used by this worker thread only; the watchdog (pool.c)
@@ -20,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,6 @@
 
 #define RESULT_MAX (1u << 20)      /* a result JSON bigger than this is cut */
 
-extern char **environ;
 
 struct attempt {
   struct rn_runctx *ctx;
@@ -58,18 +57,7 @@ static void
 record_step (struct attempt *a, int seq, const char *call, char *args,
              char *result, char *error, double ms, int line)
 {
-  struct rn_taskrec *r = a->rec;
-  struct rn_steprec *s;
-
-  r->steps = rn_realloc (r->steps, (r->nsteps + 1) * sizeof *r->steps);
-  s = &r->steps[r->nsteps++];
-  s->seq = seq;
-  s->call = call;
-  s->args = args;
-  s->result = result;
-  s->error = error;
-  s->ms = ms;
-  s->line = line;
+  rn_taskrec_add_step (a->rec, seq, call, args, result, error, ms, line);
 }
 
 static int
@@ -124,53 +112,11 @@ put_in_place (const char *tmp, const char *final, int overwrite, char **err)
   return 0;
 }
 
-/* Run argv, its output collected; 0 if it exited 0, else -1 and *err. */
-static int
-run_command (char *const *argv, char **err)
-{
-  posix_spawn_file_actions_t fa;
-  int p[2], status;
-  pid_t pid;
-  char out[1024];
-  ssize_t n, got = 0;
-
-  if (pipe2 (p, O_CLOEXEC) == -1) {
-    *err = rn_asprintf ("pipe: %s", strerror (errno));
-    return -1;
-  }
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_adddup2 (&fa, p[1], 1);
-  posix_spawn_file_actions_adddup2 (&fa, p[1], 2);
-  errno = posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy (&fa);
-  close (p[1]);
-  if (errno) {
-    *err = rn_asprintf ("%s: %s", argv[0], strerror (errno));
-    close (p[0]);
-    return -1;
-  }
-  while ((n = read (p[0], out + got, sizeof out - 1 - (size_t) got)) > 0 ||
-         (n == -1 && errno == EINTR))
-    if (n > 0)
-      got += n;
-  close (p[0]);
-  out[got] = '\0';
-  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-    ;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
-    return 0;
-  while (got > 0 && out[got - 1] == '\n')
-    out[--got] = '\0';
-  *err = rn_asprintf ("%s failed: %s", argv[0], got ? out : "no message");
-  return -1;
-}
-
-/* Build: an empty image of the job's size and format, at a temp name. */
+/* Build: the working image (raw, build.c) at a temp name. */
 static int
 make_image (struct attempt *a, char **err)
 {
-  const struct rn_job *j = a->t->job;
-  int fd, r = 0;
+  int fd, r;
   double t0 = rn_now ();
 
   a->tmp_image = rn_temp_beside (a->t->image_path, &fd);
@@ -179,19 +125,8 @@ make_image (struct attempt *a, char **err)
                         strerror (errno));
     return -1;
   }
-  if (strcmp (j->build_format, "raw") == 0) {
-    if (ftruncate (fd, (off_t) j->build_size) == -1) {
-      *err = rn_asprintf ("%s: %s", a->tmp_image, strerror (errno));
-      r = -1;
-    }
-    close (fd);
-  } else {
-    char size[32];
-    char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", a->tmp_image, size, NULL };
-    close (fd);
-    snprintf (size, sizeof size, "%llu", (unsigned long long) j->build_size);
-    r = run_command (argv, err);
-  }
+  close (fd);
+  r = rn_build_work_image (a->t->job, a->tmp_image, err);
   a->lib += rn_now () - t0;
   return r;
 }
@@ -384,7 +319,7 @@ launch (struct attempt *a, char **why)
   int build = j->kind == RN_JOB_BUILD;
   struct guestfs_add_drive_opts_argv o = {
     .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK,
-    .format = build ? j->build_format : t->image->format,
+    .format = build ? "raw" : t->image->format,   /* build.c converts it */
     .readonly = build ? 0 : t->image->readonly,
   };
   const char *path = build ? a->tmp_image : t->image_path;
@@ -428,6 +363,8 @@ steps (struct attempt *a, char **why)
   const struct rn_job *j = a->t->job;
   int rw = j->kind == RN_JOB_BUILD || !a->t->image->readonly;
 
+  if (j->kind == RN_JOB_BUILD && LIB (a, rn_build_grow_base (a->g, j, why)) == -1)
+    return RN_FAILED;
   for (size_t i = 0; i < j->nsteps; i++) {
     if (*a->ctx->stop)
       return RN_INTERRUPTED;
@@ -443,7 +380,44 @@ steps (struct attempt *a, char **why)
   }
   if (rw && finish_writes (a, why) == -1)
     return RN_FAILED;
+  if (j->kind == RN_JOB_BUILD && LIB (a, rn_build_zero_free (a->g, j, why)) == -1)
+    return RN_FAILED;
   return RN_OK;
+}
+
+static void
+boot_pid (void *a, pid_t pid)
+{
+  publish_pid (a, pid);
+}
+
+/* Build: the output written, recorded and boot-checked (build.c); then
+ * a->tmp_image is the output, at its temp name, to be put in place. */
+static int
+finish_build (struct attempt *a, char **why)
+{
+  const struct rn_job *j = a->t->job;
+  struct rn_build_end e = {
+    .t = a->t, .rec = a->rec, .seq = (int) j->nsteps + 1, .work = a->tmp_image,
+    .on_pid = boot_pid, .ctx = a, .stop = a->ctx->stop,
+  };
+  char *expect = NULL, *out = NULL;
+  double t0 = rn_now ();
+  int r = -1;
+
+  if (j->verify_boot &&
+      (expect = rn_tmpl_expand (j->verify_expect, rn_task_lookup, &a->vars, why)) == NULL)
+    goto out;
+  e.expect = expect;
+  if ((r = rn_build_finish (&e, &out, why)) == 0) {
+    unlink (a->tmp_image);
+    free (a->tmp_image);
+    a->tmp_image = out;
+  }
+ out:
+  free (expect);
+  a->lib += rn_now () - t0;
+  return r;
 }
 
 static enum rn_status
@@ -470,6 +444,8 @@ attempt_once (struct attempt *a, char **why)
     LIB (a, (guestfs_close (a->g), 0));
     a->g = NULL;
   }
+  if (st == RN_OK && a->tmp_image && finish_build (a, why) == -1)
+    st = RN_FAILED;
   if ((k = killed (a)) != 0 || *a->ctx->stop || st == RN_TIMEOUT) {
     st = k ? (enum rn_status) k : *a->ctx->stop ? RN_INTERRUPTED : RN_TIMEOUT;
     free (*why);

@@ -40,7 +40,7 @@ static const char *const formats[] = {
 static const char *const top_keys[] = {
   "name", "description", "images", "format", "readonly", "matrix", "vars",
   "steps", "workers", "timeout", "retries", "memsize", "overwrite", "build",
-  NULL,
+  "base", "verify", NULL,
 };
 
 #define ERR RN_JV_ERR
@@ -524,8 +524,8 @@ parse_images (struct rn_jv *v, const struct rn_overrides *o)
 static void
 parse_build (struct rn_jv *v)
 {
-  static const char *const keys[] = { "size", "format", "output", NULL };
-  const struct rn_node *n = rn_jv_top (v, "build"), *f[3];
+  static const char *const keys[] = { "size", "format", "output", "compress", NULL };
+  const struct rn_node *n = rn_jv_top (v, "build"), *f[4];
   struct rn_job *j = v->j;
 
   j->kind = RN_JOB_BUILD;
@@ -563,6 +563,9 @@ parse_build (struct rn_jv *v)
       ERR (v, f[2], "output: the path is empty");
     rn_jv_tmpl (v, f[2], j->build_output);
   }
+  if (f[3] && rn_jv_bool (v, f[3], "build.compress", &j->build_compress) == 0 &&
+      j->build_compress && strcmp (j->build_format, "qcow2") != 0)
+    ERR (v, f[3], "build.compress: only a qcow2 output can be compressed");
 }
 
 /* ---- the top level ---- */
@@ -666,6 +669,7 @@ validate (struct rn_jv *v, const struct rn_node *root, const struct rn_overrides
     v->known = saved;
   } else
     parse_images (v, o);
+  rn_jv_build_keys (v);          /* base, verify (build-job.c) */
   rn_jv_steps (v);
 }
 
@@ -748,5 +752,6 @@ rn_job_free (struct rn_job *j)
   free (j->name);
   free (j->build_format);
   free (j->build_output);
+  rn_job_build_free (j);
   free (j);
 }

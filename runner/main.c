@@ -514,6 +514,7 @@ usage (FILE *f)
 "  shell              a guestfish-compatible shell (guestkit shell --help)\n"
 "  inspect -a IMG...  the operating systems on disk images, as JSON or XML\n"
 "  cache              the appliance cache: list, --prune, --clear (guestkit cache --help)\n"
+"  boot-test -a IMG   boot an image and wait for a console text (--help)\n"
 "  steps [STEP]       the high-level job steps (help STEP: one of them)\n"
 "\n"
 "Reference: runner/README.md; job format: schemas/job-schema.md.\n");
@@ -549,6 +550,8 @@ main (int argc, char **argv)
     return rn_cmd_inspect (argc - 1, argv + 1);
   if (strcmp (argv[1], "cache") == 0)
     return rn_cmd_cache (argc - 1, argv + 1);
+  if (strcmp (argv[1], "boot-test") == 0)
+    return rn_cmd_boot_test (argc - 1, argv + 1);
   fprintf (stderr, "%s: unknown command '%s'\n", rn_progname, argv[1]);
   usage (stderr);
   return RN_EXIT_USAGE;

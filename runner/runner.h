@@ -214,6 +214,14 @@ struct rn_job {
   char *build_format;
   char *build_output;        /* template, relative to dir */
   int build_line, build_col; /* position of build.output */
+  int build_compress;        /* build.compress: a compressed qcow2 */
+  char *base_tar;            /* base: {tar: PATH}, absolute, or NULL */
+  char *base_image;          /* base: {image: PATH, format: F}, or NULL */
+  char *base_format;
+  int verify_boot;           /* verify: {boot: true, ...} */
+  char *verify_expect;       /* template: the text that proves the boot */
+  int verify_timeout;        /* seconds */
+  char *verify_bus;          /* virtio-blk or scsi, or NULL */
 };
 
 /* Settings from the command line that change a job. */
@@ -236,7 +244,7 @@ struct rn_jv {
   struct rn_errs *e;
   const char *file;
   struct rn_job *j;
-  const struct rn_node *top[16];   /* by index in job.c's top_keys */
+  const struct rn_node *top[24];   /* by index in job.c's top_keys */
   struct rn_strv known;      /* variables defined for the current check */
 };
 /* An error at node n of the job being validated. */
@@ -451,6 +459,7 @@ struct rn_sarg {
 };
 
 #define RN_HS_WRITES   1u    /* changes the image: not in a read-only job */
+#define RN_HS_DISK     2u    /* works on the bare disk: nothing mounted first */
 
 /* ---- steps-changes.c: what the steps changed ---- */
 
@@ -548,6 +557,21 @@ int rn_cmd_steps (int argc, char **argv);
 /* steps-system.c */
 int rn_step_hostname (struct rn_sctx *c);
 
+/* steps-disk.c (build) */
+int rn_step_partition (struct rn_sctx *c);
+int rn_step_filesystems (struct rn_sctx *c);
+int rn_step_unpack (struct rn_sctx *c);
+int rn_step_fstab (struct rn_sctx *c);
+/* Free a NULL-terminated list of strings from the library. */
+void rn_free_strings (char **l);
+
+/* steps-boot.c (build) */
+int rn_step_bootloader (struct rn_sctx *c);
+int rn_step_machine_id (struct rn_sctx *c);
+int rn_step_ssh_host_keys (struct rn_sctx *c);
+int rn_step_locale (struct rn_sctx *c);
+int rn_step_firstboot (struct rn_sctx *c);
+
 /* ---- exec.c: one task on one handle ---- */
 
 /* A new temp file beside path (same directory, so a rename into place is
@@ -627,6 +651,98 @@ int rn_cmd_cache (int argc, char **argv);
 /* ---- inspect-cli.c: guestkit inspect ---- */
 
 int rn_cmd_inspect (int argc, char **argv);
+
+/* ---- build.c: a build's host side (outputs, commands) ---- */
+
+/* Run argv (stdin empty); 0 if it exited 0, else -1 with *err naming the
+ * program and what it printed (caller frees).  With out: its stdout and
+ * stderr, caller frees. */
+int rn_run_command (char *const *argv, char **err);
+int rn_run_command_output (char *const *argv, char **out, char **err);
+/* Start argv with stdin empty and stdout+stderr on a pipe (*fd, the
+ * caller closes it and reaps the pid); -1 with *err. */
+pid_t rn_spawn_piped (char *const *argv, int *fd, char **err);
+
+/* A disk image's virtual size by qemu-img, in the format given; -1 if it
+ * does not open so, or names a backing or data file. */
+int rn_build_image_size (const char *path, const char *format, uint64_t *size,
+                         char **err);
+/* Build: the working image (always raw, sparse) at work, already
+ * created empty: grown to build.size, or the base image copied into it. */
+int rn_build_work_image (const struct rn_job *j, const char *work, char **err);
+/* After launch: a base image's last partition and filesystem grown. */
+int rn_build_grow_base (guestfs_h *g, const struct rn_job *j, char **err);
+/* After umount_all: free blocks of ext filesystems zeroed (a disk copied
+ * from base.image only). */
+int rn_build_zero_free (guestfs_h *g, const struct rn_job *j, char **err);
+
+/* A finished build's output, at a temp name beside the final path. */
+struct rn_build_out {
+  char *path;                /* the temp output (caller renames or unlinks) */
+  uint64_t bytes, allocated; /* file size, blocks on disk */
+  char sha256[65];
+};
+/* Convert work (raw) to the job's format (compressed if asked) at a temp
+ * name beside final, and hash it; -1 with *err and nothing left. */
+int rn_build_output (const struct rn_job *j, const char *work, const char *final,
+                     struct rn_build_out *o, char **err);
+/* JSON records of an output and of a boot check; caller frees. */
+char *rn_build_out_json (const struct rn_build_out *o, const char *final,
+                         const char *format);
+struct rn_boot_result;
+char *rn_boot_json (const struct rn_boot_result *r, const char *expect);
+
+/* What a build task has when its appliance is closed. */
+struct rn_build_end {
+  const struct rn_task *t;
+  struct rn_taskrec *rec;    /* steps and facts are added to it */
+  int seq;                   /* step number for the records */
+  const char *work;          /* the working raw image */
+  const char *expect;        /* verify.expect expanded, or NULL */
+  void (*on_pid) (void *ctx, pid_t pid);   /* the boot's qemu, for the watchdog */
+  void *ctx;
+  volatile int *stop;
+};
+/* Write the output, record it, boot-check it (verify); 0 with *out_tmp
+ * the finished output at a temp name (caller renames it into place), or
+ * -1 with *why and nothing left. */
+int rn_build_finish (const struct rn_build_end *e, char **out_tmp, char **why);
+/* Append a step record to r (takes args, result, error). */
+void rn_taskrec_add_step (struct rn_taskrec *r, int seq, const char *call, char *args,
+                          char *result, char *error, double ms, int line);
+/* Is path a plain tar archive?  -1 with *err naming it and why not. */
+int rn_tar_check (const char *path, char **err);
+
+/* build-job.c: the `base' and `verify' keys of a build job */
+struct rn_jv;
+void rn_jv_build_keys (struct rn_jv *v);
+void rn_job_build_free (struct rn_job *j);
+
+/* ---- boot-test.c: does an image boot? ---- */
+
+struct rn_boot {
+  const char *image;         /* absolute path; opened read-only */
+  const char *format;        /* given, never probed */
+  const char *expect;        /* text that proves the boot */
+  int timeout;               /* seconds */
+  const char *bus;           /* "virtio-blk" (NULL: default) or "scsi" */
+  void (*on_pid) (void *ctx, pid_t pid);   /* qemu's pid, 0 when gone */
+  void *ctx;
+  volatile int *stop;        /* or NULL: set to give up */
+};
+
+struct rn_boot_result {
+  double secs;               /* from qemu's start to the text */
+  char accel[8];             /* "kvm" or "tcg" */
+  char *tail;                /* the console's last lines, cleaned */
+  char *error;               /* why it failed, or NULL */
+};
+
+/* Boot b->image on a throw-away overlay; 0 when b->expect appeared.
+ * Free r with rn_boot_result_free either way. */
+int rn_boot_test (const struct rn_boot *b, struct rn_boot_result *r);
+void rn_boot_result_free (struct rn_boot_result *r);
+int rn_cmd_boot_test (int argc, char **argv);
 
 /* ---- main.c ---- */
 

@@ -68,3 +68,7 @@ steps-doc: $(RUNNER_BIN)
 	$(PYTHON) tests/steps-doc.py schemas/job-schema.md $(RUNNER_BIN) --write
 .PHONY: steps-doc
 QUICK_TESTS += tests/runner-steps-doc.sh
+
+# Templated builds (issue 10): boot-verified images from the Debian base
+# (make base); the tests skip, saying why, when there is no base.
+VM_TESTS += $(wildcard tests/build-*.sh)

@@ -35,6 +35,41 @@ static const struct rn_sarg hostname_args[] = {
   { "name", RN_ARG_STRING, REQ, "the host name (a label, or a dotted name)" },
 };
 
+static const struct rn_sarg partition_args[] = {
+  { "layout", RN_ARG_STRINGLIST, 0, "partition sizes in order (512M, 4G, ...; the last may be 'rest'); default: one root partition filling the disk" },
+  { "table", RN_ARG_STRING, 0, "mbr (default) or gpt (with a 1 MiB BIOS boot partition first)" },
+  { "device", RN_ARG_STRING, 0, "the disk (default /dev/sda)" },
+};
+static const struct rn_sarg filesystems_args[] = {
+  { "fstype", RN_ARG_STRING, 0, "filesystem type (default ext4)" },
+  { "label", RN_ARG_STRING, 0, "its label (ext2/3/4)" },
+  { "uuid", RN_ARG_STRING, 0, "its UUID (ext2/3/4; default random, or derived from SOURCE_DATE_EPOCH and the label when that is set)" },
+  { "device", RN_ARG_STRING, 0, "the partition (default the last partition of /dev/sda)" },
+  { "mountpoint", RN_ARG_STRING, 0, "where it is mounted for the steps after (default /)" },
+};
+static const struct rn_sarg unpack_args[] = {
+  { "tar", RN_ARG_FILEIN, 0, "a plain tar of a root tree (default the job's base.tar)" },
+  { "directory", RN_ARG_STRING, 0, "where in the guest (default /)" },
+};
+static const struct rn_sarg bootloader_args[] = {
+  { "cmdline", RN_ARG_STRING, 0, "extra kernel arguments" },
+  { "timeout", RN_ARG_INT, 0, "grub menu timeout in seconds (default 1)" },
+  { "device", RN_ARG_STRING, 0, "the disk grub is installed to (default /dev/sda)" },
+};
+static const struct rn_sarg fstab_args[] = {
+  { "root_options", RN_ARG_STRING, 0, "mount options of / (default errors=remount-ro)" },
+};
+static const struct rn_sarg reset_args[] = {
+  { "action", RN_ARG_STRING, REQ, "reset" },
+};
+static const struct rn_sarg locale_args[] = {
+  { "lang", RN_ARG_STRING, REQ, "the locale, e.g. en_US.UTF-8" },
+};
+static const struct rn_sarg firstboot_args[] = {
+  { "script", RN_ARG_STRING, REQ, "a shell script run once, as root, at first boot" },
+  { "name", RN_ARG_STRING, 0, "its name (a-z, 0-9, -; default firstboot), for more than one" },
+};
+
 #define STEP(n, area, flags, summary, records, args) \
   { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n }
 
@@ -42,6 +77,36 @@ const struct rn_hstep rn_hsteps[] = {
   STEP (hostname, "system", RN_HS_WRITES,
         "set the host name: /etc/hostname, and the 127.0.1.1 line of /etc/hosts",
         "{\"old\": previous name or null, \"new\": name}", hostname_args),
+  /* build: the disk (steps-disk.c) */
+  STEP (partition, "disk", RN_HS_WRITES | RN_HS_DISK,
+        "a new partition table on the disk: one root partition filling it, or a layout of sizes",
+        "{\"table\": mbr or gpt, \"partitions\": [{\"start\": bytes, \"bytes\": n}]}",
+        partition_args),
+  STEP (filesystems, "disk", RN_HS_WRITES | RN_HS_DISK,
+        "make a filesystem on a partition (label and UUID may be given) and mount it for the steps after",
+        "{\"device\", \"fstype\", \"label\", \"uuid\", \"mountpoint\"}", filesystems_args),
+  STEP (unpack, "disk", RN_HS_WRITES | RN_HS_DISK,
+        "unpack a root tree tarball (the job's base.tar) into the mounted tree",
+        "{\"tar\": host path, \"directory\": guest path}", unpack_args),
+  STEP (fstab, "disk", RN_HS_WRITES | RN_HS_DISK,
+        "write /etc/fstab from the mounted filesystems, by UUID", "the fstab text", fstab_args),
+  /* build: booting as itself (steps-boot.c) */
+  STEP (bootloader, "boot", RN_HS_WRITES | RN_HS_DISK,
+        "install grub (BIOS) to the disk and generate its config in the guest tree: serial "
+        "console, root by UUID; needs a kernel in /boot",
+        "{\"grub-install\": its output, \"update-grub\": its output}", bootloader_args),
+  STEP (machine_id, "boot", RN_HS_WRITES,
+        "reset: an empty /etc/machine-id, so each clone makes its own at first boot", "null",
+        reset_args),
+  STEP (ssh_host_keys, "boot", RN_HS_WRITES,
+        "reset: remove the SSH host keys; a unit makes new ones at first boot, before sshd",
+        "{\"removed\": keys removed}", reset_args),
+  STEP (locale, "boot", RN_HS_WRITES,
+        "set LANG in /etc/default/locale and generate that locale (needs the locales package)",
+        "{\"locale-gen\": its output}", locale_args),
+  STEP (firstboot, "boot", RN_HS_WRITES,
+        "a script run once at first boot by a systemd unit that then removes itself", "null",
+        firstboot_args),
 };
 const size_t rn_nhsteps = sizeof rn_hsteps / sizeof rn_hsteps[0];
 
@@ -208,7 +273,7 @@ rn_step_mount (struct rn_sctx *c)
 int
 rn_hstep_run (struct rn_sctx *c)
 {
-  if (rn_step_mount (c) == -1)
+  if (!(c->h->flags & RN_HS_DISK) && rn_step_mount (c) == -1)
     return -1;
   return c->h->run (c);
 }

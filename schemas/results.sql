@@ -90,3 +90,23 @@ CREATE VIEW IF NOT EXISTS facts_by_image AS
   SELECT t.run_id, t.seq AS task, t.image, t.instance, t.status,
          f.name, f.value
     FROM facts f JOIN tasks t ON t.id = f.task_id;
+
+-- ---- builds (issue 10, runner/build.c) ----
+-- One row per build task that wrote an output: the output's format, size
+-- (bytes: the file; allocated: its blocks on disk) and sha256, from its
+-- `output' step; the boot check's time, accelerator and console tail
+-- from its `verify_boot' step (NULL without verify: boot).  A failed
+-- boot check leaves its console tail here and no file in place.
+CREATE VIEW IF NOT EXISTS builds AS
+  SELECT t.run_id, t.seq AS task, t.instance, t.status,
+         json_extract(o.result, '$.output') AS output,
+         json_extract(o.result, '$.format') AS format,
+         json_extract(o.result, '$.bytes') AS bytes,
+         json_extract(o.result, '$.allocated') AS allocated,
+         json_extract(o.result, '$.sha256') AS sha256,
+         json_extract(b.result, '$.seconds') AS boot_seconds,
+         json_extract(b.result, '$.accel') AS boot_accel,
+         json_extract(b.result, '$.console_tail') AS boot_console
+    FROM tasks t
+    JOIN steps o ON o.task_id = t.id AND o.call = 'output'
+    LEFT JOIN steps b ON b.task_id = t.id AND b.call = 'verify_boot';

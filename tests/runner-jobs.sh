@@ -5,7 +5,7 @@
 #    images are byte-identical afterwards (read-only)
 #  - jobs/patch.yaml on copies: every image patched, visible to a re-audit;
 #    on the broken image it fails with the step that failed
-#  - jobs/build.yaml: three qcow2 images with per-instance contents; never
+#  - jobs/build-skel.yaml: three qcow2 images with per-instance contents; never
 #    overwritten; a failing build leaves no file behind
 #  - report as table, JSON and CSV; a timeout; a FileOut download
 #  - a saved value full of terminal escapes (ESC, BEL, C1 both as UTF-8
@@ -138,7 +138,7 @@ if [ "$(q "SELECT value FROM facts_by_image WHERE run_id = $run AND name = 'has_
 else fail patch-visible "$(tail -3 "$out/re.out")"; fi
 
 # ---- build ----
-$gk run --db "$db" --var outdir="$out/build" jobs/build.yaml >"$out/build.out" 2>&1; st=$?
+$gk run --db "$db" --var outdir="$out/build" jobs/build-skel.yaml >"$out/build.out" 2>&1; st=$?
 if [ $st = 0 ] && [ "$(ls "$out/build" | tr '\n' ' ')" = "db1.qcow2 web1.qcow2 web2.qcow2 " ] &&
    qemu-img info "$out/build/web2.qcow2" | grep -q "file format: qcow2"; then
   pass build-runs
@@ -161,7 +161,7 @@ if [ $st = 0 ] && [ "$(q "SELECT json_extract(value, '$') FROM facts_by_image WH
   pass build-contents
 else fail build-contents "exit $st: $(tail -3 "$out/cb.out")"; fi
 sum=$(sha256sum "$out/build/web1.qcow2")
-$gk run --db "$db" --var outdir="$out/build" jobs/build.yaml >"$out/b2.out" 2>&1; st=$?
+$gk run --db "$db" --var outdir="$out/build" jobs/build-skel.yaml >"$out/b2.out" 2>&1; st=$?
 if [ $st = 2 ] && grep -q "web1.qcow2' exists (set overwrite: true" "$out/b2.out" &&
    [ "$(sha256sum "$out/build/web1.qcow2")" = "$sum" ]; then
   pass build-no-overwrite

@@ -101,7 +101,7 @@ for j in audit patch; do
   else fail "example-$j-valid" "$(head -3 "$out/err" "$out/out")"; fi
 done
 mkdir -p "$out/build"
-if $gk run --check --var outdir="$PWD/$out/build" jobs/build.yaml >"$out/out" 2>"$out/err" &&
+if $gk run --check --var outdir="$PWD/$out/build" jobs/build-skel.yaml >"$out/out" 2>"$out/err" &&
    grep -q "1 job valid, 3 tasks" "$out/out" && grep -q "web1.qcow2 \[web1\] (build)" "$out/out"; then
   pass example-build-valid
 else fail example-build-valid "$(head -3 "$out/err" "$out/out")"; fi
