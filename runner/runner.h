@@ -386,6 +386,40 @@ int rn_default_workers (void);
 int rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
                  const struct rn_pool_opts *o, int *interrupted);
 
+/* ---- vercmp.c: package versions by their format's rules ---- */
+
+enum rn_pkgfmt { RN_PKG_DEB, RN_PKG_RPM };
+/* The rules a package format's versions follow (deb for unknown ones). */
+enum rn_pkgfmt rn_pkgfmt_of (const char *package_format);
+/* One version part (upstream version or revision/release): <0, 0, >0.
+ * NULL is "". */
+int rn_vercmp_deb (const char *a, const char *b);
+int rn_vercmp_rpm (const char *a, const char *b);
+
+/* epoch:version-release; strings not owned. */
+struct rn_evr {
+  int64_t epoch;
+  const char *version;
+  const char *release;       /* NULL or "": none given */
+};
+int rn_evr_cmp (enum rn_pkgfmt f, const struct rn_evr *a, const struct rn_evr *b);
+/* Split s in place ("1:9.2p1-2" -> 1, "9.2p1", "2"); -1 if malformed. */
+int rn_evr_parse (char *s, struct rn_evr *e);
+
+enum rn_verop { RN_OP_ANY, RN_OP_LT, RN_OP_LE, RN_OP_EQ, RN_OP_GE, RN_OP_GT };
+/* NAME[<|<=|=|>=|>VERSION], parsed in place of s. */
+struct rn_pkgquery {
+  const char *name;          /* points into s */
+  enum rn_verop op;          /* RN_OP_ANY: no version given */
+  const char *text;          /* the version as written (into s), or NULL */
+  struct rn_evr evr;         /* its parts (into evrbuf) */
+  char evrbuf[256];
+};
+/* 0, or -1 when s is not of that form (empty name, bad version). */
+int rn_pkgquery_parse (char *s, struct rn_pkgquery *q);
+/* Does a comparison result (<0, 0, >0) satisfy op? */
+int rn_verop_holds (enum rn_verop op, int cmp);
+
 /* ---- report.c: guestkit report / status ---- */
 
 int rn_cmd_report (int argc, char **argv);

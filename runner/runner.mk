@@ -5,7 +5,7 @@ RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
   runner/template.c runner/job.c runner/task.c runner/json.c runner/calls.c \
   runner/db.c runner/exec.c runner/pool.c runner/report.c \
   runner/calls-gen.c runner/results-sql-gen.c \
-  runner/shell.c runner/shell-parse.c runner/inspect-cli.c
+  runner/shell.c runner/shell-parse.c runner/inspect-cli.c runner/vercmp.c
 RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
 RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
 RUNNER_CFLAGS := -Icore/include -Irunner

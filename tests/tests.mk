@@ -6,7 +6,7 @@
 TEST_CFLAGS := -Icore/include -Ischemas -Itests $(TIRPC_CFLAGS)
 TEST_HARNESS := tests/harness.o
 
-QUICK_C := tests/quick-handle tests/quick-wire
+QUICK_C := tests/quick-handle tests/quick-wire tests/quick-vercmp
 QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh tests/quick-contract.py
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
@@ -23,6 +23,14 @@ tests/bin/%: tests/%.o $(TEST_HARNESS) $(LIBGUESTKIT_SO) core/libguestkit.so
 tests/bin/quick-wire: tests/quick-wire.o $(TEST_HARNESS) $(SCHEMA_OBJS) $(LIBGUESTKIT_SO)
 	@mkdir -p tests/bin
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HARNESS) $(SCHEMA_OBJS) $(GK_LIBS)
+
+# quick-vercmp tests runner/vercmp.c alone (it allocates nothing, calls
+# nothing else of the runner).
+tests/quick-vercmp.o: TEST_CFLAGS += -Irunner
+tests/quick-vercmp.o: runner/calls-gen.h
+tests/bin/quick-vercmp: tests/quick-vercmp.o runner/vercmp.o $(TEST_HARNESS) $(LIBGUESTKIT_SO)
+	@mkdir -p tests/bin
+	$(CC) $(LDFLAGS) -o $@ $< runner/vercmp.o $(TEST_HARNESS) $(GK_LIBS)
 
 quick: all $(QUICK_TESTS) $(GUESTD_TEST)
 	@tests/run-tests.sh $(QUICK_TESTS)
