@@ -22,8 +22,10 @@
 
 #include "runner.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2           /* 2: the audit tables */
 #define BUSY_TIMEOUT_MS 60000
+#define RN_STR_(x) #x
+#define RN_STR(x) RN_STR_ (x)
 
 extern const char rn_results_sql[];
 
@@ -66,9 +68,10 @@ prepare (struct rn_db *db, const char *sql, const char *types, va_list ap)
   return st;
 }
 
-/* Run a statement that returns no rows; 0 or -1 (*err set). */
-static int
-run (struct rn_db *db, char **err, const char *sql, const char *types, ...)
+/* Run a statement that returns no rows; 0 or -1 (*err set).  Shared as
+ * rn_db_write with db-inventory.c, for the audit tables. */
+int
+rn_db_write (struct rn_db *db, char **err, const char *sql, const char *types, ...)
 {
   va_list ap;
   sqlite3_stmt *st;
@@ -91,6 +94,7 @@ run (struct rn_db *db, char **err, const char *sql, const char *types, ...)
   sqlite3_finalize (st);
   return 0;
 }
+#define run rn_db_write
 
 static int
 exec (struct rn_db *db, const char *sql, char **err)
@@ -154,7 +158,7 @@ init_schema (struct rn_db *db, char **err)
     return -1;
   }
   if (exec (db, rn_results_sql, err) == -1 ||
-      exec (db, "PRAGMA user_version = 1", err) == -1 ||
+      exec (db, "PRAGMA user_version = " RN_STR (SCHEMA_VERSION), err) == -1 ||
       exec (db, "COMMIT", err) == -1) {
     char *e2 = NULL;
     exec (db, "ROLLBACK", &e2);
@@ -436,6 +440,8 @@ write_task (struct rn_db *db, const struct rn_task *t, const struct rn_taskrec *
              "VALUES (?, ?, ?)", "itt", t->db_id, r->fact_names.v[i],
              r->fact_values.v[i]) == -1)
       return -1;
+  if (rn_db_audit_write (db, t->db_id, r->audit, err) == -1)   /* db-inventory.c */
+    return -1;
   return run (db, err, "UPDATE tasks SET status = ?, attempts = ?, step_errors = ?, "
               "error = ?, started = ?, finished = ?, duration_ms = ?, "
               "overhead_ms = ?, worker = ? WHERE id = ?", "tiitttddii",
@@ -533,5 +539,6 @@ rn_taskrec_free (struct rn_taskrec *r)
   free (r->error);
   rn_strv_free (&r->fact_names);
   rn_strv_free (&r->fact_values);
+  rn_audit_free (r->audit);
   memset (r, 0, sizeof *r);
 }

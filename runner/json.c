@@ -8,9 +8,8 @@
 
 #include "runner.h"
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t
-utf8_len (const unsigned char *s, size_t n)
+size_t
+rn_utf8_len (const unsigned char *s, size_t n)
 {
   size_t len;
   uint32_t c;
@@ -37,7 +36,7 @@ static int
 valid_utf8 (const char *s, size_t n)
 {
   for (size_t i = 0; i < n;) {
-    size_t l = utf8_len ((const unsigned char *) s + i, n - i);
+    size_t l = rn_utf8_len ((const unsigned char *) s + i, n - i);
     if (l == 0)
       return 0;
     i += l;
@@ -62,7 +61,7 @@ rn_json_str (struct rn_buf *b, const char *s, size_t len)
     else if (c == '\r')
       rn_buf_adds (b, "\\r");
     else if (c < 0x20 || c == 0x7f ||
-             (l = utf8_len ((const unsigned char *) s + i, len - i)) == 0)
+             (l = rn_utf8_len ((const unsigned char *) s + i, len - i)) == 0)
       rn_buf_addf (b, "\\u%04x", c);   /* a stray byte: as its Latin-1 code */
     else {
       rn_buf_add (b, s + i, l);

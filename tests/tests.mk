@@ -46,6 +46,7 @@ CLEAN_FILES += tests/*.o tests/bin/*
 
 bench: all tests/bin/bench
 	@tests/bench.sh
+	@tests/bench-audit.sh
 
 # ---- hardening (issue 7): fault injection, threads, hostile images,
 # sanitizers, valgrind, fuzzing.  See SECURITY.md and tests/fuzz/. ----
