@@ -34,11 +34,6 @@
 
 extern char **environ;
 
-/* A host file to rename into place after the step (FileOut). */
-struct pending_file {
-  char *tmp, *final;
-};
-
 struct attempt {
   struct rn_runctx *ctx;
   struct rn_slot *slot;
@@ -96,9 +91,8 @@ publish_pid (struct attempt *a, pid_t pid)
 
 /* ---- host files ---- */
 
-/* A temp file beside path (same directory, so rename is atomic). */
-static char *
-temp_beside (const char *path, int *fd)
+char *
+rn_temp_beside (const char *path, int *fd)
 {
   char *dir = rn_dirname (path);
   char *tmp = rn_asprintf ("%s/.%s.guestkit-XXXXXX", dir, rn_basename (path));
@@ -178,7 +172,7 @@ make_image (struct attempt *a, char **err)
   int fd, r = 0;
   double t0 = rn_now ();
 
-  a->tmp_image = temp_beside (a->t->image_path, &fd);
+  a->tmp_image = rn_temp_beside (a->t->image_path, &fd);
   if (a->tmp_image == NULL) {
     *err = rn_asprintf ("cannot create a file beside %s: %s", a->t->image_path,
                         strerror (errno));
@@ -202,145 +196,6 @@ make_image (struct attempt *a, char **err)
 }
 
 /* ---- steps ---- */
-
-/* A list argument, each item expanded, into list (NULL-terminated). */
-static int
-list_arg (struct attempt *a, const struct rn_val *v, struct rn_strv *list,
-          union rn_argval *out, struct rn_buf *js, char **err)
-{
-  for (size_t i = 0; i < v->list.n; i++) {
-    char *e = rn_tmpl_expand (v->list.v[i], rn_task_lookup, &a->vars, err);
-    if (e == NULL)
-      return -1;
-    rn_strv_add (list, e);
-  }
-  if (list->v == NULL)
-    list->v = rn_calloc (1, sizeof (char *));    /* an empty list */
-  rn_json_strv (js, list->v);
-  out->sl = list->v;
-  return 0;
-}
-
-/* An expanded Bool or Int/Int64 argument. */
-static int
-number_arg (const struct rn_arg *d, const char *s, union rn_argval *out,
-            struct rn_buf *js, char **err)
-{
-  int64_t x;
-  int b;
-
-  if (d->type == RN_ARG_BOOL) {
-    if ((b = rn_parse_bool (s)) == -1) {
-      *err = rn_asprintf ("%s: expected true or false, got '%s'", d->name, s);
-      return -1;
-    }
-    out->i = b;
-    rn_buf_adds (js, b ? "true" : "false");
-    return 0;
-  }
-  if (rn_parse_int (s, &x) == -1 ||
-      (d->type == RN_ARG_INT && (x < INT32_MIN || x > INT32_MAX))) {
-    *err = rn_asprintf ("%s: expected an integer%s, got '%s'", d->name,
-                        d->type == RN_ARG_INT ? " (32 bits)" : "", s);
-    return -1;
-  }
-  if (d->type == RN_ARG_INT)
-    out->i = (int) x;
-  else
-    out->i64 = x;
-  rn_buf_addf (js, "%lld", (long long) x);
-  return 0;
-}
-
-/* A FileIn/FileOut argument: a host path relative to the job file.  A
- * FileOut goes to a temp file (pf) renamed into place after the call. */
-static int
-host_file_arg (struct attempt *a, const struct rn_arg *d, const char *s,
-               union rn_argval *out, struct rn_strv *owned, struct pending_file *pf,
-               struct rn_buf *js, char **err)
-{
-  char *p = rn_path_join (a->t->job->dir, s);
-  struct stat st;
-  int fd;
-
-  rn_strv_add (owned, p);
-  rn_json_strz (js, p);
-  out->s = p;
-  if (d->type == RN_ARG_FILEIN)
-    return 0;
-  if (!a->t->job->overwrite && lstat (p, &st) == 0) {
-    *err = rn_asprintf ("%s: '%s' exists; not replacing it (overwrite: true would)",
-                        d->name, p);
-    return -1;
-  }
-  if ((pf->tmp = temp_beside (p, &fd)) == NULL) {
-    *err = rn_asprintf ("%s: cannot create a file beside '%s': %s", d->name, p,
-                        strerror (errno));
-    return -1;
-  }
-  close (fd);
-  pf->final = rn_strdup (p);
-  out->s = pf->tmp;
-  return 0;
-}
-
-static int convert_arg (struct attempt *a, const struct rn_arg *d,
-                        const struct rn_val *v, union rn_argval *out,
-                        struct rn_strv *owned, struct rn_strv *list,
-                        struct pending_file *pf, struct rn_buf *js, char **err);
-
-/* One argument: expanded, converted and added to the JSON of the step's
- * arguments.  -1 and *err if it does not convert. */
-static int
-one_arg (struct attempt *a, const struct rn_arg *d, const struct rn_val *v,
-         union rn_argval *out, struct rn_strv *owned, struct rn_strv *list,
-         struct pending_file *pf, struct rn_buf *js, char **err)
-{
-  struct rn_buf val = { 0 };
-  int r = convert_arg (a, d, v, out, owned, list, pf, &val, err);
-
-  /* The step's arguments stay valid JSON whatever failed. */
-  rn_json_strz (js, d->name);
-  rn_buf_addc (js, ':');
-  rn_buf_adds (js, r == 0 && val.s ? val.s : "null");
-  rn_buf_free (&val);
-  return r;
-}
-
-static int
-convert_arg (struct attempt *a, const struct rn_arg *d, const struct rn_val *v,
-             union rn_argval *out, struct rn_strv *owned, struct rn_strv *list,
-             struct pending_file *pf, struct rn_buf *js, char **err)
-{
-  char *s;
-
-  if (v->kind == RN_V_NULL) {
-    out->s = NULL;
-    rn_buf_adds (js, "null");
-    return 0;
-  }
-  if (v->kind == RN_V_LIST)
-    return list_arg (a, v, list, out, js, err);
-  if ((s = rn_tmpl_expand (v->s, rn_task_lookup, &a->vars, err)) == NULL)
-    return -1;
-  rn_strv_add (owned, s);
-  switch (d->type) {
-  case RN_ARG_BOOL:
-  case RN_ARG_INT:
-  case RN_ARG_INT64:
-    return number_arg (d, s, out, js, err);
-  case RN_ARG_FILEIN:
-  case RN_ARG_FILEOUT:
-    return host_file_arg (a, d, s, out, owned, pf, js, err);
-  default:
-    out->s = s;
-    rn_json_strz (js, s);
-    return 0;
-  }
-}
-
-/* Save a step's result as a fact: JSON for the database, plain text for
- * later templates (strings without their trailing newlines). */
 static void
 save_fact (struct attempt *a, const char *name, const struct rn_ret *r,
            const char *json)
@@ -390,25 +245,24 @@ run_step (struct attempt *a, size_t i, char **why)
 {
   const struct rn_step *s = &a->t->job->steps[i];
   const struct rn_call *c = s->call;
-  union rn_argval av[16 + 1];
-  struct rn_strv owned = { 0 }, lists[16];
-  struct pending_file pf = { 0 };
+  union rn_argval av[RN_MAX_ARGS + 1];
+  struct rn_argbufs bufs = { 0 };
   struct rn_buf js = { 0 };
   struct rn_ret ret;
   char *err = NULL, *result = NULL;
   double t0;
   int r = 0;
 
-  memset (lists, 0, sizeof lists);
-  if (c->nargs > 16) {                 /* no call has that many */
+  if (c->nargs > RN_MAX_ARGS) {        /* no call has that many */
     *why = rn_asprintf ("step %zu (%s): too many arguments", i + 1, c->name);
     return -1;
   }
   rn_buf_addc (&js, '{');
-  for (int k = 0; k < c->nargs && k < 16 && r == 0; k++) {
+  for (int k = 0; k < c->nargs && r == 0; k++) {
     if (k)
       rn_buf_addc (&js, ',');
-    r = one_arg (a, &c->args[k], &s->args[k], &av[k], &owned, &lists[k], &pf, &js, &err);
+    r = rn_arg_convert (a->t->job, &a->vars, &c->args[k], &s->args[k], &av[k],
+                        &bufs, k, &js, &err);
   }
   rn_buf_addc (&js, '}');
   t0 = rn_now ();
@@ -425,17 +279,14 @@ run_step (struct attempt *a, size_t i, char **why)
       rn_ret_free (&ret);
     }
   }
-  if (pf.tmp) {
-    if (r == 0 && put_in_place (pf.tmp, pf.final, a->t->job->overwrite, &err) == -1)
+  if (bufs.out.tmp) {
+    if (r == 0 && put_in_place (bufs.out.tmp, bufs.out.final, a->t->job->overwrite,
+                                &err) == -1)
       r = -1;
     else if (r == -1)
-      unlink (pf.tmp);
-    free (pf.tmp);
-    free (pf.final);
+      unlink (bufs.out.tmp);
   }
-  rn_strv_free (&owned);
-  for (int k = 0; k < 16; k++)
-    rn_strv_free (&lists[k]);
+  rn_argbufs_free (&bufs);
   record_step (a, (int) i + 1, c->name, rn_buf_take (&js), result,
                err ? rn_strdup (err) : NULL, (rn_now () - t0) * 1000, s->line);
   if (r == -1) {

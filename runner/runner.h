@@ -227,6 +227,80 @@ void rn_job_free (struct rn_job *j);
 /* Variables every task has: image, image_name, job, run_id, ... */
 extern const char *const rn_builtin_names[];
 
+/* Validation internals shared by job.c, job-steps.c and job-args.c. */
+struct rn_jv {
+  struct rn_errs *e;
+  const char *file;
+  struct rn_job *j;
+  const struct rn_node *top[16];   /* by index in job.c's top_keys */
+  struct rn_strv known;      /* variables defined for the current check */
+};
+/* An error at node n of the job being validated. */
+#define RN_JV_ERR(v, n, ...) \
+  rn_err ((v)->e, (v)->file, (n)->line, (n)->col, __VA_ARGS__)
+/* Is s in the NULL-terminated list l? */
+int rn_in_list (const char *const *l, const char *s);
+/* The entry of l nearest to s (edit distance under 3), or NULL. */
+const char *rn_nearest (const char *const *l, const char *s);
+/* "unknown key 'k' in WHERE (did you mean ...?)" */
+void rn_jv_unknown_key (struct rn_jv *v, const struct rn_node *k,
+                        const char *where, const char *const *keys);
+/* Typed getters: each reports its own error at n and returns -1. */
+int rn_jv_kind (struct rn_jv *v, const struct rn_node *n, enum rn_ykind k,
+                const char *what);
+int rn_jv_str (struct rn_jv *v, const struct rn_node *n, const char *what,
+               char **out);      /* caller frees *out */
+int rn_jv_int (struct rn_jv *v, const struct rn_node *n, const char *what,
+               int64_t min, int64_t max, int64_t *out);
+int rn_jv_bool (struct rn_jv *v, const struct rn_node *n, const char *what,
+                int *out);
+/* A mapping whose keys must be in keys; vals[i] is keys[i]'s value or
+ * NULL.  Unknown keys are reported; -1 only if n is not a mapping. */
+int rn_jv_map (struct rn_jv *v, const struct rn_node *n, const char *what,
+               const char *const *keys, const struct rn_node **vals);
+/* The value of a top-level key, or NULL. */
+const struct rn_node *rn_jv_top (struct rn_jv *v, const char *key);
+/* Variables known to templates at this point (an rn_lookup_fn on v). */
+const char *rn_jv_known (void *v, const char *name);
+void rn_jv_known_add (struct rn_jv *v, const char *name);
+/* Check the {{names}} of s, written at node n. */
+void rn_jv_tmpl (struct rn_jv *v, const struct rn_node *n, const char *s);
+/* A name that may be defined (vars, matrix, save_as)?  -1 with an error. */
+int rn_jv_var_name (struct rn_jv *v, const struct rn_node *k, const char *what);
+
+/* ---- job-steps.c: the `steps' list ---- */
+
+void rn_jv_steps (struct rn_jv *v);
+
+/* ---- job-args.c: argument values, checked and converted ---- */
+
+struct rn_vars;
+
+#define RN_MAX_ARGS 16       /* no call has more */
+
+/* Check n as the value of argument a; *out holds it as written. */
+void rn_jv_arg (struct rn_jv *v, const struct rn_node *n, const struct rn_arg *a,
+                struct rn_val *out);
+
+/* A host file a step writes (FileOut): a temp name, put in place after. */
+struct rn_outfile {
+  char *tmp, *final;
+};
+/* What a step's converted arguments point into until the step is done. */
+struct rn_argbufs {
+  struct rn_strv owned;      /* expanded strings */
+  struct rn_strv lists[RN_MAX_ARGS];
+  struct rn_outfile out;     /* the FileOut argument, if any */
+};
+/* Argument k (description d, value v as written) expanded with vars and
+ * converted into *out, pointing into b; "NAME":VALUE added to js (null
+ * when it fails).  -1 and *err (caller frees) if it does not convert. */
+int rn_arg_convert (const struct rn_job *j, struct rn_vars *vars,
+                    const struct rn_arg *d, const struct rn_val *v,
+                    union rn_argval *out, struct rn_argbufs *b, int k,
+                    struct rn_buf *js, char **err);
+void rn_argbufs_free (struct rn_argbufs *b);
+
 /* ---- tasks (task.c): what workers run ---- */
 
 enum rn_status { RN_PENDING, RN_RUNNING, RN_OK, RN_FAILED, RN_TIMEOUT,
@@ -406,6 +480,10 @@ const char *rn_argtype_name (enum rn_argtype t);
 const char *rn_call_suggest (const char *name);
 
 /* ---- exec.c: one task on one handle ---- */
+
+/* A new temp file beside path (same directory, so a rename into place is
+ * atomic), its fd in *fd; NULL with errno.  Caller frees the name. */
+char *rn_temp_beside (const char *path, int *fd);
 
 /* What the watchdog may do to a worker's appliance. */
 struct rn_slot {

@@ -2,7 +2,7 @@
 # library only through core/include/guestfs.h, like any program.
 
 RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
-  runner/template.c runner/job.c runner/task.c runner/json.c runner/calls.c \
+  runner/template.c runner/job.c runner/job-steps.c runner/job-args.c runner/task.c runner/json.c runner/calls.c \
   runner/db.c runner/exec.c runner/pool.c runner/report.c \
   runner/calls-gen.c runner/results-sql-gen.c \
   runner/shell.c runner/shell-parse.c runner/inspect-cli.c runner/vercmp.c runner/db-inventory.c \
