@@ -92,7 +92,7 @@ gk_accel_choose (guestfs_h *g, int *probe_kvm)
     return "tcg";
   vp = verdict_path (g);
   g->error_pending = 0;
-  if (vp && (f = fopen (vp, "r")) != NULL) {
+  if (vp && (f = fopen (vp, "re")) != NULL) {
     if (fgets (buf, sizeof buf, f) == NULL)
       buf[0] = '\0';
     fclose (f);
@@ -115,7 +115,7 @@ gk_accel_record (guestfs_h *g, const char *verdict)
   if (vp == NULL)
     return;
   tmp = gk_asprintf (g, "%s.%d", vp, (int) getpid ());
-  f = fopen (tmp, "w");
+  f = fopen (tmp, "we");
   if (f) {
     fprintf (f, "%s\n", verdict);
     if (fclose (f) == 0)

@@ -54,8 +54,50 @@ gk_console_drain (guestfs_h *g)
   return -1;
 }
 
-/* The last lines of console output, trimmed, for an error message.  The
- * string lives in the handle until the next console output. */
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t
+utf8_len (const unsigned char *p, size_t n)
+{
+  size_t len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 :
+               p[0] >= 0xe0 && p[0] < 0xf0 ? 3 :
+               p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+
+  if (len == 0 || len > n)
+    return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  return len;
+}
+
+/* Make s[0..n) safe to show on a terminal, in place: every control
+ * character but newline and tab (C0, DEL, and C1 whether a raw byte or
+ * UTF-8 encoded) and every byte that is not valid UTF-8 becomes '?'.
+ * Returns the new length (never longer). */
+size_t
+gk_clean_text (char *s, size_t n)
+{
+  unsigned char *p = (unsigned char *) s;
+  size_t o = 0;
+
+  for (size_t i = 0; i < n; ) {
+    size_t len = p[i] < 0x80 ? 1 : utf8_len (p + i, n - i);
+    if (len == 1 && ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') || p[i] == 0x7f))
+      p[o++] = '?', i++;
+    else if (len == 0 || (len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
+      p[o++] = '?', i += len ? len : 1;      /* C1 or a stray byte */
+    else {
+      memmove (p + o, p + i, len);
+      o += len;
+      i += len;
+    }
+  }
+  return o;
+}
+
+/* The last lines of console output, trimmed and cleaned of control
+ * characters, for an error message.  The string lives in the handle
+ * until the next console output. */
 const char *
 gk_console_tail (guestfs_h *g)
 {
@@ -80,5 +122,8 @@ gk_console_tail (guestfs_h *g)
   for (size_t i = 0; i < n; i++)
     if (g->console_tail[i] == '\r')
       g->console_tail[i] = ' ';
+  n = gk_clean_text (g->console_tail, n);
+  g->console_tail[n] = '\0';
+  g->console_len = n;
   return g->console_tail;
 }

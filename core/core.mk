@@ -2,7 +2,7 @@
 
 CORE_SRCS := core/errors.c core/handle.c core/state.c core/drives.c \
   core/console.c core/child.c core/rpc.c core/appliance.c core/accel.c \
-  core/launch.c core/qmp.c core/snapshot.c core/actions-gen.c \
+  core/launch.c core/confine.c core/qmp.c core/snapshot.c core/actions-gen.c \
   core/inspect.c core/inspect-fs.c core/inspect-linux.c \
   core/inspect-windows.c core/inspect-apps.c core/inspect-rpm.c \
   core/fault.c

@@ -5,16 +5,21 @@
  * qcow2 header stays raw, so it cannot make qemu open a file it names.
  *
  * An image in a format that can name other files (a qcow2 backing file or
- * external data file, a vmdk extent, ...) is inspected on the host with
- * `qemu-img info', qemu's own parser, before it is accepted: if it names
+ * external data file, a vmdk extent, ...) is inspected on the host before
+ * it is accepted: qcow2, qcow and qed with `qemu-img info', qemu's own
+ * parser, on the opened file (which opens no other file); vmdk by reading
+ * its header here (qemu-img would open the extents).  If it names
  * any other file, qemu would open that host file and show it to the
- * guest, so it is refused unless GUESTKIT_ALLOW_BACKING=1 (see SECURITY.md).
+ * guest, so it is refused unless the caller vouches for this one image
+ * (add_drive_opts trust_backing=1, for overlays it made itself) or for
+ * every image of the process (GUESTKIT_ALLOW_BACKING=1; see SECURITY.md).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,6 +49,15 @@ static const char *const referring_formats[] = {
   "qcow2", "qcow", "qed", "vmdk", NULL,
 };
 
+static int
+may_refer (const char *format)
+{
+  for (size_t i = 0; referring_formats[i]; i++)
+    if (strcmp (format, referring_formats[i]) == 0)
+      return 1;
+  return 0;
+}
+
 #define INFO_MAX (1 << 20)        /* qemu-img's JSON, at most */
 #define INFO_TIMEOUT 30.0         /* seconds */
 
@@ -64,38 +78,35 @@ collect (int *fd, char *buf, size_t cap, size_t *len)
   }
 }
 
-/* Run `qemu-img info' on the image open at fd (as /proc/self/fd/3, so
- * no protocol prefix or comma in its name is interpreted, and what is
- * checked is the file that was opened).  The qcow2 data file is replaced
- * by a null device so that qemu-img does not open it either; backing
- * files are never opened by `info'.  Returns the JSON (caller frees), or
- * NULL with *err set (caller frees). */
+/* Run qemu-img with args (after the program name) and fd, if >= 0, as
+ * its fd 3.  Returns its output (caller frees), or NULL with *err set
+ * (caller frees). */
 static char *
-image_info (guestfs_h *g, int fd, const char *format, char **err)
+run_qemu_img (guestfs_h *g, int fd, const char *const *args, char **err)
 {
-  char *opts = gk_asprintf (g, "driver=%s,file.driver=file,"
-                            "file.filename=/proc/self/fd/3%s", format,
-                            strcmp (format, "qcow2") == 0 ?
-                            ",data-file.driver=null-co" : "");
   char *out = gk_calloc (g, INFO_MAX + 1, 1), msg[512] = "";
   size_t len = 0, mlen = 0;
-  int po[2], pe[2], status = 0, timedout = 0;
+  int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = 0, timedout = 0;
   double deadline = gk_now () + INFO_TIMEOUT;
-  pid_t pid;
+  pid_t pid = -1;
 
   if (pipe2 (po, O_CLOEXEC) == -1 || pipe2 (pe, O_CLOEXEC) == -1 ||
       (pid = fork ()) == -1) {
     *err = gk_asprintf (g, "qemu-img: %s", strerror (errno));
-    free (opts); free (out);
+    for (int i = 0; i < 2; i++) {
+      if (po[i] >= 0) close (po[i]);
+      if (pe[i] >= 0) close (pe[i]);
+    }
+    free (out);
     return NULL;
   }
   if (pid == 0) {
-    int img = fcntl (fd, F_DUPFD, 10);   /* out of the way of 1, 2, 3 */
+    int img = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, 10) : -1;   /* out of the way of 1, 2, 3 */
     dup2 (po[1], 1);
     dup2 (pe[1], 2);
-    dup2 (img, 3);
-    execlp ("qemu-img", "qemu-img", "info", "--output=json", "-U",
-            "--image-opts", opts, (char *) NULL);
+    if (img >= 0)
+      dup2 (img, 3);
+    execvp ("qemu-img", (char *const *) args);
     dprintf (2, "cannot run qemu-img: %s", strerror (errno));
     _exit (127);
   }
@@ -118,7 +129,6 @@ image_info (guestfs_h *g, int fd, const char *format, char **err)
   if (po[0] >= 0) close (po[0]);
   if (pe[0] >= 0) close (pe[0]);
   waitpid (pid, &status, 0);
-  free (opts);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && len < INFO_MAX)
     return out;
   while (mlen > 0 && (msg[mlen - 1] == '\n' || msg[mlen - 1] == '\r'))
@@ -128,6 +138,78 @@ image_info (guestfs_h *g, int fd, const char *format, char **err)
        : gk_strdup (g, mlen ? msg : "qemu-img info failed");
   free (out);
   return NULL;
+}
+
+/* `qemu-img info' on the image open at fd (as /proc/self/fd/3, so no
+ * protocol prefix or comma in its name is interpreted, and what is
+ * checked is the file that was opened).  The qcow2 data file is replaced
+ * by a null device so that qemu-img does not open it either; backing
+ * files are never opened by `info'. */
+static char *
+image_info (guestfs_h *g, int fd, const char *format, char **err)
+{
+  char *opts = gk_asprintf (g, "driver=%s,file.driver=file,"
+                            "file.filename=/proc/self/fd/3%s", format,
+                            strcmp (format, "qcow2") == 0 ?
+                            ",data-file.driver=null-co" : "");
+  const char *args[] = { "qemu-img", "info", "--output=json", "-U",
+                         "--image-opts", opts, NULL };
+  char *r = run_qemu_img (g, fd, args, err);
+
+  free (opts);
+  return r;
+}
+
+#define VMDK_DESC_MAX (64 * 1024)
+
+static uint64_t
+le64 (const unsigned char *p)
+{
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* A vmdk is read here, never by qemu-img, which would open every extent
+ * a descriptor names (a FIFO, a device, any host file) before we could
+ * refuse it.  Only a sparse vmdk (one file, "KDMV" or "COWD" header) is
+ * taken; its embedded descriptor must not name a parent.  Returns what
+ * it names (NULL: nothing) or sets *err (caller frees). */
+static const char *
+vmdk_refers (guestfs_h *g, int fd, char **err)
+{
+  unsigned char h[512];
+  char *desc;
+  uint64_t off, len;
+  ssize_t n = pread (fd, h, sizeof h, 0);
+  const char *what = NULL;
+
+  *err = NULL;
+  if (n >= 4 && memcmp (h, "COWD", 4) == 0)
+    return NULL;
+  if (n < 44 || memcmp (h, "KDMV", 4) != 0) {
+    if (n > 0 && (memchr (h, '=', (size_t) n) || h[0] == '#'))
+      return "another file (an extent, named by a text descriptor)";
+    *err = gk_strdup (g, "not a vmdk image (no sparse header or descriptor)");
+    return NULL;
+  }
+  off = le64 (h + 28);
+  len = le64 (h + 36);
+  if (off == 0 || len == 0)
+    return NULL;
+  if (off > UINT64_MAX / 512 || len > VMDK_DESC_MAX / 512) {
+    *err = gk_strdup (g, "corrupt vmdk header (descriptor out of range)");
+    return NULL;
+  }
+  desc = gk_calloc (g, len * 512 + 1, 1);
+  n = pread (fd, desc, len * 512, (off_t) (off * 512));
+  if (n < 0)
+    *err = gk_asprintf (g, "read: %s", strerror (errno));
+  else if (strstr (desc, "parentFileNameHint"))
+    what = "a backing file (parentFileNameHint)";
+  free (desc);
+  return what;
 }
 
 /* What in qemu-img's JSON names another file: a backing file, a qcow2
@@ -147,39 +229,147 @@ names_other_file (const char *json)
   return NULL;
 }
 
+/* The JSON string at *p (just past its opening quote), unescaped;
+ * *p is left past the closing quote.  NULL for escapes we do not take. */
+static char *
+json_str (guestfs_h *g, const char **p)
+{
+  char *r = gk_malloc (g, strlen (*p) + 1), *o = r;
+  const char *q = *p;
+
+  for (; *q && *q != '"'; q++) {
+    if (*q != '\\') {
+      *o++ = *q;
+      continue;
+    }
+    q++;
+    if (*q == '"' || *q == '\\' || *q == '/')
+      *o++ = *q;
+    else if (*q == 'u' && strncmp (q, "u00", 3) == 0 && q[3] && q[4] &&
+             strtol ((char[]) { q[3], q[4], 0 }, NULL, 16) > 0) {
+      *o++ = (char) strtol ((char[]) { q[3], q[4], 0 }, NULL, 16);
+      q += 4;
+    } else {
+      free (r);
+      return NULL;
+    }
+  }
+  *o = '\0';
+  *p = *q ? q + 1 : q;
+  return r;
+}
+
+/* From `qemu-img info --backing-chain' (an array of objects), the value
+ * of `key' in each object, in order; NULL-terminated, caller frees. */
+static char **
+chain_values (guestfs_h *g, const char *json, const char *key, size_t *n)
+{
+  char **v = NULL;
+  int depth = 0;
+
+  *n = 0;
+  for (const char *p = json; *p; ) {
+    char c = *p++;
+    if (c == '[' || c == '{') depth++;
+    else if (c == ']' || c == '}') depth--;
+    else if (c == '"') {
+      const char *k = p;
+      char *s = json_str (g, &p);
+      int is_key = s && depth == 2 && strcmp (s, key) == 0 &&
+                   strncmp (p, ": \"", 3) == 0;
+      free (s);
+      if (is_key) {
+        p += 3;
+        v = gk_realloc (g, v, (*n + 2) * sizeof *v);
+        v[(*n)++] = json_str (g, &p);
+        v[*n] = NULL;
+        if (v[*n - 1] == NULL)
+          break;
+      } else if (s == NULL && k == p)
+        break;
+    }
+  }
+  return v;
+}
+
+/* A trusted image's backing chain: each file below it and its format,
+ * as qemu-img found them.  qemu gets them as fds (launch.c). */
+static int
+trusted_chain (guestfs_h *g, const char *call, struct gk_drive *d)
+{
+  char *fn = gk_qemu_escape (g, d->filename), *err = NULL, *json;
+  char *opts = gk_asprintf (g, "driver=%s,file.driver=file,file.filename=%s",
+                            d->format, fn);
+  const char *args[] = { "qemu-img", "info", "--backing-chain", "--output=json",
+                         "-U", "--image-opts", opts, NULL };
+  size_t nf, nt;
+  int r = 0;
+
+  json = run_qemu_img (g, -1, args, &err);
+  free (fn);
+  free (opts);
+  if (json == NULL) {
+    gk_error (g, "%s: %s: cannot read its backing chain: %s", call, d->filename, err);
+    free (err);
+    return -1;
+  }
+  d->chain = chain_values (g, json, "filename", &nf);
+  d->chain_formats = chain_values (g, json, "format", &nt);
+  free (json);
+  if (nf == 0 || nf != nt || d->chain[nf - 1] == NULL || d->chain_formats[nt - 1] == NULL) {
+    gk_error (g, "%s: %s: cannot read its backing chain", call, d->filename);
+    r = -1;
+  }
+  for (size_t i = 1; r == 0 && i < nt; i++)
+    if (check_format (g, call, d->chain_formats[i]) == -1 ||
+        strcmp (d->chain_formats[i], "vmdk") == 0) {
+      gk_error (g, "%s: %s: backing file %s has format %s, not taken",
+                call, d->filename, d->chain[i], d->chain_formats[i]);
+      r = -1;
+    }
+  return r;
+}
+
 static int
 check_references (guestfs_h *g, const char *call, const char *filename,
-                  const char *format)
+                  const char *format, int trusted)
 {
-  const char *allow = getenv ("GUESTKIT_ALLOW_BACKING");
   const char *what;
-  char *json, *err;
-  size_t i;
+  char *json, *err = NULL;
+  struct stat st;
   int fd;
 
-  for (i = 0; referring_formats[i] && strcmp (format, referring_formats[i]); i++)
-    ;
-  if (referring_formats[i] == NULL || (allow && strcmp (allow, "1") == 0))
+  if (!may_refer (format) || trusted)
     return 0;
-  fd = open (filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  fd = open (filename, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd == -1) {
     gk_perror (g, "%s: %s", call, filename);
     return -1;
   }
-  json = image_info (g, fd, format, &err);
+  if (fstat (fd, &st) == -1 || !(S_ISREG (st.st_mode) || S_ISBLK (st.st_mode))) {
+    gk_error (g, "%s: %s: not a regular file or block device", call, filename);
+    close (fd);
+    return -1;
+  }
+  if (strcmp (format, "vmdk") == 0) {
+    what = vmdk_refers (g, fd, &err);
+    json = NULL;
+  } else {
+    json = image_info (g, fd, format, &err);
+    what = json ? names_other_file (json) : NULL;
+  }
   close (fd);
-  if (json == NULL) {
-    gk_error (g, "%s: %s: not a usable %s image: %s (an image that names "
-              "other files needs GUESTKIT_ALLOW_BACKING=1)", call, filename,
-              format, err);
+  free (json);
+  if (err) {
+    gk_error (g, "%s: %s: not a usable %s image (corrupt, or not in that "
+              "format): %s", call, filename, format, err);
     free (err);
     return -1;
   }
-  what = names_other_file (json);
-  free (json);
   if (what) {
     gk_error (g, "%s: %s: the %s image names %s, which qemu would open on "
-              "the host: refused (set GUESTKIT_ALLOW_BACKING=1 to allow)",
+              "the host: refused (add_drive_opts trust_backing=1, or "
+              "GUESTKIT_ALLOW_BACKING=1, allows it)",
               call, filename, format, what);
     return -1;
   }
@@ -204,6 +394,10 @@ check_image (guestfs_h *g, const char *call, const char *filename, int ro)
     gk_error (g, "%s: %s: is a directory, not a disk image", call, filename);
     return -1;
   }
+  if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)) {
+    gk_error (g, "%s: %s: is a FIFO or socket, not a disk image", call, filename);
+    return -1;
+  }
   if (access (filename, ro ? R_OK : R_OK | W_OK) == -1) {
     gk_perror (g, "%s: %s", call, filename);
     return -1;
@@ -213,13 +407,15 @@ check_image (guestfs_h *g, const char *call, const char *filename, int ro)
 
 static int
 add (guestfs_h *g, const char *call, const char *filename,
-     const char *format, int readonly, int cdrom)
+     const char *format, int readonly, int cdrom, int trusted)
 {
+  const char *allow = getenv ("GUESTKIT_ALLOW_BACKING");
   struct gk_drive *d;
 
+  trusted |= allow && strcmp (allow, "1") == 0;
   if (check_image (g, call, filename, readonly) == -1 ||
       check_format (g, call, format) == -1 ||
-      check_references (g, call, filename, format) == -1)
+      check_references (g, call, filename, format, trusted) == -1)
     return -1;
   g->drives = gk_realloc (g, g->drives, (g->ndrives + 1) * sizeof *g->drives);
   d = &g->drives[g->ndrives++];
@@ -227,25 +423,45 @@ add (guestfs_h *g, const char *call, const char *filename,
   d->format = gk_strdup (g, format);
   d->readonly = readonly;
   d->cdrom = cdrom;
+  d->trusted = trusted;
+  d->chain = d->chain_formats = NULL;
+  if (trusted && may_refer (format) && trusted_chain (g, call, d) == -1) {
+    gk_drive_free (d);
+    g->ndrives--;
+    return -1;
+  }
   return 0;
+}
+
+void
+gk_drive_free (struct gk_drive *d)
+{
+  free (d->filename);
+  free (d->format);
+  for (size_t i = 0; d->chain && d->chain[i]; i++)
+    free (d->chain[i]);
+  for (size_t i = 0; d->chain_formats && d->chain_formats[i]; i++)
+    free (d->chain_formats[i]);
+  free (d->chain);
+  free (d->chain_formats);
 }
 
 int
 gk_impl_add_drive (guestfs_h *g, const char *filename)
 {
-  return add (g, "add_drive", filename, "raw", 0, 0);
+  return add (g, "add_drive", filename, "raw", 0, 0, 0);
 }
 
 int
 gk_impl_add_drive_ro (guestfs_h *g, const char *filename)
 {
-  return add (g, "add_drive_ro", filename, "raw", 1, 0);
+  return add (g, "add_drive_ro", filename, "raw", 1, 0, 0);
 }
 
 int
 gk_impl_add_cdrom (guestfs_h *g, const char *filename)
 {
-  return add (g, "add_cdrom", filename, "raw", 1, 1);
+  return add (g, "add_cdrom", filename, "raw", 1, 1, 0);
 }
 
 int
@@ -255,12 +471,13 @@ guestfs_add_drive_opts_argv (guestfs_h *g, const char *filename,
   const struct gk_action *a = &gk_actions[GK_ACTION_add_drive_opts];
   union gk_val args[1] = { { .s = (char *) filename } };
   const char *format = "raw";
-  int readonly = 0, r;
+  int readonly = 0, trusted = 0, r;
 
   if (gk_enter (g, a, args) == -1)
     return -1;
   if (o && (o->bitmask & ~(GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK |
-                           GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK))) {
+                           GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK |
+                           GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK))) {
     gk_error (g, "add_drive_opts: unknown option bits 0x%llx",
               (unsigned long long) o->bitmask);
     gk_leave (g, a, 1);
@@ -276,7 +493,9 @@ guestfs_add_drive_opts_argv (guestfs_h *g, const char *filename,
   }
   if (o && (o->bitmask & GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK))
     readonly = !!o->readonly;
-  r = add (g, "add_drive_opts", filename, format, readonly, 0);
+  if (o && (o->bitmask & GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK))
+    trusted = !!o->trust_backing;
+  r = add (g, "add_drive_opts", filename, format, readonly, 0, trusted);
   gk_leave (g, a, r == -1);
   return r;
 }
@@ -298,6 +517,10 @@ guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...)
     case GUESTFS_ADD_DRIVE_OPTS_FORMAT:
       o.format = va_arg (ap, const char *);
       o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
+      break;
+    case GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING:
+      o.trust_backing = va_arg (ap, int);
+      o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK;
       break;
     default:
       va_end (ap);

@@ -25,7 +25,11 @@ struct gk_drive {
   char *format;          /* qemu block driver: "raw", "qcow2", ... */
   int readonly;          /* opened read-only by qemu */
   int cdrom;             /* attached as a CD-ROM (read-only) */
+  int trusted;           /* caller vouched for its backing files */
+  char **chain;          /* trusted: the image, then each backing file */
+  char **chain_formats;  /* ... and their formats (both NULL-terminated) */
 };
+void gk_drive_free (struct gk_drive *d);     /* drives.c: its fields */
 
 #define GK_CONSOLE_TAIL 4096  /* console bytes kept for error messages */
 
@@ -128,6 +132,7 @@ void gk_fault_scramble (void *buf, size_t n);   /* in place */
 void gk_console_feed (guestfs_h *g, const char *buf, size_t n);
 int gk_console_drain (guestfs_h *g);
 const char *gk_console_tail (guestfs_h *g);
+size_t gk_clean_text (char *s, size_t n);
 
 /* child.c: the qemu process */
 void gk_child_died (guestfs_h *g, const char *call);
@@ -145,6 +150,32 @@ char *gk_cache_dir (guestfs_h *g);
 const char *gk_accel_choose (guestfs_h *g, int *probe_kvm);
 void gk_accel_record (guestfs_h *g, const char *verdict);
 
+/* confine.c: what the qemu child may do (see the file's header) */
+struct gk_confine {
+  int exe;             /* the qemu binary, opened O_RDONLY (fexecve) */
+  char *qemu_path;     /* owned: where it was found */
+  int drop;            /* 1: change to uid/gids before exec */
+  uid_t uid;
+  gid_t gids[2];       /* primary group, and /dev/kvm's */
+  int ngids;
+  char user[32];
+  int ruleset;         /* Landlock rule set fd, -1 when none */
+  int landlock_abi;    /* 0: no Landlock */
+  int landlock_failed; /* errno of a failed rule, 0 */
+  int keep[64];        /* fds qemu inherits (ours, closed by free) */
+  size_t nkeep;
+  int nfdsets;         /* -add-fd set ids handed out so far */
+  char **envp;         /* owned */
+};
+int gk_confine_prepare (guestfs_h *g, struct gk_confine *c,
+                        const struct gk_appliance *ap, int kvm);
+int gk_confine_chown (guestfs_h *g, const struct gk_confine *c, const char *path);
+int gk_confine_keep (guestfs_h *g, struct gk_confine *c, int fd);
+void gk_confine_exec (const struct gk_confine *c, char **argv)
+  __attribute__ ((noreturn));
+void gk_confine_free (struct gk_confine *c);
+char *gk_find_program (guestfs_h *g, const char *name);
+
 /* launch.c */
 enum gk_boot_mode {
   GK_BOOT_COLD,       /* boot the kernel, drives on the command line */
@@ -160,7 +191,9 @@ struct gk_boot {
 };
 char **gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap,
                      const char *accel, const char *sockpath,
-                     const struct gk_boot *boot);
+                     const struct gk_boot *boot, struct gk_confine *c);
+char *gk_qemu_escape (guestfs_h *g, const char *s);
+int gk_pass_file (guestfs_h *g, struct gk_confine *c, const char *file, int rw);
 int gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap,
                     const char *accel, double timeout, struct gk_boot *boot);
 int gk_listen_unix (guestfs_h *g, const char *path);
@@ -172,6 +205,8 @@ double gk_launch_timeout (void);
 int gk_qmp_handshake (guestfs_h *g, int fd, double deadline);
 int gk_qmp (guestfs_h *g, int fd, double deadline, char **reply,
             const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+int gk_qmp_pass (guestfs_h *g, int fd, int pass, double deadline, char **reply,
+                 const char *fmt, ...) __attribute__ ((format (printf, 6, 7)));
 char *gk_json_string (guestfs_h *g, const char *s);
 
 /* snapshot.c: launch by restoring a saved, never-used appliance */

@@ -74,10 +74,8 @@ guestfs_create (void)
 static void
 free_drives (guestfs_h *g)
 {
-  for (size_t i = 0; i < g->ndrives; i++) {
-    free (g->drives[i].filename);
-    free (g->drives[i].format);
-  }
+  for (size_t i = 0; i < g->ndrives; i++)
+    gk_drive_free (&g->drives[i]);
   free (g->drives);
 }
 

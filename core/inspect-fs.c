@@ -13,6 +13,7 @@
  *  - mounting an OS in order: "/", then by depth of the mount point.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +298,7 @@ gk_inspect_tmpfile (guestfs_h *g, char **path_r)
 
   if (asprintf (path_r, "%s/inspect-XXXXXX", dir && *dir ? dir : "/tmp") == -1)
     abort ();
-  fd = mkstemp (*path_r);
+  fd = mkostemp (*path_r, O_CLOEXEC);
   if (fd == -1) {
     free (*path_r);
     *path_r = NULL;

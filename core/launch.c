@@ -47,9 +47,17 @@ push (guestfs_h *g, struct argv *a, char *s)
   a->v[a->n] = NULL;
 }
 
+static void
+free_argv (char **v)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    free (v[i]);
+  free (v);
+}
+
 /* qemu's key=value option syntax: a comma in a value is written twice. */
-static char *
-qemu_escape (guestfs_h *g, const char *s)
+char *
+gk_qemu_escape (guestfs_h *g, const char *s)
 {
   size_t n = 0;
   char *r, *p;
@@ -66,24 +74,99 @@ qemu_escape (guestfs_h *g, const char *s)
   return r;
 }
 
-static void
-push_drive (guestfs_h *g, struct argv *a, const struct gk_drive *d, size_t i)
+/* Open file as qemu will use it and hand it over in a new fd set
+ * (`-add-fd'); returns the set's id, or -1 (error set). */
+int
+gk_pass_file (guestfs_h *g, struct gk_confine *c, const char *file, int rw)
 {
-  char *fn = qemu_escape (g, d->filename);
-  const char *ro = d->readonly ? "on" : "off";
+  int fd = open (file, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+  int k;
 
+  if (fd == -1) {
+    gk_perror (g, "launch: %s", file);
+    return -1;
+  }
+  k = gk_confine_keep (g, c, fd);
+  close (fd);
+  if (k == -1)
+    return -1;
+  return k;
+}
+
+static int
+push_fdset (guestfs_h *g, struct argv *a, struct gk_confine *c,
+            const char *file, int rw)
+{
+  int k = gk_pass_file (g, c, file, rw), set = c->nfdsets++;
+
+  if (k == -1)
+    return -1;
+  push (g, a, gk_strdup (g, "-add-fd"));
+  push (g, a, gk_asprintf (g, "fd=%d,set=%d", k, set));
+  return set;
+}
+
+/* A trusted drive's backing chain as options of its format node, each
+ * file an fd set: ",backing.driver=raw,backing.file.filename=..." */
+static char *
+backing_opts (guestfs_h *g, struct argv *a, struct gk_confine *c,
+              const struct gk_drive *d)
+{
+  char *opts = gk_strdup (g, ""), *prefix = gk_strdup (g, "");
+
+  for (size_t k = 1; opts && d->chain && d->chain[k]; k++) {
+    int set = push_fdset (g, a, c, d->chain[k], 0);
+    char *p = gk_asprintf (g, "%sbacking.", prefix), *o;
+    free (prefix);
+    prefix = p;
+    o = set == -1 ? NULL :
+      gk_asprintf (g, "%s,%sdriver=%s,%sfile.driver=file,"
+                   "%sfile.filename=/dev/fdset/%d,%sfile.locking=off",
+                   opts, p, d->chain_formats[k], p, p, set, p);
+    free (opts);
+    opts = o;
+  }
+  free (prefix);
+  return opts;
+}
+
+static int
+push_drive (guestfs_h *g, struct argv *a, struct gk_confine *c,
+            const struct gk_drive *d, size_t i)
+{
+  const char *ro = d->readonly ? "on" : "off";
+  int set = push_fdset (g, a, c, d->filename, !d->readonly);
+  char *backing = set == -1 ? NULL : backing_opts (g, a, c, d);
+
+  if (backing == NULL)
+    return -1;
   push (g, a, gk_strdup (g, "-blockdev"));
-  push (g, a, gk_asprintf (g, "driver=file,node-name=file%zu,filename=%s,"
-                           "read-only=%s,cache.direct=off,locking=off",
-                           i, fn, ro));
+  push (g, a, gk_asprintf (g, "driver=file,node-name=file%zu,"
+                           "filename=/dev/fdset/%d,read-only=%s,"
+                           "cache.direct=off,locking=off", i, set, ro));
   push (g, a, gk_strdup (g, "-blockdev"));
   push (g, a, gk_asprintf (g, "driver=%s,node-name=drive%zu,file=file%zu,"
-                           "read-only=%s", d->format, i, i, ro));
+                           "read-only=%s%s", d->format, i, i, ro, backing));
+  free (backing);
   push (g, a, gk_strdup (g, "-device"));
   push (g, a, gk_asprintf (g, "%s,drive=drive%zu,bus=scsi0.0,channel=0,"
                            "scsi-id=0,lun=%zu",
                            d->cdrom ? "scsi-cd" : "scsi-hd", i, i));
-  free (fn);
+  return 0;
+}
+
+/* -kernel FILE as an fd qemu reopens by /proc/self/fd/N. */
+static int
+push_by_fd (guestfs_h *g, struct argv *a, struct gk_confine *c,
+            const char *opt, const char *file)
+{
+  int k = gk_pass_file (g, c, file, 0);
+
+  if (k == -1)
+    return -1;
+  push (g, a, gk_strdup (g, opt));
+  push (g, a, gk_asprintf (g, "/proc/self/fd/%d", k));
+  return 0;
 }
 
 /* Each argument here was measured to shorten a TCG boot (appliance/README.md). */
@@ -111,14 +194,17 @@ kernel_cmdline (guestfs_h *g, int template)
 
 char **
 gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
-              const char *sockpath, const struct gk_boot *boot)
+              const char *sockpath, const struct gk_boot *boot,
+              struct gk_confine *c)
 {
   struct argv a = { NULL, 0 };
-  char *root = qemu_escape (g, ap->root);
-  char *sock = qemu_escape (g, sockpath);
-  int kvm = strcmp (accel, "kvm") == 0;
+  char *sock = gk_qemu_escape (g, sockpath);
+  int kvm = strcmp (accel, "kvm") == 0, root, bad = 0;
 
   push (g, &a, gk_strdup (g, g->qemu));
+  push (g, &a, gk_strdup (g, "-sandbox"));
+  push (g, &a, gk_strdup (g, "on,obsolete=deny,elevateprivileges=deny,"
+                          "spawn=deny,resourcecontrol=deny"));
   push (g, &a, gk_strdup (g, "-nodefaults"));
   push (g, &a, gk_strdup (g, "-no-user-config"));
   push (g, &a, gk_strdup (g, "-display"));
@@ -134,10 +220,8 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, kvm ? "host" : "qemu64"));
   push (g, &a, gk_strdup (g, "-m"));
   push (g, &a, gk_asprintf (g, "%d", g->memsize));
-  push (g, &a, gk_strdup (g, "-kernel"));
-  push (g, &a, gk_strdup (g, ap->kernel));
-  push (g, &a, gk_strdup (g, "-initrd"));
-  push (g, &a, gk_strdup (g, ap->initrd));
+  bad |= push_by_fd (g, &a, c, "-kernel", ap->kernel);
+  bad |= push_by_fd (g, &a, c, "-initrd", ap->initrd);
   push (g, &a, gk_strdup (g, "-append"));
   push (g, &a, kernel_cmdline (g, boot->mode != GK_BOOT_COLD));
   push (g, &a, gk_strdup (g, "-device"));
@@ -148,12 +232,15 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
                           : "virtio-scsi-pci,id=scsi0,hotplug=off"));
   /* A template has no drives; a restored one gets them by hotplug. */
   for (size_t i = 0; boot->mode == GK_BOOT_COLD && i < g->ndrives; i++)
-    push_drive (g, &a, &g->drives[i], i);
+    bad |= push_drive (g, &a, c, &g->drives[i], i);
   /* supermin's init mounts the root read-write: writes go to a
-   * throw-away overlay, the cached root file is never changed. */
+   * throw-away overlay (in TMPDIR, the temp dir), the cached root file
+   * is opened read-only and never changed. */
+  root = push_fdset (g, &a, c, ap->root, 0);
+  bad |= root == -1;
   push (g, &a, gk_strdup (g, "-drive"));
-  push (g, &a, gk_asprintf (g, "file=%s,format=raw,if=none,id=approot,"
-                            "snapshot=on,file.locking=off", root));
+  push (g, &a, gk_asprintf (g, "file=/dev/fdset/%d,format=raw,if=none,"
+                            "id=approot,snapshot=on,file.locking=off", root));
   push (g, &a, gk_strdup (g, "-device"));
   push (g, &a, gk_strdup (g, "virtio-blk-pci,drive=approot"));
   push (g, &a, gk_strdup (g, "-chardev"));
@@ -167,7 +254,7 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "-serial"));
   push (g, &a, gk_strdup (g, g->direct ? "mon:stdio" : "stdio"));
   if (boot->mode != GK_BOOT_COLD) {
-    char *q = qemu_escape (g, boot->qmp_path);
+    char *q = gk_qemu_escape (g, boot->qmp_path);
     push (g, &a, gk_strdup (g, "-chardev"));
     push (g, &a, gk_asprintf (g, "socket,id=qmp,path=%s", q));
     push (g, &a, gk_strdup (g, "-mon"));
@@ -181,17 +268,12 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   }
   for (size_t i = 0; i < g->nqemu_params; i++)
     push (g, &a, gk_strdup (g, g->qemu_params[i]));
-  free (root);
   free (sock);
+  if (bad) {
+    free_argv (a.v);
+    return NULL;
+  }
   return a.v;
-}
-
-static void
-free_argv (char **v)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    free (v[i]);
-  free (v);
 }
 
 static int
@@ -252,7 +334,8 @@ start_recovery (pid_t parent, pid_t qemu)
 }
 
 static pid_t
-spawn_qemu (guestfs_h *g, char **argv, int state_fd, int *console_fd)
+spawn_qemu (guestfs_h *g, char **argv, const struct gk_confine *c,
+            int state_fd, int *console_fd)
 {
   int p[2];
   pid_t pid;
@@ -268,7 +351,7 @@ spawn_qemu (guestfs_h *g, char **argv, int state_fd, int *console_fd)
     return -1;
   }
   if (pid == 0) {
-    int null = open ("/dev/null", O_RDONLY);
+    int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
     sigset_t none;
     sigemptyset (&none);        /* qemu must not inherit the caller's mask */
     sigprocmask (SIG_SETMASK, &none, NULL);
@@ -277,10 +360,8 @@ spawn_qemu (guestfs_h *g, char **argv, int state_fd, int *console_fd)
     if (!g->direct) dup2 (p[1], 1);
     dup2 (p[1], 2);
     if (state_fd >= 0)          /* -incoming fd:3 */
-      dup2 (fcntl (state_fd, F_DUPFD, 10), 3);
-    execvp (argv[0], argv);
-    dprintf (2, "guestkit: cannot run %s: %s\n", argv[0], strerror (errno));
-    _exit (127);
+      dup2 (fcntl (state_fd, F_DUPFD_CLOEXEC, 10), 3);
+    gk_confine_exec (c, argv);
   }
   close (p[1]);
   fcntl (p[0], F_SETFL, O_NONBLOCK);
@@ -357,6 +438,7 @@ int
 gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
                 double timeout, struct gk_boot *boot)
 {
+  struct gk_confine conf = { .ruleset = -1, .exe = -1 };
   char *sockpath = NULL;
   char **argv = NULL;
   int lfd = -1, qfd = -1, r = -4;
@@ -364,22 +446,28 @@ gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
 
   g->console_len = 0;
   boot->qmp = -1;
-  if (make_tmpdir (g) == -1)
+  if (make_tmpdir (g) == -1 ||
+      gk_confine_prepare (g, &conf, ap, strcmp (accel, "kvm") == 0) == -1)
     goto out;
   sockpath = gk_asprintf (g, "%s/channel", g->tmpdir);
   boot->qmp_path = gk_asprintf (g, "%s/qmp", g->tmpdir);
   if ((lfd = gk_listen_unix (g, sockpath)) == -1 ||
+      gk_confine_chown (g, &conf, sockpath) == -1 ||
       (boot->mode != GK_BOOT_COLD &&
-       (qfd = gk_listen_unix (g, boot->qmp_path)) == -1))
+       ((qfd = gk_listen_unix (g, boot->qmp_path)) == -1 ||
+        gk_confine_chown (g, &conf, boot->qmp_path) == -1)))
     goto out;
-  argv = gk_qemu_argv (g, ap, accel, sockpath, boot);
+  argv = gk_qemu_argv (g, ap, accel, sockpath, boot, &conf);
+  if (argv == NULL)
+    goto out;
   if (g->verbose) {
     fputs ("guestkit: qemu command:", stderr);
     for (size_t i = 0; argv[i]; i++)
       fprintf (stderr, " %s", argv[i]);
     fputc ('\n', stderr);
   }
-  g->pid = spawn_qemu (g, argv, boot->state_fd, &g->console);
+  g->pid = spawn_qemu (g, argv, &conf, boot->state_fd, &g->console);
+  gk_confine_free (&conf);
   if (g->pid == -1) {
     g->pid = 0;
     goto out;
@@ -405,6 +493,7 @@ gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
     close (lfd);
   if (qfd >= 0)
     close (qfd);
+  gk_confine_free (&conf);
   free (sockpath);
   free_argv (argv);
   return r;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "gk.h"
@@ -66,29 +67,46 @@ write_all (int fd, const char *s, size_t n)
   return 0;
 }
 
-/* Send a command and wait for its answer.  Returns 0 on {"return"...}
- * (the line in *reply if reply != NULL), -5 on {"error"...} (error set),
- * or a gk_wait_readable code. */
-int
-gk_qmp (guestfs_h *g, int fd, double deadline, char **reply,
-        const char *fmt, ...)
+/* Send the first byte of a command with fd attached (SCM_RIGHTS). */
+static int
+send_fd (int sock, const char *s, int fd)
+{
+  char ctl[CMSG_SPACE (sizeof (int))] = { 0 };
+  struct iovec iov = { .iov_base = (void *) s, .iov_len = 1 };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+                      .msg_control = ctl, .msg_controllen = sizeof ctl };
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
+  ssize_t w;
+
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cm), &fd, sizeof fd);
+  do
+    w = sendmsg (sock, &m, MSG_NOSIGNAL);
+  while (w == -1 && (errno == EINTR || errno == EAGAIN));
+  return w == 1 ? 0 : -1;
+}
+
+/* gk_qmp with fd (if >= 0) passed along with the command. */
+static int
+vqmp (guestfs_h *g, int sock, int fd, double deadline, char **reply,
+      const char *fmt, va_list ap)
 {
   char *cmd, *line;
-  va_list ap;
   int r;
 
-  va_start (ap, fmt);
-  r = vasprintf (&cmd, fmt, ap);
-  va_end (ap);
-  if (r == -1)
+  if (vasprintf (&cmd, fmt, ap) == -1)
     abort ();
-  gk_debug (g, "qmp: %s", cmd);
-  r = write_all (fd, cmd, strlen (cmd)) == -1 || write_all (fd, "\n", 1) == -1;
+  gk_debug (g, "qmp: %s%s", cmd, fd >= 0 ? " (with an fd)" : "");
+  r = (fd >= 0 && send_fd (sock, cmd, fd) == -1) ||
+      write_all (sock, cmd + (fd >= 0), strlen (cmd) - (fd >= 0)) == -1 ||
+      write_all (sock, "\n", 1) == -1;
   free (cmd);
   if (r)
     return -1;
   for (;;) {
-    if ((r = read_line (g, fd, deadline, &line)) != 0)
+    if ((r = read_line (g, sock, deadline, &line)) != 0)
       return r;
     if (strncmp (line, "{\"return\"", 9) == 0) {
       if (reply) *reply = line; else free (line);
@@ -101,6 +119,36 @@ gk_qmp (guestfs_h *g, int fd, double deadline, char **reply,
     }
     free (line);                /* an event */
   }
+}
+
+/* Send a command and wait for its answer.  Returns 0 on {"return"...}
+ * (the line in *reply if reply != NULL), -5 on {"error"...} (error set),
+ * or a gk_wait_readable code. */
+int
+gk_qmp (guestfs_h *g, int fd, double deadline, char **reply,
+        const char *fmt, ...)
+{
+  va_list ap;
+  int r;
+
+  va_start (ap, fmt);
+  r = vqmp (g, fd, -1, deadline, reply, fmt, ap);
+  va_end (ap);
+  return r;
+}
+
+/* The same, handing qemu a copy of pass (for getfd and add-fd). */
+int
+gk_qmp_pass (guestfs_h *g, int fd, int pass, double deadline, char **reply,
+             const char *fmt, ...)
+{
+  va_list ap;
+  int r;
+
+  va_start (ap, fmt);
+  r = vqmp (g, fd, pass, deadline, reply, fmt, ap);
+  va_end (ap);
+  return r;
 }
 
 int

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +357,37 @@ open_dest (guestfs_h *g, const char *path, char **tmp)
   return fd;
 }
 
+/* write(2) to a local file that may be a pipe whose reader has gone:
+ * EPIPE, never a SIGPIPE that would kill the caller.  The signal is
+ * blocked in this thread for the write, and one it raised is consumed
+ * unless it was already pending (the process may receive it anyway if
+ * the caller's own SIGPIPE was pending process-wide: not ours to take). */
+static ssize_t
+write_nosigpipe (int fd, const void *buf, size_t n)
+{
+  static const struct timespec zero = { 0, 0 };
+  sigset_t pipe_set, old, pending;
+  ssize_t w;
+  int was_pending, saved;
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  sigpending (&pending);
+  was_pending = sigismember (&pending, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old);
+  w = write (fd, buf, n);
+  saved = errno;
+  /* A write cut short by the reader's exit returns what it wrote but
+   * still raises the signal: look at what is pending, not at errno. */
+  sigpending (&pending);
+  if (!was_pending && sigismember (&pending, SIGPIPE))
+    while (sigtimedwait (&pipe_set, NULL, &zero) == -1 && errno == EINTR)
+      ;
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return w;
+}
+
 /* Receive a chunk stream into fd.  0 complete, 1 cancelled by the daemon,
  * -1 I/O failure, -2 protocol error, -3 local write error (we asked the
  * daemon to cancel and drained the stream). */
@@ -380,7 +413,7 @@ receive_file (guestfs_h *g, int fd, int *local_errno)
     if (!wfailed && fd >= 0) {
       size_t off = 0;
       while (off < n) {
-        ssize_t w = write (fd, data + off, n - off);
+        ssize_t w = write_nosigpipe (fd, data + off, n - off);
         if (w == -1 && errno == EINTR) continue;
         if (w <= 0) {
           unsigned char cw[4];

@@ -63,25 +63,12 @@ hash_file (uint64_t *h, const char *path)
 
 /* The qemu binary: a path, or a name looked up in $PATH. */
 static void
-hash_qemu (uint64_t *h, const char *qemu)
+hash_qemu (guestfs_h *g, uint64_t *h, const char *qemu)
 {
-  const char *path = getenv ("PATH");
-  char *dirs, *save = NULL;
+  char *full = gk_find_program (g, qemu);
 
-  if (strchr (qemu, '/') || path == NULL) {
-    hash_file (h, qemu);
-    return;
-  }
-  dirs = strdup (path);
-  for (char *d = strtok_r (dirs, ":", &save); d; d = strtok_r (NULL, ":", &save)) {
-    char full[4096];
-    snprintf (full, sizeof full, "%s/%s", d, qemu);
-    if (access (full, X_OK) == 0) {
-      hash_file (h, full);
-      break;
-    }
-  }
-  free (dirs);
+  hash_file (h, full ? full : qemu);
+  free (full);
 }
 
 static char *
@@ -95,7 +82,7 @@ snapshot_path (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   hash_file (&h, ap->kernel);
   hash_file (&h, ap->initrd);
   hash_file (&h, ap->root);
-  hash_qemu (&h, g->qemu);
+  hash_qemu (g, &h, g->qemu);
   hash_str (&h, accel);
   hash_bytes (&h, &g->memsize, sizeof g->memsize);
   hash_bytes (&h, &g->selinux, sizeof g->selinux);
@@ -157,35 +144,33 @@ wait_migration (guestfs_h *g, int qmp, double deadline)
   }
 }
 
-/* Boot a template and save it to `path'.  Called under the cache lock. */
+/* Boot a template and save it to `path' (through a file we open and
+ * hand to qemu: it may neither open files nor run programs).  Called
+ * under the cache lock. */
 static int
 make_template (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
                const char *path)
 {
   struct gk_boot b = { .mode = GK_BOOT_TEMPLATE, .state_fd = -1, .qmp = -1 };
   char *tmp = gk_asprintf (g, "%s.tmp%d", path, (int) getpid ());
-  char *uri, *juri;
   double deadline = gk_now () + gk_launch_timeout ();
-  int r = -1;
+  int r = -1, out;
 
   gk_debug (g, "snapshot: booting a template to save as %s", path);
-  if (strchr (tmp, '\'')) {
-    free (tmp);
-    return -1;
-  }
-  uri = gk_asprintf (g, "exec:cat > '%s'", tmp);
-  juri = gk_json_string (g, uri);
-  if (gk_launch_boot (g, ap, accel, gk_launch_timeout (), &b) == 0 &&
+  out = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (out >= 0 && gk_launch_boot (g, ap, accel, gk_launch_timeout (), &b) == 0 &&
       gk_qmp (g, b.qmp, deadline, NULL, "{\"execute\":\"stop\"}") == 0 &&
+      gk_qmp_pass (g, b.qmp, out, deadline, NULL,
+                   "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"state\"}}") == 0 &&
       gk_qmp (g, b.qmp, deadline, NULL,
-              "{\"execute\":\"migrate\",\"arguments\":{\"uri\":%s}}", juri) == 0 &&
-      wait_migration (g, b.qmp, deadline) == 0)
+              "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:state\"}}") == 0 &&
+      wait_migration (g, b.qmp, deadline) == 0 && fsync (out) == 0)
     r = rename (tmp, path);
   discard_vm (g, &b);
+  if (out >= 0)
+    close (out);
   if (r != 0)
     unlink (tmp);
-  free (uri);
-  free (juri);
   free (tmp);
   return r;
 }
@@ -239,28 +224,80 @@ wait_loaded (guestfs_h *g, int qmp, double deadline)
   }
 }
 
+/* Hand qemu the image file as fd set `set' (QMP add-fd). */
+static int
+add_fd (guestfs_h *g, int qmp, double deadline, const char *file, int rw, int set)
+{
+  int fd = open (file, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY), r;
+
+  if (fd == -1) {
+    gk_perror (g, "launch: %s", file);
+    return -1;
+  }
+  r = gk_qmp_pass (g, qmp, fd, deadline, NULL,
+                   "{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":%d}}", set);
+  close (fd);
+  return r;
+}
+
+/* A trusted drive's backing chain as JSON members of its format node,
+ * each file handed over as fd set *set, *set + 1, ...  NULL on error. */
+static char *
+backing_json (guestfs_h *g, int qmp, double deadline, const struct gk_drive *d,
+              int *set)
+{
+  char *head = gk_strdup (g, ""), *tail = gk_strdup (g, "");
+
+  for (size_t k = 1; head && d->chain && d->chain[k]; k++) {
+    char *fmt = gk_json_string (g, d->chain_formats[k]), *h = NULL, *t;
+    int s = (*set)++;
+    if (add_fd (g, qmp, deadline, d->chain[k], 0, s) == 0)
+      h = gk_asprintf (g, "%s,\"backing\":{\"driver\":%s,\"file\":{\"driver\":"
+                       "\"file\",\"filename\":\"/dev/fdset/%d\",\"locking\":\"off\"}",
+                       head, fmt, s);
+    t = gk_asprintf (g, "}%s", tail);
+    free (head);
+    free (tail);
+    free (fmt);
+    head = h;
+    tail = t;
+  }
+  if (head) {
+    char *r = gk_asprintf (g, "%s%s", head, tail);
+    free (head);
+    head = r;
+  }
+  free (tail);
+  return head;
+}
+
+/* Drives go in as fds (fd sets 100, 101, ...): qemu opens no path. */
 static int
 hotplug (guestfs_h *g, int qmp, double deadline)
 {
+  int next = 100;
+
   for (size_t i = 0; i < g->ndrives; i++) {
     const struct gk_drive *d = &g->drives[i];
     const char *ro = d->readonly ? "true" : "false";
-    char *fn = gk_json_string (g, d->filename);
-    char *fmt = gk_json_string (g, d->format);
-    int r = gk_qmp (g, qmp, deadline, NULL,
+    char *fmt = gk_json_string (g, d->format), *backing = NULL;
+    int set = next++;
+    int r = add_fd (g, qmp, deadline, d->filename, !d->readonly, set) ||
+            (backing = backing_json (g, qmp, deadline, d, &next)) == NULL ||
+            gk_qmp (g, qmp, deadline, NULL,
                     "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\","
-                    "\"node-name\":\"file%zu\",\"filename\":%s,\"read-only\":%s,"
-                    "\"locking\":\"off\"}}", i, fn, ro) ||
+                    "\"node-name\":\"file%zu\",\"filename\":\"/dev/fdset/%d\","
+                    "\"read-only\":%s,\"locking\":\"off\"}}", i, set, ro) ||
             gk_qmp (g, qmp, deadline, NULL,
                     "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":%s,"
-                    "\"node-name\":\"drive%zu\",\"file\":\"file%zu\",\"read-only\":%s}}",
-                    fmt, i, i, ro) ||
+                    "\"node-name\":\"drive%zu\",\"file\":\"file%zu\",\"read-only\":%s%s}}",
+                    fmt, i, i, ro, backing) ||
             gk_qmp (g, qmp, deadline, NULL,
                     "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
                     "\"id\":\"disk%zu\",\"drive\":\"drive%zu\",\"bus\":\"scsi0.0\","
                     "\"channel\":0,\"scsi-id\":0,\"lun\":%zu}}", i, i, i);
-    free (fn);
     free (fmt);
+    free (backing);
     if (r)
       return -1;
   }

@@ -46,6 +46,7 @@ struct attempt {
                                      * "x" and its elements "x.0", "x.KEY" */
   struct rn_vars vars;
   char *tmp_image;           /* build: the temp image */
+  struct rn_changes chg;     /* what the high-level steps changed */
 };
 
 /* ---- time accounting ---- */
@@ -239,6 +240,87 @@ result_json (const struct rn_ret *r)
   return rn_buf_take (&b);
 }
 
+/* Record step i (name, its arguments' JSON js, its result or err, taken)
+ * and decide: 0 if the task goes on, -1 (and *why) if it stops. */
+static int
+step_end (struct attempt *a, size_t i, const char *name, struct rn_buf *js,
+          char *result, char *err, double t0, int r, char **why)
+{
+  const struct rn_step *s = &a->t->job->steps[i];
+
+  record_step (a, (int) i + 1, name, rn_buf_take (js), result,
+               err ? rn_strdup (err) : NULL, (rn_now () - t0) * 1000, s->line);
+  if (r == -1) {
+    if (s->on_error_continue && !killed (a) && guestfs_is_ready (a->g) == 1) {
+      a->rec->step_errors++;
+      if (a->ctx->verbose)
+        fprintf (stderr, "%s: run %lld task %d: step %zu (%s, line %d): %s (continuing)\n",
+                 rn_progname, (long long) a->t->run_id, a->t->seq, i + 1, name,
+                 s->line, err);
+      free (err);
+      return 0;
+    }
+    *why = rn_asprintf ("step %zu (%s, line %d): %s", i + 1, name, s->line, err);
+  }
+  free (err);
+  return r;
+}
+
+/* A high-level step (steps.c): arguments converted as a call's are. */
+static int
+run_hstep (struct attempt *a, size_t i, char **why)
+{
+  const struct rn_step *s = &a->t->job->steps[i];
+  const struct rn_hstep *h = s->hstep;
+  union rn_argval av[RN_MAX_ARGS + 1];
+  unsigned char given[RN_MAX_ARGS + 1] = { 0 };
+  struct rn_argbufs bufs = { 0 };
+  struct rn_buf js = { 0 };
+  struct rn_sctx c = {
+    .g = a->g, .j = a->t->job, .h = h, .av = av, .given = given,
+    .readonly = a->t->job->kind != RN_JOB_BUILD && a->t->image->readonly,
+    .chg = &a->chg,
+  };
+  char *err = NULL, *result = NULL;
+  double t0;
+  int r = 0;
+
+  memset (av, 0, sizeof av);
+  rn_buf_addc (&js, '{');
+  for (int k = 0, first = 1; k < h->nargs && r == 0; k++) {
+    struct rn_arg d = { h->args[k].name, h->args[k].type };
+    if (s->args[k].kind == RN_V_NULL)
+      continue;                      /* not given */
+    if (!first)
+      rn_buf_addc (&js, ',');
+    first = 0;
+    given[k] = 1;
+    r = rn_arg_convert (a->t->job, &a->vars, &d, &s->args[k], &av[k], &bufs, k,
+                        &js, &err);
+  }
+  rn_buf_addc (&js, '}');
+  t0 = rn_now ();
+  if (r == 0 && (h->flags & RN_HS_WRITES) && c.readonly) {
+    err = rn_strdup ("this step changes the image, and the image is read-only");
+    r = -1;
+  }
+  if (r == 0) {
+    r = rn_hstep_run (&c);
+    a->lib += rn_now () - t0;
+    if (r == -1)
+      err = c.err ? c.err : rn_strdup ("failed (no message)");
+    else {
+      result = c.result.s ? rn_buf_take (&c.result) : rn_strdup ("null");
+      if (s->save_as)
+        save_fact (a, s->save_as, &(struct rn_ret) { .type = RN_RET_ERR }, result);
+      free (c.err);
+    }
+  }
+  rn_buf_free (&c.result);
+  rn_argbufs_free (&bufs);
+  return step_end (a, i, h->name, &js, result, err, t0, r, why);
+}
+
 /* Run step number i; 0 if the task goes on, -1 if it stops. */
 static int
 run_step (struct attempt *a, size_t i, char **why)
@@ -253,6 +335,8 @@ run_step (struct attempt *a, size_t i, char **why)
   double t0;
   int r = 0;
 
+  if (s->hstep)
+    return run_hstep (a, i, why);
   if (c->nargs > RN_MAX_ARGS) {        /* no call has that many */
     *why = rn_asprintf ("step %zu (%s): too many arguments", i + 1, c->name);
     return -1;
@@ -287,22 +371,7 @@ run_step (struct attempt *a, size_t i, char **why)
       unlink (bufs.out.tmp);
   }
   rn_argbufs_free (&bufs);
-  record_step (a, (int) i + 1, c->name, rn_buf_take (&js), result,
-               err ? rn_strdup (err) : NULL, (rn_now () - t0) * 1000, s->line);
-  if (r == -1) {
-    if (s->on_error_continue && !killed (a) && guestfs_is_ready (a->g) == 1) {
-      a->rec->step_errors++;
-      if (a->ctx->verbose)
-        fprintf (stderr, "%s: run %lld task %d: step %zu (%s, line %d): %s (continuing)\n",
-                 rn_progname, (long long) a->t->run_id, a->t->seq, i + 1, c->name,
-                 s->line, err);
-      free (err);
-      return 0;
-    }
-    *why = rn_asprintf ("step %zu (%s, line %d): %s", i + 1, c->name, s->line, err);
-  }
-  free (err);
-  return r;
+  return step_end (a, i, c->name, &js, result, err, t0, r, why);
 }
 
 /* ---- one attempt ---- */
@@ -460,6 +529,7 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
     why = NULL;
     st = attempt_once (&a, &why);
     rn_strv_free (&a.vnames);
+    rn_chg_free (&a.chg);
     rn_strv_free (&a.vvalues);
     lib += a.lib;
     rec.attempts = n;

@@ -284,3 +284,122 @@ rn_argbufs_free (struct rn_argbufs *b)
   free (b->out.final);
   memset (b, 0, sizeof *b);
 }
+
+/* ---- the arguments of a high-level step (steps.c's table) ---- */
+
+/* A mapping of strings, kept as key, value, ... in out->list. */
+static void
+map_arg (struct rn_jv *v, const struct rn_node *n, const struct rn_sarg *a,
+         struct rn_val *out)
+{
+  out->line = n->line;
+  out->col = n->col;
+  if (rn_jv_kind (v, n, RN_Y_MAP, a->name) == -1)
+    return;
+  out->kind = RN_V_LIST;
+  for (size_t i = 0; i < n->nkids; i += 2) {
+    char *val;
+    if (rn_jv_str (v, n->kids[i + 1], n->kids[i]->str, &val) == -1)
+      continue;
+    rn_jv_tmpl (v, n->kids[i], n->kids[i]->str);
+    rn_jv_tmpl (v, n->kids[i + 1], val);
+    rn_strv_add (&out->list, rn_strdup (n->kids[i]->str));
+    rn_strv_add (&out->list, val);
+  }
+  if (out->list.v == NULL)
+    out->list.v = rn_calloc (1, sizeof (char *));
+}
+
+static void
+sarg_value (struct rn_jv *v, const struct rn_node *n, const struct rn_sarg *a,
+            struct rn_val *out)
+{
+  struct rn_arg d = { a->name, a->type };
+
+  if (a->flags & RN_SA_MAP)
+    map_arg (v, n, a, out);
+  else
+    rn_jv_arg (v, n, &d, out);
+}
+
+static void
+unknown_sarg (struct rn_jv *v, const struct rn_hstep *h, const struct rn_node *k)
+{
+  const char *names[RN_MAX_ARGS + 1];
+  struct rn_buf all = { 0 };
+  const char *near;
+
+  for (int i = 0; i < h->nargs; i++) {
+    names[i] = h->args[i].name;
+    rn_buf_addf (&all, "%s%s", i ? ", " : "", h->args[i].name);
+  }
+  names[h->nargs] = NULL;
+  near = rn_nearest (names, k->str);
+  if (near)
+    ERR (v, k, "%s: unknown argument '%s' (did you mean '%s'?)", h->name, k->str, near);
+  else
+    ERR (v, k, "%s: unknown argument '%s'; its arguments are: %s", h->name,
+         k->str, all.s);
+  rn_buf_free (&all);
+}
+
+/* Are all the job's images read-only? */
+static int
+all_readonly (const struct rn_job *j)
+{
+  if (j->kind == RN_JOB_BUILD || j->nimages == 0)
+    return 0;
+  for (size_t i = 0; i < j->nimages; i++)
+    if (!j->images[i].readonly)
+      return 0;
+  return 1;
+}
+
+/* Which node gives which argument: a mapping by name; a sequence in
+ * order (as for a call); a single value for the first argument. */
+static void
+sarg_nodes (struct rn_jv *v, const struct rn_hstep *h, const struct rn_node *n,
+            const struct rn_node **given)
+{
+  int list1 = h->args[0].type == RN_ARG_STRINGLIST && !(h->args[0].flags & RN_SA_MAP);
+
+  if (n == NULL || rn_node_is_null (n))
+    return;
+  if (n->kind == RN_Y_MAP && !(h->args[0].flags & RN_SA_MAP && h->nargs == 1)) {
+    for (size_t i = 0; i < n->nkids; i += 2) {
+      int x = rn_hstep_arg (h, n->kids[i]->str);
+      if (x == -1)
+        unknown_sarg (v, h, n->kids[i]);
+      else
+        given[x] = n->kids[i + 1];
+    }
+  } else if (n->kind == RN_Y_SEQ && !list1) {
+    if ((int) n->nkids > h->nargs)
+      ERR (v, n, "%s: expected at most %d arguments in order, got %zu", h->name,
+           h->nargs, n->nkids);
+    for (size_t i = 0; i < n->nkids && (int) i < h->nargs; i++)
+      given[i] = n->kids[i];
+  } else
+    given[0] = n;
+}
+
+void
+rn_jv_hstep_args (struct rn_jv *v, struct rn_step *s, const struct rn_node *key,
+                  const struct rn_node *n)
+{
+  const struct rn_hstep *h = s->hstep;
+  const struct rn_node *given[RN_MAX_ARGS] = { 0 };
+
+  s->args = rn_calloc ((size_t) h->nargs + 1, sizeof *s->args);
+  if ((h->flags & RN_HS_WRITES) && all_readonly (v->j))
+    ERR (v, key, "%s: this step changes the image, and the job is read-only "
+         "(set readonly: false)", h->name);
+  sarg_nodes (v, h, n, given);
+  for (int i = 0; i < h->nargs; i++) {
+    if (given[i])
+      sarg_value (v, given[i], &h->args[i], &s->args[i]);
+    else if (h->args[i].flags & RN_SA_REQUIRED)
+      ERR (v, n && !rn_node_is_null (n) ? n : key, "%s: missing argument '%s' (%s)",
+           h->name, h->args[i].name, rn_argtype_name (h->args[i].type));
+  }
+}

@@ -85,29 +85,49 @@ step_args (struct rn_jv *v, struct rn_step *s, const struct rn_node *key,
   free (given);
 }
 
-static const struct rn_call *
-step_call (struct rn_jv *v, const struct rn_node *k)
+/* The nearer of a call's and a step's name to a misspelt one, or NULL. */
+static const char *
+suggest (const char *name)
+{
+  const char *c = rn_call_suggest (name), *h = rn_hstep_suggest (name);
+  if (c && h)
+    return rn_distance (h, name) <= rn_distance (c, name) ? h : c;
+  return c ? c : h;
+}
+
+/* What k names: a high-level step (s->hstep), which comes first, or a
+ * call (s->call); neither if it is unknown (reported).  0 if found. */
+static int
+step_find (struct rn_jv *v, const struct rn_node *k, struct rn_step *s)
 {
   char *name = rn_strdup (k->str);
-  const struct rn_call *c;
-  const char *why;
+  const char *why, *near;
 
   for (char *p = name; *p; p++)
     if (*p == '-')
       *p = '_';
-  c = rn_call_find (name);
-  if (c == NULL) {
-    const char *near = rn_call_suggest (name);
-    if (near)
+  if ((s->hstep = rn_hstep_find (name)) == NULL &&
+      (s->call = rn_call_find (name)) == NULL) {
+    if ((near = suggest (name)) != NULL)
       ERR (v, k, "unknown call '%s' (did you mean '%s'?)", k->str, near);
     else
       ERR (v, k, "unknown call '%s'", k->str);
-  } else if ((why = rn_call_step_refusal (c)) != NULL) {
+  } else if (s->call && (why = rn_call_step_refusal (s->call)) != NULL) {
     ERR (v, k, "'%s' cannot be a step: %s", k->str, why);
-    c = NULL;
+    s->call = NULL;
   }
   free (name);
-  return c;
+  return s->call || s->hstep ? 0 : -1;
+}
+
+static void
+step_arguments (struct rn_jv *v, struct rn_step *s, const struct rn_node *k,
+                const struct rn_node *val)
+{
+  if (s->call)
+    step_args (v, s, k, val);
+  else
+    rn_jv_hstep_args (v, s, k, val);
 }
 
 static void
@@ -143,8 +163,8 @@ parse_step (struct rn_jv *v, const struct rn_node *n, struct rn_step *s)
   s->line = n->line;
   s->col = n->col;
   if (n->kind == RN_Y_SCALAR && !rn_node_is_null (n)) {
-    if ((s->call = step_call (v, n)) != NULL)
-      step_args (v, s, n, NULL);
+    if (step_find (v, n, s) == 0)
+      step_arguments (v, s, n, NULL);
     return;
   }
   if (n->kind != RN_Y_MAP || n->nkids == 0) {
@@ -166,8 +186,8 @@ parse_step (struct rn_jv *v, const struct rn_node *n, struct rn_step *s)
     ERR (v, n, "this step names no call");
     return;
   }
-  if ((s->call = step_call (v, ck)) != NULL)
-    step_args (v, s, ck, cv);
+  if (step_find (v, ck, s) == 0)
+    step_arguments (v, s, ck, cv);
 }
 
 void

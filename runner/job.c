@@ -732,7 +732,8 @@ rn_job_free (struct rn_job *j)
   free (j->insts);
   for (size_t i = 0; i < j->nsteps; i++) {
     struct rn_step *s = &j->steps[i];
-    for (int a = 0; s->call && s->args && a < s->call->nargs; a++)
+    int nargs = s->call ? s->call->nargs : s->hstep ? s->hstep->nargs : 0;
+    for (int a = 0; s->args && a < nargs; a++)
       free_val (&s->args[a]);
     free (s->args);
     free (s->save_as);

@@ -513,6 +513,7 @@ usage (FILE *f)
 "  status             runs and their progress (guestkit status --help)\n"
 "  shell              a guestfish-compatible shell (guestkit shell --help)\n"
 "  inspect -a IMG...  the operating systems on disk images, as JSON or XML\n"
+"  steps [STEP]       the high-level job steps (help STEP: one of them)\n"
 "\n"
 "Reference: runner/README.md; job format: schemas/job-schema.md.\n");
 }
@@ -526,6 +527,10 @@ main (int argc, char **argv)
     usage (stderr);
     return RN_EXIT_USAGE;
   }
+  if (strcmp (argv[1], "help") == 0 && argc == 3)
+    return rn_cmd_steps (argc - 1, argv + 1);      /* help STEP */
+  if (strcmp (argv[1], "steps") == 0)
+    return rn_cmd_steps (argc - 1, argv + 1);
   if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ||
       strcmp (argv[1], "help") == 0) {
     usage (stdout);

@@ -165,9 +165,13 @@ struct rn_val {
   int line, col;
 };
 
+struct rn_hstep;
+
 struct rn_step {
-  const struct rn_call *call;
-  struct rn_val *args;       /* call->nargs of them, in the call's order */
+  const struct rn_call *call;     /* a raw call, or NULL ... */
+  const struct rn_hstep *hstep;   /* ... a high-level step (steps.c) */
+  struct rn_val *args;       /* nargs of them, in the call's or step's order;
+                              * RN_V_NULL: not given */
   char *save_as;             /* or NULL */
   int on_error_continue;     /* on_error: continue */
   int line, col;
@@ -281,6 +285,11 @@ struct rn_vars;
 /* Check n as the value of argument a; *out holds it as written. */
 void rn_jv_arg (struct rn_jv *v, const struct rn_node *n, const struct rn_arg *a,
                 struct rn_val *out);
+
+/* The arguments of high-level step s->hstep, from node n (NULL: none),
+ * into s->args; key is the step's name node, for messages. */
+void rn_jv_hstep_args (struct rn_jv *v, struct rn_step *s,
+                       const struct rn_node *key, const struct rn_node *n);
 
 /* A host file a step writes (FileOut): a temp name, put in place after. */
 struct rn_outfile {
@@ -478,6 +487,118 @@ const char *rn_call_step_refusal (const struct rn_call *c);
 const char *rn_argtype_name (enum rn_argtype t);
 /* The nearest step-callable name to a misspelt one, or NULL. */
 const char *rn_call_suggest (const char *name);
+
+/* ---- steps.c: the high-level steps, one table ---- */
+
+#define RN_SA_REQUIRED 1u    /* the argument must be given */
+#define RN_SA_MAP      2u    /* a mapping of strings, kept as key, value, ...
+                              * in a RN_ARG_STRINGLIST */
+
+/* One argument of a high-level step. */
+struct rn_sarg {
+  const char *name;
+  enum rn_argtype type;      /* checked and converted as a call's would be */
+  unsigned flags;            /* RN_SA_* */
+  const char *doc;           /* one line */
+};
+
+#define RN_HS_WRITES   1u    /* changes the image: not in a read-only job */
+
+/* ---- steps-changes.c: what the steps changed ---- */
+
+/* A guest path's state. */
+struct rn_fstate {
+  int exists;
+  uint32_t mode;             /* st_mode: type and permission bits */
+  int64_t uid, gid, size;    /* size 0 for directories */
+  char sha256[65];           /* regular files; else "" */
+};
+struct rn_change {
+  char *path;
+  struct rn_fstate before, after;
+  const char *kind;          /* after rn_chg_finish: added, changed, removed */
+};
+/* The paths a task's steps touched; after rn_chg_finish, only those that
+ * changed. */
+struct rn_changes {
+  struct rn_change *v;
+  size_t n;
+  int overflow;              /* more paths than it keeps */
+};
+/* Record path's state (and everything below a directory) once, before
+ * it is first changed.  ch may be NULL (not tracking). */
+void rn_chg_before (struct rn_changes *ch, guestfs_h *g, const char *path);
+/* Take the states after and keep the differences. */
+void rn_chg_finish (struct rn_changes *ch, guestfs_h *g);
+void rn_chg_free (struct rn_changes *ch);
+/* "file", "directory", "symlink", "other", or NULL if absent. */
+const char *rn_fstate_type (const struct rn_fstate *f);
+
+struct rn_sctx;
+
+/* One high-level step: a row of the table in steps.c. */
+struct rn_hstep {
+  const char *name;
+  const char *area;          /* files, users, config, packages, system */
+  const char *summary;       /* one line, for help and the doc */
+  const char *records;       /* what its result (JSON) holds */
+  const struct rn_sarg *args;
+  int nargs;
+  unsigned flags;            /* RN_HS_* */
+  /* Run it: 0, or -1 with c->err set. */
+  int (*run) (struct rn_sctx *c);
+};
+extern const struct rn_hstep rn_hsteps[];
+extern const size_t rn_nhsteps;
+const struct rn_hstep *rn_hstep_find (const char *name);
+/* The nearest step name to a misspelt one, or NULL. */
+const char *rn_hstep_suggest (const char *name);
+/* Index of argument name in h->args, or -1. */
+int rn_hstep_arg (const struct rn_hstep *h, const char *name);
+
+/* What a run function gets and gives back. */
+struct rn_sctx {
+  guestfs_h *g;
+  const struct rn_job *j;
+  const struct rn_hstep *h;
+  const union rn_argval *av; /* by index in h->args, converted */
+  const unsigned char *given;/* by index: was the argument given? */
+  int readonly;              /* the image is read-only */
+  struct rn_buf result;      /* the step's result as JSON; empty: null */
+  struct rn_changes *chg;    /* the task's record of changes, or NULL */
+  char *err;                 /* why it failed (caller frees) */
+};
+/* Arguments by name (the name must be one of the step's). */
+int rn_sa_given (const struct rn_sctx *c, const char *name);
+const char *rn_sa_str (const struct rn_sctx *c, const char *name); /* or NULL */
+char *const *rn_sa_list (const struct rn_sctx *c, const char *name); /* never NULL */
+int64_t rn_sa_int (const struct rn_sctx *c, const char *name, int64_t def);
+/* Set c->err (printf style); returns -1. */
+int rn_step_fail (struct rn_sctx *c, const char *fmt, ...)
+  __attribute__((format (printf, 2, 3)));
+/* c->err = "what: the handle's last error"; returns -1. */
+int rn_step_gfail (struct rn_sctx *c, const char *what);
+/* Call before changing a guest path: its state goes to the changes
+ * record (once per task). */
+void rn_step_before (struct rn_sctx *c, const char *path);
+/* Mount the guest's operating system (by inspection) if nothing is
+ * mounted yet. */
+int rn_step_mount (struct rn_sctx *c);
+/* A guest file's content (caller frees): NULL with *missing set if it
+ * does not exist, NULL with c->err on another error. */
+char *rn_gfile_read (struct rn_sctx *c, const char *path, size_t *len,
+                     int *missing);
+/* Write a guest file (created 0644 if new, else its mode and owner kept),
+ * noted as touched.  rn_gfile_update writes only if the content differs. */
+int rn_gfile_write (struct rn_sctx *c, const char *path, const char *s, size_t len);
+int rn_gfile_update (struct rn_sctx *c, const char *path, const char *s, size_t len);
+/* The dispatcher: mount if needed, then run c->h. */
+int rn_hstep_run (struct rn_sctx *c);
+/* guestkit steps [--markdown | STEP], guestkit help STEP */
+int rn_cmd_steps (int argc, char **argv);
+
+/* steps-system.c */
+int rn_step_hostname (struct rn_sctx *c);
 
 /* ---- exec.c: one task on one handle ---- */
 

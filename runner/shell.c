@@ -535,7 +535,7 @@ wrong_count (struct shell *sh, const struct rn_call *c, size_t given)
 static int
 cmd_add_drive_opts (struct shell *sh, char **w, size_t n)
 {
-  struct guestfs_add_drive_opts_argv o = { 0, 0, NULL };
+  struct guestfs_add_drive_opts_argv o = { 0 };
   char b[64];
 
   if (n < 2)

@@ -1,5 +1,6 @@
 /* tests/harness.c: see harness.h. */
 #include <fcntl.h>
+#include <stdarg.h>
 
 #include "harness.h"
 
@@ -136,5 +137,22 @@ th_upload_bytes (guestfs_h *g, const char *path, const void *data, size_t n)
     return -1;
   r = guestfs_upload (g, tmp, path);
   unlink (tmp);
+  return r;
+}
+
+int
+th_system (const char *fmt, ...)
+{
+  char *cmd;
+  va_list ap;
+  int r;
+
+  va_start (ap, fmt);
+  r = vasprintf (&cmd, fmt, ap);
+  va_end (ap);
+  if (r == -1)
+    abort ();
+  r = system (cmd);
+  free (cmd);
   return r;
 }

@@ -58,6 +58,9 @@ guestfs_h *th_launch (const char *const *images, int readonly);
  * bytes), through a temporary local file.  0 or -1. */
 int th_upload_bytes (guestfs_h *g, const char *path, const void *data, size_t n);
 
+/* Run a shell command made printf-style; system()'s status. */
+int th_system (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
 /* Is s in the NULL-terminated list l (l may be NULL)? */
 int th_has (char *const *l, const char *s);
 

@@ -95,19 +95,26 @@ extern void guestfs_set_launch_done_callback (guestfs_h *g,
 /* Add a drive with options, given as (key, value) pairs ending with -1:
  *   GUESTFS_ADD_DRIVE_OPTS_FORMAT,   const char *  "raw" (default), "qcow2", ...
  *   GUESTFS_ADD_DRIVE_OPTS_READONLY, int           1: never written
+ *   GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING, int      1: the caller made this
+ *       image (a qcow2 overlay, say) and vouches for the backing files
+ *       it names: they are opened by the library, read-only, and handed
+ *       to qemu (see SECURITY.md); 0 (default): such an image is refused
  * The format is never probed from the image's contents. */
 #define GUESTFS_ADD_DRIVE_OPTS_READONLY 0
 #define GUESTFS_ADD_DRIVE_OPTS_FORMAT   1
+#define GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING 2
 extern int guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...);
 
 /* The same, with the options in a struct; set a bit in `bitmask' for each
  * field given. */
 #define GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK (UINT64_C (1) << 0)
 #define GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK   (UINT64_C (1) << 1)
+#define GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK (UINT64_C (1) << 2)
 struct guestfs_add_drive_opts_argv {
   uint64_t bitmask;    /* which fields below are set */
   int readonly;        /* 1: the image is opened read-only */
   const char *format;  /* "raw", "qcow2", ...; not copied */
+  int trust_backing;   /* 1: the image's backing files are allowed */
 };
 extern int guestfs_add_drive_opts_argv (guestfs_h *g, const char *filename,
                                         const struct guestfs_add_drive_opts_argv *optargs);

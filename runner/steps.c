@@ -1,0 +1,338 @@
+/* runner/steps.c: the high-level job steps, described once.
+ *
+ * A high-level step (`hostname', `write', `set_config', `packages', ...)
+ * sits beside the raw calls in a job's `steps:' list.  This table gives
+ * each one its name, its typed arguments (required or optional, with a
+ * line of doc), what it records and the function that runs it.
+ * Everything else comes from the table: validation in job-steps.c (with
+ * file:line:col, unknown arguments and did-you-mean), `guestkit steps'
+ * and `guestkit help STEP', and the steps section of
+ * schemas/job-schema.md (`guestkit steps --markdown', checked current by
+ * tests/runner-steps-doc.sh).
+ *
+ * The run functions live in one file per area (steps-files.c,
+ * steps-users.c, steps-config.c, steps-packages.c, steps-system.c) and
+ * use the library only through guestfs.h: a step is a few library calls,
+ * never a way around the library to the appliance.  This file also holds
+ * what they share: argument accessors, errors, and mounting the guest.
+ *
+ * Adding a step: a row here (arguments, doc, records), a run function in
+ * its area's file declared in runner.h, and a test.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+#define REQ RN_SA_REQUIRED
+
+/* ---- the table ---- */
+
+static const struct rn_sarg hostname_args[] = {
+  { "name", RN_ARG_STRING, REQ, "the host name (a label, or a dotted name)" },
+};
+
+#define STEP(n, area, flags, summary, records, args) \
+  { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n }
+
+const struct rn_hstep rn_hsteps[] = {
+  STEP (hostname, "system", RN_HS_WRITES,
+        "set the host name: /etc/hostname, and the 127.0.1.1 line of /etc/hosts",
+        "{\"old\": previous name or null, \"new\": name}", hostname_args),
+};
+const size_t rn_nhsteps = sizeof rn_hsteps / sizeof rn_hsteps[0];
+
+const struct rn_hstep *
+rn_hstep_find (const char *name)
+{
+  for (size_t i = 0; i < rn_nhsteps; i++)
+    if (strcmp (rn_hsteps[i].name, name) == 0)
+      return &rn_hsteps[i];
+  return NULL;
+}
+
+const char *
+rn_hstep_suggest (const char *name)
+{
+  const char *best = NULL;
+  int bd = 3;
+  for (size_t i = 0; i < rn_nhsteps; i++) {
+    int d = rn_distance (rn_hsteps[i].name, name);
+    if (d < bd)
+      bd = d, best = rn_hsteps[i].name;
+  }
+  return best;
+}
+
+int
+rn_hstep_arg (const struct rn_hstep *h, const char *name)
+{
+  for (int i = 0; i < h->nargs; i++)
+    if (strcmp (h->args[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
+/* ---- for the run functions ---- */
+
+static int
+arg_index (const struct rn_sctx *c, const char *name)
+{
+  int i = rn_hstep_arg (c->h, name);
+  if (i == -1) {                /* a bug in a run function: say so loudly */
+    fprintf (stderr, "%s: step %s has no argument '%s'\n", rn_progname,
+             c->h->name, name);
+    abort ();
+  }
+  return i;
+}
+
+int
+rn_sa_given (const struct rn_sctx *c, const char *name)
+{
+  return c->given[arg_index (c, name)];
+}
+
+const char *
+rn_sa_str (const struct rn_sctx *c, const char *name)
+{
+  int i = arg_index (c, name);
+  return c->given[i] ? c->av[i].s : NULL;
+}
+
+char *const *
+rn_sa_list (const struct rn_sctx *c, const char *name)
+{
+  static char *const empty[] = { NULL };
+  int i = arg_index (c, name);
+  return c->given[i] && c->av[i].sl ? c->av[i].sl : empty;
+}
+
+int64_t
+rn_sa_int (const struct rn_sctx *c, const char *name, int64_t def)
+{
+  int i = arg_index (c, name);
+  if (!c->given[i])
+    return def;
+  return c->h->args[i].type == RN_ARG_INT64 ? c->av[i].i64 : c->av[i].i;
+}
+
+int
+rn_step_fail (struct rn_sctx *c, const char *fmt, ...)
+{
+  va_list ap;
+  char *m;
+
+  va_start (ap, fmt);
+  if (vasprintf (&m, fmt, ap) == -1)
+    m = NULL;
+  va_end (ap);
+  free (c->err);
+  c->err = m ? m : rn_strdup ("out of memory");
+  return -1;
+}
+
+int
+rn_step_gfail (struct rn_sctx *c, const char *what)
+{
+  const char *e = guestfs_last_error (c->g);
+  return rn_step_fail (c, "%s: %s", what, e ? e : "failed (no message)");
+}
+
+void
+rn_step_before (struct rn_sctx *c, const char *path)
+{
+  rn_chg_before (c->chg, c->g, path);
+}
+
+/* The mountpoints of root, shortest first ("/" before "/boot"). */
+static int
+by_length (const void *a, const void *b)
+{
+  char *const *x = a, *const *y = b;
+  size_t lx = strlen (x[0]), ly = strlen (y[0]);
+  return lx < ly ? -1 : lx > ly ? 1 : strcmp (x[0], y[0]);
+}
+
+static int
+mount_os (struct rn_sctx *c)
+{
+  char **roots = guestfs_inspect_os (c->g), **mp;
+  size_t n = 0;
+  int r = 0;
+
+  if (roots == NULL)
+    return rn_step_gfail (c, "finding the guest's operating system");
+  if (roots[0] == NULL) {
+    free (roots);
+    return rn_step_fail (c, "no operating system found on the image "
+                         "(mount its filesystems with 'mount' steps first)");
+  }
+  mp = guestfs_inspect_get_mountpoints (c->g, roots[0]);
+  for (size_t i = 0; roots[i]; i++)
+    free (roots[i]);
+  free (roots);
+  if (mp == NULL)
+    return rn_step_gfail (c, "the guest's mountpoints");
+  while (mp[n])
+    n += 2;
+  qsort (mp, n / 2, 2 * sizeof *mp, by_length);
+  for (size_t i = 0; i < n && r == 0; i += 2)
+    if ((c->readonly ? guestfs_mount_ro (c->g, mp[i + 1], mp[i])
+                     : guestfs_mount (c->g, mp[i + 1], mp[i])) == -1)
+      r = rn_step_gfail (c, mp[i]);
+  for (size_t i = 0; i < n; i++)
+    free (mp[i]);
+  free (mp);
+  return r;
+}
+
+int
+rn_step_mount (struct rn_sctx *c)
+{
+  char **m = guestfs_mounts (c->g);
+  int some;
+
+  if (m == NULL)
+    return rn_step_gfail (c, "mounts");
+  some = m[0] != NULL;
+  for (size_t i = 0; m[i]; i++)
+    free (m[i]);
+  free (m);
+  return some ? 0 : mount_os (c);
+}
+
+int
+rn_hstep_run (struct rn_sctx *c)
+{
+  if (rn_step_mount (c) == -1)
+    return -1;
+  return c->h->run (c);
+}
+
+/* ---- help: guestkit steps, guestkit help STEP ---- */
+
+static const char *
+sarg_type (const struct rn_sarg *a)
+{
+  if (a->flags & RN_SA_MAP)
+    return "mapping of strings";
+  switch (a->type) {
+  case RN_ARG_PATHNAME: return "guest path";
+  case RN_ARG_FILEIN: return "host path";
+  default: return rn_argtype_name (a->type);
+  }
+}
+
+static void
+help_one (FILE *f, const struct rn_hstep *h)
+{
+  fprintf (f, "%s (%s): %s\n", h->name, h->area, h->summary);
+  for (int i = 0; i < h->nargs; i++)
+    fprintf (f, "  %-12s %-9s %-18s %s\n", h->args[i].name,
+             h->args[i].flags & REQ ? "required" : "optional",
+             sarg_type (&h->args[i]), h->args[i].doc);
+  fprintf (f, "  records: %s\n", h->records);
+}
+
+static void
+markdown_one (FILE *f, const struct rn_hstep *h)
+{
+  fprintf (f, "#### `%s`\n\n%s%s.\n\n", h->name,
+           (h->flags & RN_HS_WRITES) ? "(writes) " : "", h->summary);
+  fprintf (f, "| argument | | type | meaning |\n|---|---|---|---|\n");
+  for (int i = 0; i < h->nargs; i++)
+    fprintf (f, "| `%s` | %s | %s | %s |\n", h->args[i].name,
+             h->args[i].flags & REQ ? "required" : "optional",
+             sarg_type (&h->args[i]), h->args[i].doc);
+  fprintf (f, "\nRecords: %s.\n\n", h->records);
+}
+
+/* The generated section of schemas/job-schema.md. */
+static void
+markdown (FILE *f)
+{
+  fprintf (f, "<!-- generated by `guestkit steps --markdown` from runner/steps.c: "
+           "do not edit -->\n\n");
+  for (size_t i = 0; i < rn_nhsteps; i++)
+    markdown_one (f, &rn_hsteps[i]);
+  fprintf (f, "<!-- end of generated steps -->\n");
+}
+
+int
+rn_cmd_steps (int argc, char **argv)
+{
+  if (argc == 2 && strcmp (argv[1], "--markdown") == 0) {
+    markdown (stdout);
+    return RN_EXIT_OK;
+  }
+  if (argc == 2 && argv[1][0] != '-') {
+    const struct rn_hstep *h = rn_hstep_find (argv[1]);
+    const char *near;
+    if (h) {
+      help_one (stdout, h);
+      return RN_EXIT_OK;
+    }
+    near = rn_hstep_suggest (argv[1]);
+    fprintf (stderr, "%s: no step '%s'%s%s%s\n", rn_progname, argv[1],
+             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    return RN_EXIT_USAGE;
+  }
+  if (argc != 1) {
+    fprintf (stderr, "usage: %s steps [--markdown | STEP]\n", rn_progname);
+    return RN_EXIT_USAGE;
+  }
+  for (size_t i = 0; i < rn_nhsteps; i++)
+    printf ("%-12s %s\n", rn_hsteps[i].name, rn_hsteps[i].summary);
+  return RN_EXIT_OK;
+}
+
+/* ---- guest files, for the run functions ---- */
+
+char *
+rn_gfile_read (struct rn_sctx *c, const char *path, size_t *len, int *missing)
+{
+  char *b;
+
+  *missing = 0;
+  if (guestfs_exists (c->g, path) == 0) {
+    *missing = 1;
+    return NULL;
+  }
+  b = guestfs_read_file (c->g, path, len);
+  if (b == NULL)
+    rn_step_gfail (c, path);
+  return b;
+}
+
+int
+rn_gfile_write (struct rn_sctx *c, const char *path, const char *s, size_t len)
+{
+  if (len > INT32_MAX)
+    return rn_step_fail (c, "%s: content too big", path);
+  rn_step_before (c, path);
+  if (len == 0) {                  /* write_file's size 0 means strlen */
+    if (guestfs_write_file (c->g, path, "", 0) == -1 ||
+        guestfs_truncate (c->g, path) == -1)
+      return rn_step_gfail (c, path);
+  } else if (guestfs_write_file (c->g, path, s, (int) len) == -1)
+    return rn_step_gfail (c, path);
+  return 0;
+}
+
+int
+rn_gfile_update (struct rn_sctx *c, const char *path, const char *s, size_t len)
+{
+  size_t olen;
+  int missing, same;
+  char *old = rn_gfile_read (c, path, &olen, &missing);
+
+  if (old == NULL && !missing)
+    return -1;
+  same = old && olen == len && memcmp (old, s, len) == 0;
+  free (old);
+  return same ? 0 : rn_gfile_write (c, path, s, len);
+}
