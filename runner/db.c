@@ -31,9 +31,12 @@
 
 #include "runner.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2           /* 2: the audit tables */
 #define BUSY_TIMEOUT_MS 60000
 #define RETRY_BUDGET_S 120.0       /* more tries after the busy handler gave up */
+#define RN_STR_(x) #x
+#define RN_STR(x) RN_STR_ (x)
+#define EXTRA_MAX 16               /* statements other files give as text */
 
 extern const char rn_results_sql[];
 
@@ -73,6 +76,8 @@ struct rn_db {
   sqlite3 *h;
   pthread_mutex_t lock;      /* one transaction at a time; all below */
   sqlite3_stmt *st[ST_N];    /* prepared on first use, finalized at close */
+  const char *extra_sql[EXTRA_MAX];  /* rn_db_write's statements, by address */
+  sqlite3_stmt *extra_st[EXTRA_MAX];
   int code;                  /* primary result code of the last failure */
   char host[256];
 };
@@ -98,8 +103,29 @@ busy (const struct rn_db *db)
   return db->code == SQLITE_BUSY || db->code == SQLITE_LOCKED;
 }
 
-/* Statement id, reset, with the arguments described by types bound:
+/* Bind the arguments described by types to st:
  *   t  const char * (NULL binds NULL)    i  int64_t    d  double */
+static int
+bind_args (struct rn_db *db, sqlite3_stmt *st, const char *types, va_list ap, char **err)
+{
+  int r;
+
+  for (int i = 0; types[i]; i++) {
+    if (types[i] == 't') {
+      const char *s = va_arg (ap, const char *);
+      r = s ? sqlite3_bind_text (st, i + 1, s, -1, SQLITE_TRANSIENT)
+            : sqlite3_bind_null (st, i + 1);
+    } else if (types[i] == 'i')
+      r = sqlite3_bind_int64 (st, i + 1, va_arg (ap, int64_t));
+    else
+      r = sqlite3_bind_double (st, i + 1, va_arg (ap, double));
+    if (r != SQLITE_OK)
+      return failed (db, r, err);
+  }
+  return 0;
+}
+
+/* Statement id, reset, with the arguments described by types bound. */
 static sqlite3_stmt *
 prepare (struct rn_db *db, enum stmt id, const char *types, va_list ap, char **err)
 {
@@ -117,21 +143,7 @@ prepare (struct rn_db *db, enum stmt id, const char *types, va_list ap, char **e
   }
   sqlite3_reset (st);
   sqlite3_clear_bindings (st);
-  for (int i = 0; types[i]; i++) {
-    if (types[i] == 't') {
-      const char *s = va_arg (ap, const char *);
-      r = s ? sqlite3_bind_text (st, i + 1, s, -1, SQLITE_TRANSIENT)
-            : sqlite3_bind_null (st, i + 1);
-    } else if (types[i] == 'i')
-      r = sqlite3_bind_int64 (st, i + 1, va_arg (ap, int64_t));
-    else
-      r = sqlite3_bind_double (st, i + 1, va_arg (ap, double));
-    if (r != SQLITE_OK) {
-      failed (db, r, err);
-      return NULL;
-    }
-  }
-  return st;
+  return bind_args (db, st, types, ap, err) == -1 ? NULL : st;
 }
 
 /* Statement id with its arguments bound, for the caller to step and
@@ -148,25 +160,63 @@ query (struct rn_db *db, char **err, enum stmt id, const char *types, ...)
   return st;
 }
 
-/* Run a statement that returns no rows; 0 or -1 (*err set). */
+/* Step st to its end and reset it; 0 or -1 (*err set). */
 static int
-run (struct rn_db *db, char **err, enum stmt id, const char *types, ...)
+step_done (struct rn_db *db, sqlite3_stmt *st, char **err)
 {
-  va_list ap;
-  sqlite3_stmt *st;
   int r;
 
-  va_start (ap, types);
-  st = prepare (db, id, types, ap, err);
-  va_end (ap);
-  if (st == NULL)
-    return -1;
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     ;
   if (r != SQLITE_DONE)
     failed (db, r, err);
   sqlite3_reset (st);
   return r == SQLITE_DONE ? 0 : -1;
+}
+
+/* Run a statement that returns no rows; 0 or -1 (*err set). */
+static int
+run (struct rn_db *db, char **err, enum stmt id, const char *types, ...)
+{
+  va_list ap;
+  sqlite3_stmt *st;
+
+  va_start (ap, types);
+  st = prepare (db, id, types, ap, err);
+  va_end (ap);
+  return st ? step_done (db, st, err) : -1;
+}
+
+/* The same for a statement given as text by another file of the runner
+ * (db-inventory.c): sql must be a string constant, since its address
+ * keys the statement, prepared once. */
+int
+rn_db_write (struct rn_db *db, char **err, const char *sql, const char *types, ...)
+{
+  va_list ap;
+  sqlite3_stmt *st;
+  size_t i;
+  int r;
+
+  for (i = 0; i < EXTRA_MAX && db->extra_sql[i] && db->extra_sql[i] != sql; i++)
+    ;
+  if (i == EXTRA_MAX) {
+    *err = rn_asprintf ("database: more than %d statements given as text", EXTRA_MAX);
+    return -1;
+  }
+  if (db->extra_sql[i] == NULL) {
+    r = sqlite3_prepare_v3 (db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->extra_st[i], NULL);
+    if (r != SQLITE_OK)
+      return failed (db, r, err);
+    db->extra_sql[i] = sql;
+  }
+  st = db->extra_st[i];
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
+  va_start (ap, types);
+  r = bind_args (db, st, types, ap, err);
+  va_end (ap);
+  return r == -1 ? -1 : step_done (db, st, err);
 }
 
 static int
@@ -271,7 +321,7 @@ init_schema (struct rn_db *db, char **err)
     return -1;
   }
   if (exec (db, rn_results_sql, err) == -1 ||
-      exec (db, "PRAGMA user_version = 1", err) == -1 ||
+      exec (db, "PRAGMA user_version = " RN_STR (SCHEMA_VERSION), err) == -1 ||
       exec (db, "COMMIT", err) == -1) {
     rollback (db);
     return -1;
@@ -342,6 +392,8 @@ rn_db_close (struct rn_db *db)
     return;
   for (int i = 0; i < ST_N; i++)
     sqlite3_finalize (db->st[i]);
+  for (int i = 0; i < EXTRA_MAX; i++)
+    sqlite3_finalize (db->extra_st[i]);
   sqlite3_close (db->h);
   pthread_mutex_destroy (&db->lock);
   free (db);
@@ -600,6 +652,8 @@ write_task (struct rn_db *db, const void *arg, char **err)
     if (run (db, err, ST_ADD_FACT, "itt", t->db_id, r->fact_names.v[i],
              r->fact_values.v[i]) == -1)
       return -1;
+  if (rn_db_audit_write (db, t->db_id, r->audit, err) == -1)   /* db-inventory.c */
+    return -1;
   return run (db, err, ST_TASK_END, "tiitttddii", rn_status_name (r->status),
               (int64_t) r->attempts, (int64_t) r->step_errors, r->error, r->started,
               r->finished, r->ms, r->overhead_ms, (int64_t) r->worker, t->db_id);
@@ -695,5 +749,6 @@ rn_taskrec_free (struct rn_taskrec *r)
   free (r->error);
   rn_strv_free (&r->fact_names);
   rn_strv_free (&r->fact_values);
+  rn_audit_free (r->audit);
   memset (r, 0, sizeof *r);
 }

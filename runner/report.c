@@ -24,22 +24,12 @@
 
 #define CELL_MAX 60                 /* table mode: longer cells are cut */
 
-enum fmt { F_TABLE, F_JSON, F_CSV };
+static const char NULLCELL[] = RN_NULLCELL;
 
-struct rows {
-  size_t ncols;
-  const char *kinds;          /* per column: s, n or j */
-  struct rn_strv names;
-  struct rn_strv cells;       /* row-major; "\x01" marks SQL NULL */
-  size_t nrows;
-};
-
-static const char NULLCELL[] = "\x01";
-
-static int
-collect (void *ctx, int ncols, char **cols, char **names)
+int
+rn_rows_collect (void *ctx, int ncols, char **cols, char **names)
 {
-  struct rows *r = ctx;
+  struct rn_rows *r = ctx;
 
   if (r->names.n == 0) {
     r->ncols = (size_t) ncols;
@@ -53,7 +43,7 @@ collect (void *ctx, int ncols, char **cols, char **names)
 }
 
 static const char *
-cell (const struct rows *r, size_t row, size_t col)
+cell (const struct rn_rows *r, size_t row, size_t col)
 {
   return r->cells.v[row * r->ncols + col];
 }
@@ -122,7 +112,7 @@ width (const char *s)
 }
 
 static void
-print_table (const struct rows *r)
+print_table (const struct rn_rows *r)
 {
   size_t *w = rn_calloc (r->ncols, sizeof *w);
   struct rn_strv f = { 0 };
@@ -170,7 +160,7 @@ csv_cell (const char *s, int tty)
 }
 
 static void
-print_csv (const struct rows *r)
+print_csv (const struct rn_rows *r)
 {
   int tty = isatty (1);
 
@@ -203,7 +193,7 @@ json_text (struct rn_buf *b, const char *s)
 }
 
 static void
-print_json (const struct rows *r)
+print_json (const struct rn_rows *r)
 {
   struct rn_buf b = { 0 };
 
@@ -231,19 +221,19 @@ print_json (const struct rows *r)
   rn_buf_free (&b);
 }
 
-static void
-print_rows (const struct rows *r, enum fmt f)
+void
+rn_rows_print (const struct rn_rows *r, enum rn_fmt f)
 {
-  if (f == F_JSON)
+  if (f == RN_FMT_JSON)
     print_json (r);
-  else if (f == F_CSV)
+  else if (f == RN_FMT_CSV)
     print_csv (r);
   else
     print_table (r);
 }
 
-static void
-rows_free (struct rows *r)
+void
+rn_rows_free (struct rn_rows *r)
 {
   rn_strv_free (&r->names);
   rn_strv_free (&r->cells);
@@ -258,7 +248,7 @@ struct report_opts {
   const char *image;          /* glob on the path or the file name */
   int failed;
   int view;                   /* 't' tasks, 'f' facts, 's' steps */
-  enum fmt fmt;
+  enum rn_fmt fmt;
 };
 
 static void
@@ -285,6 +275,7 @@ report_usage (FILE *f)
 "In JSON, saved values and results keep their structure; tasks carry their\n"
 "facts as an object.  For anything else, query the database with sqlite3\n"
 "(schema: schemas/results.sql).\n");
+  rn_report_fleet_usage (f);       /* report-fleet.c */
 }
 
 /* The WHERE clause shared by the views; ?1 run, ?2 image pattern. */
@@ -311,7 +302,7 @@ report_sql (const struct report_opts *o, const char **kinds)
       "SELECT t.run_id AS run, t.seq AS task, t.image, t.instance, t.status, f.name, "
       "%s AS value FROM facts f JOIN tasks t ON t.id = f.task_id%s "
       "ORDER BY t.run_id, t.seq, f.name",
-      o->fmt == F_JSON ? "f.value" : "CASE json_type(f.value) WHEN 'text' "
+      o->fmt == RN_FMT_JSON ? "f.value" : "CASE json_type(f.value) WHEN 'text' "
       "THEN json_extract(f.value, '$') ELSE f.value END", w);
   }
   if (o->view == 's') {
@@ -333,7 +324,7 @@ report_sql (const struct report_opts *o, const char **kinds)
       "FROM g JOIN tasks l ON l.id = g.last JOIN runs r ON r.id = l.run_id%s "
       "ORDER BY g.image", where (&all), o->failed ? " WHERE l.status <> 'ok'" : "");
   }
-  if (o->fmt == F_JSON) {
+  if (o->fmt == RN_FMT_JSON) {
     *kinds = "nnsssnnsnsj";
     return rn_asprintf (
       "SELECT t.run_id AS run, t.seq AS task, t.image, t.instance, t.status, "
@@ -381,9 +372,9 @@ parse_report_args (int argc, char **argv, struct report_opts *o)
     case 's': o->view = 's'; break;
     case 'b': o->view = 'i'; break;
     case 'o':
-      if (strcmp (optarg, "table") == 0) o->fmt = F_TABLE;
-      else if (strcmp (optarg, "json") == 0) o->fmt = F_JSON;
-      else if (strcmp (optarg, "csv") == 0) o->fmt = F_CSV;
+      if (strcmp (optarg, "table") == 0) o->fmt = RN_FMT_TABLE;
+      else if (strcmp (optarg, "json") == 0) o->fmt = RN_FMT_JSON;
+      else if (strcmp (optarg, "csv") == 0) o->fmt = RN_FMT_CSV;
       else {
         fprintf (stderr, "%s: report: --format: expected table, json or csv, got '%s'\n",
                  rn_progname, optarg);
@@ -422,12 +413,14 @@ int
 rn_cmd_report (int argc, char **argv)
 {
   struct report_opts o = { .db = "guestkit.db", .view = 't' };
-  struct rows r = { 0 };
+  struct rn_rows r = { 0 };
   struct rn_db *db;
   char *err = NULL, *sql, *latest = NULL;
   const char *params[2];
   int rc;
 
+  if (rn_report_is_fleet (argc, argv))         /* audits: report-fleet.c */
+    return rn_cmd_report_fleet (argc, argv);
   if ((rc = parse_report_args (argc, argv, &o)) != 0) {
     if (rc == -2)
       report_usage (stdout);
@@ -451,19 +444,19 @@ rn_cmd_report (int argc, char **argv)
   params[0] = o.all ? "0" : o.run;
   params[1] = o.image ? o.image : "";
   sql = report_sql (&o, &r.kinds);
-  if (rn_db_query (db, sql, params, 2, collect, &r, &err) == -1) {
+  if (rn_db_query (db, sql, params, 2, rn_rows_collect, &r, &err) == -1) {
     fprintf (stderr, "%s: report: %s\n", rn_progname, err);
     rc = RN_EXIT_FAILED;
   } else {
-    if (o.fmt == F_TABLE && !o.all && o.view == 't')
+    if (o.fmt == RN_FMT_TABLE && !o.all && o.view == 't')
       printf ("run %s\n", o.run);
-    print_rows (&r, o.fmt);
+    rn_rows_print (&r, o.fmt);
     rc = RN_EXIT_OK;
   }
   free (sql);
   free (err);
   free (latest);
-  rows_free (&r);
+  rn_rows_free (&r);
   rn_db_close (db);
   return rc;
 }
@@ -487,7 +480,7 @@ status_usage (FILE *f)
 
 /* Runs marked running whose process is gone (on this host) show as killed. */
 static void
-mark_killed (struct rows *r)
+mark_killed (struct rn_rows *r)
 {
   char host[256] = "";
 
@@ -514,7 +507,7 @@ mark_killed (struct rows *r)
 }
 
 static int
-status_runs (struct rn_db *db, struct rows *r, char **err)
+status_runs (struct rn_db *db, struct rn_rows *r, char **err)
 {
   r->kinds = "nssnnnnnnsnss";
   if (rn_db_query (db,
@@ -525,14 +518,14 @@ status_runs (struct rn_db *db, struct rows *r, char **err)
       "round((julianday(coalesce(r.finished, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) "
       "- julianday(r.started)) * 86400, 1) AS seconds, r.pid, r.host "
       "FROM runs r LEFT JOIN tasks t ON t.run_id = r.id GROUP BY r.id "
-      "ORDER BY r.id DESC LIMIT 20", NULL, 0, collect, r, err) == -1)
+      "ORDER BY r.id DESC LIMIT 20", NULL, 0, rn_rows_collect, r, err) == -1)
     return -1;
   mark_killed (r);
   return 0;
 }
 
 static int
-status_tasks (struct rn_db *db, const char *run, struct rows *r, char **err)
+status_tasks (struct rn_db *db, const char *run, struct rn_rows *r, char **err)
 {
   const char *p[1] = { run };
 
@@ -540,13 +533,13 @@ status_tasks (struct rn_db *db, const char *run, struct rows *r, char **err)
   return rn_db_query (db,
     "SELECT t.seq AS task, t.status, t.image, t.attempts, t.instance, t.started, t.error "
     "FROM tasks t WHERE t.run_id = ?1 AND t.status <> 'ok' ORDER BY t.seq",
-    p, 1, collect, r, err);
+    p, 1, rn_rows_collect, r, err);
 }
 
 /* Options of status; 0, or an exit status to return. */
 static int
 parse_status_args (int argc, char **argv, const char **dbpath, const char **run,
-                   enum fmt *fmt)
+                   enum rn_fmt *fmt)
 {
   static const struct option opts[] = {
     { "db", required_argument, NULL, 'd' }, { "format", required_argument, NULL, 'o' },
@@ -561,7 +554,7 @@ parse_status_args (int argc, char **argv, const char **dbpath, const char **run,
       *dbpath = optarg;
     else if (c == 'o' && (strcmp (optarg, "table") == 0 || strcmp (optarg, "json") == 0 ||
                           strcmp (optarg, "csv") == 0))
-      *fmt = optarg[0] == 't' ? F_TABLE : optarg[0] == 'j' ? F_JSON : F_CSV;
+      *fmt = optarg[0] == 't' ? RN_FMT_TABLE : optarg[0] == 'j' ? RN_FMT_JSON : RN_FMT_CSV;
     else if (c == 'h') {
       status_usage (stdout);
       return -RN_EXIT_OK - 1;
@@ -584,8 +577,8 @@ int
 rn_cmd_status (int argc, char **argv)
 {
   const char *dbpath = "guestkit.db", *run = NULL;
-  enum fmt fmt = F_TABLE;
-  struct rows r = { 0 };
+  enum rn_fmt fmt = RN_FMT_TABLE;
+  struct rn_rows r = { 0 };
   struct rn_db *db;
   char *err = NULL;
   int rc;
@@ -601,11 +594,11 @@ rn_cmd_status (int argc, char **argv)
     fprintf (stderr, "%s: status: %s\n", rn_progname, err);
     rc = RN_EXIT_FAILED;
   } else {
-    print_rows (&r, fmt);
+    rn_rows_print (&r, fmt);
     rc = RN_EXIT_OK;
   }
   free (err);
-  rows_free (&r);
+  rn_rows_free (&r);
   rn_db_close (db);
   return rc;
 }

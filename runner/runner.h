@@ -408,16 +408,71 @@ struct rn_taskrec {
   struct rn_steprec *steps;
   size_t nsteps;
   struct rn_strv fact_names, fact_values;   /* values are JSON */
+  struct rn_audit *audit;    /* inventory and findings, or NULL (owned) */
 };
 int rn_db_task_finish (struct rn_db *db, const struct rn_task *t,
                        const struct rn_taskrec *r);
 void rn_taskrec_free (struct rn_taskrec *r);
+
+/* A statement returning no rows, inside the caller's transaction (for
+ * db-inventory.c); types as for the binds: t text (NULL: NULL), i int64_t,
+ * d double.  0 or -1 with *err set. */
+int rn_db_write (struct rn_db *db, char **err, const char *sql, const char *types, ...);
 
 /* For report.c and status: run a query, one callback per row (columns as
  * text, NULL for SQL NULL). */
 typedef int (*rn_row_fn) (void *ctx, int ncols, char **cols, char **names);
 int rn_db_query (struct rn_db *db, const char *sql, const char *const *params,
                  size_t nparams, rn_row_fn fn, void *ctx, char **err);
+
+/* ---- db-inventory.c: a task's inventory and findings ---- */
+
+/* Caps on what is recorded from the guest (bytes; longer is cut at a
+ * character boundary and marked with "..."). */
+#define RN_AUDIT_STR_MAX   1024     /* names, versions, labels, ... */
+#define RN_AUDIT_EVIDENCE_MAX 512   /* a finding's value */
+
+struct rn_osrec {
+  char *root, *type, *distro, *product, *hostname, *arch;
+  char *package_format, *package_management;
+  char *mountpoints;         /* JSON object */
+  int major, minor;          /* -1 unknown */
+};
+struct rn_apprec {
+  char *root, *name, *version, *release, *arch;
+  int64_t epoch;
+};
+struct rn_fsrec {
+  char *device, *type, *label, *uuid;   /* type NULL: unknown */
+  int64_t size, used;        /* bytes, -1: not mounted */
+};
+struct rn_findrec {
+  char *check_id, *severity, *description;
+  int passed;
+  char *path, *value;        /* evidence, or NULL */
+};
+
+/* Everything the audit steps of one task found, written with its result. */
+struct rn_audit {
+  struct rn_osrec *os; size_t nos;
+  struct rn_apprec *apps; size_t napps;
+  struct rn_fsrec *fs; size_t nfs;
+  struct rn_findrec *findings; size_t nfindings;
+};
+
+/* A copy of a guest string capped at max bytes (NULL stays NULL). */
+char *rn_audit_str (const char *s, size_t max);
+/* Append a zeroed record and return it (fields to be set by the caller,
+ * each string malloc'd and capped with rn_audit_str). */
+struct rn_osrec *rn_audit_new_os (struct rn_audit *a);
+struct rn_apprec *rn_audit_new_app (struct rn_audit *a);
+struct rn_fsrec *rn_audit_new_fs (struct rn_audit *a);
+struct rn_findrec *rn_audit_new_finding (struct rn_audit *a);
+void rn_audit_free (struct rn_audit *a);    /* NULL is fine */
+/* Inside write_task's transaction: replace the task's audit rows with
+ * a's (a NULL: just remove them). */
+int rn_db_audit_write (struct rn_db *db, int64_t task_id, const struct rn_audit *a,
+                       char **err);
 
 /* ---- json.c: results as JSON text ---- */
 
@@ -614,9 +669,80 @@ int rn_default_workers (void);
 int rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
                  const struct rn_pool_opts *o, int *interrupted);
 
+/* ---- vercmp.c: package versions by their format's rules ---- */
+
+enum rn_pkgfmt { RN_PKG_DEB, RN_PKG_RPM };
+/* The rules a package format's versions follow (deb for unknown ones). */
+enum rn_pkgfmt rn_pkgfmt_of (const char *package_format);
+/* One version part (upstream version or revision/release): <0, 0, >0.
+ * NULL is "". */
+int rn_vercmp_deb (const char *a, const char *b);
+int rn_vercmp_rpm (const char *a, const char *b);
+
+/* epoch:version-release; strings not owned. */
+struct rn_evr {
+  int64_t epoch;
+  const char *version;
+  const char *release;       /* NULL or "": none given */
+};
+int rn_evr_cmp (enum rn_pkgfmt f, const struct rn_evr *a, const struct rn_evr *b);
+/* Split s in place ("1:9.2p1-2" -> 1, "9.2p1", "2"); -1 if malformed. */
+int rn_evr_parse (char *s, struct rn_evr *e);
+
+enum rn_verop { RN_OP_ANY, RN_OP_LT, RN_OP_LE, RN_OP_EQ, RN_OP_GE, RN_OP_GT };
+/* NAME[<|<=|=|>=|>VERSION], parsed in place of s. */
+struct rn_pkgquery {
+  const char *name;          /* points into s */
+  enum rn_verop op;          /* RN_OP_ANY: no version given */
+  const char *text;          /* the version as written (into s), or NULL */
+  struct rn_evr evr;         /* its parts (into evrbuf) */
+  char evrbuf[256];
+};
+/* 0, or -1 when s is not of that form (empty name, bad version). */
+int rn_pkgquery_parse (char *s, struct rn_pkgquery *q);
+/* Does a comparison result (<0, 0, >0) satisfy op? */
+int rn_verop_holds (enum rn_verop op, int cmp);
+
 /* ---- report.c: guestkit report / status ---- */
 
+/* Rows of a query, printed as a table, JSON or CSV.  Each column has a
+ * kind: s text, n number, j JSON (kept structured in JSON output). */
+enum rn_fmt { RN_FMT_TABLE, RN_FMT_JSON, RN_FMT_CSV, RN_FMT_HTML };
+#define RN_NULLCELL "\x01"          /* a cell that was SQL NULL */
+struct rn_rows {
+  size_t ncols;
+  const char *kinds;          /* per column: s, n or j */
+  struct rn_strv names;
+  struct rn_strv cells;       /* row-major; RN_NULLCELL marks SQL NULL */
+  size_t nrows;
+};
+/* An rn_row_fn appending to a struct rn_rows. */
+int rn_rows_collect (void *ctx, int ncols, char **cols, char **names);
+void rn_rows_print (const struct rn_rows *r, enum rn_fmt f);   /* not HTML */
+void rn_rows_free (struct rn_rows *r);
+
 int rn_cmd_report (int argc, char **argv);
+
+/* ---- report-fleet.c: report --packages/--findings/--fleet/--diff/--baseline ---- */
+
+/* Does this report command line ask for a fleet view (or HTML)? */
+int rn_report_is_fleet (int argc, char **argv);
+void rn_report_fleet_usage (FILE *f);
+int rn_cmd_report_fleet (int argc, char **argv);
+/* A guest string made safe for a terminal: C0 and C1 controls, DEL and
+ * bytes that are not UTF-8 become '?' (newline and tab stay); caller frees. */
+char *rn_term_clean (const char *s);
+/* The per-image fleet query (?1 run, ?2 image glob or ''); all: each
+ * image's latest audit; with_json: its findings and filesystems as JSON
+ * columns too.  Caller frees. */
+char *rn_fleet_sql (int all, int with_json);
+
+/* ---- report-html.c: the fleet as one HTML page ---- */
+
+/* Write the page to path (through a temporary file: never a partial
+ * one); params as for rn_fleet_sql.  0, or -1 with *err. */
+int rn_report_html (struct rn_db *db, int all, const char *const *params,
+                    const char *path, char **err);
 int rn_cmd_status (int argc, char **argv);
 
 /* ---- shell-parse.c: the shell's lines and words ---- */

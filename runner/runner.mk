@@ -72,3 +72,7 @@ QUICK_TESTS += tests/runner-steps-doc.sh
 # Templated builds (issue 10): boot-verified images from the Debian base
 # (make base); the tests skip, saying why, when there is no base.
 VM_TESTS += $(wildcard tests/build-*.sh)
+# Fleet audits (report --packages/--findings/--diff/--baseline/html):
+# the report views need no VM; the browser test is slow, so not quick.
+QUICK_TESTS += tests/audit-report.sh
+VM_TESTS += tests/audit-html.sh

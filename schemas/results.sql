@@ -23,7 +23,8 @@
 --   SELECT image, json_extract(value, '$.mode') & 2 AS world_writable
 --     FROM facts_by_image WHERE name = 'shadow_stat';
 --
--- user_version (PRAGMA) is the schema version: 1.
+-- user_version (PRAGMA) is the schema version: 2 (1 had no audit tables;
+-- opening a version-1 database runs this file again, which adds them).
 
 CREATE TABLE IF NOT EXISTS runs (
   id          INTEGER PRIMARY KEY,    -- the run id (--resume RUN, report --run)
@@ -110,3 +111,80 @@ CREATE VIEW IF NOT EXISTS builds AS
     FROM tasks t
     JOIN steps o ON o.task_id = t.id AND o.call = 'output'
     LEFT JOIN steps b ON b.task_id = t.id AND b.call = 'verify_boot';
+
+-- ---- Audits: inventory and findings (the `inventory' step, `checks:') ----
+--
+--   table         one row per                    written
+--   os            OS found by inspection         by `inventory', with the
+--   applications  installed package of an OS       task's final state (the
+--   filesystems   filesystem of the image          same transaction)
+--   findings      check of the job's `checks:'   after the steps, likewise
+--
+-- Every string here comes from the guest: treat it as hostile when you
+-- print it (guestkit report escapes it for HTML, cleans it for a
+-- terminal).  Strings are capped in length when recorded.  A rerun of a
+-- task replaces its rows, as for steps and facts.
+
+CREATE TABLE IF NOT EXISTS os (
+  task_id     INTEGER NOT NULL REFERENCES tasks (id),
+  root        TEXT NOT NULL,          -- the root filesystem's device
+  type        TEXT,                   -- linux, windows, ... (inspect_get_type)
+  distro      TEXT,                   -- debian, fedora, ... ('unknown')
+  major_version INTEGER,              -- inspect_get_major_version
+  minor_version INTEGER,
+  product     TEXT,                   -- inspect_get_product_name
+  hostname    TEXT,
+  arch        TEXT,                   -- x86_64, ...
+  package_format TEXT,                -- deb, rpm, ... ('unknown')
+  package_management TEXT,            -- apt, dnf, ...
+  mountpoints TEXT NOT NULL DEFAULT '{}', -- JSON {"/": "/dev/sda1", ...}
+  PRIMARY KEY (task_id, root)
+);
+
+CREATE TABLE IF NOT EXISTS applications (
+  task_id     INTEGER NOT NULL REFERENCES tasks (id),
+  root        TEXT NOT NULL,          -- the OS it belongs to (os.root)
+  name        TEXT NOT NULL,          -- package name
+  epoch       INTEGER NOT NULL DEFAULT 0,
+  version     TEXT NOT NULL,          -- upstream version
+  release     TEXT NOT NULL DEFAULT '', -- deb revision / rpm release
+  arch        TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE IF NOT EXISTS filesystems (
+  task_id     INTEGER NOT NULL REFERENCES tasks (id),
+  device      TEXT NOT NULL,          -- /dev/sda1, /dev/vg/lv, ...
+  type        TEXT,                   -- vfs_type: ext4, swap, ... (NULL unknown)
+  label       TEXT,                   -- vfs_label ('' none)
+  uuid        TEXT,                   -- vfs_uuid ('' none)
+  size        INTEGER,                -- bytes (statvfs), NULL if not mounted
+  used        INTEGER,                -- bytes in use, NULL if not mounted
+  PRIMARY KEY (task_id, device)
+);
+
+CREATE TABLE IF NOT EXISTS findings (
+  task_id     INTEGER NOT NULL REFERENCES tasks (id),
+  check_id    TEXT NOT NULL,          -- the check's `id'
+  severity    TEXT NOT NULL,          -- low | medium | high
+  description TEXT NOT NULL,
+  passed      INTEGER NOT NULL,       -- 1 the image complies, 0 it does not
+  evidence_path TEXT,                 -- what was looked at (file, Augeas
+                                      --   path, package, fact), or NULL
+  evidence_value TEXT,                -- what was found there (capped, never
+                                      --   a whole file), or NULL
+  PRIMARY KEY (task_id, check_id)
+);
+
+-- Fleet queries: which images hold package NAME (report --packages),
+-- which fail check ID (report --findings), an image's latest inventory.
+CREATE INDEX IF NOT EXISTS applications_by_name ON applications (name, version);
+CREATE INDEX IF NOT EXISTS applications_by_task ON applications (task_id);
+CREATE INDEX IF NOT EXISTS findings_by_check ON findings (check_id, passed);
+
+-- Inventory and findings with their image.
+CREATE VIEW IF NOT EXISTS os_by_image AS
+  SELECT t.run_id, t.seq AS task, t.image, o.*
+    FROM os o JOIN tasks t ON t.id = o.task_id;
+CREATE VIEW IF NOT EXISTS findings_by_image AS
+  SELECT t.run_id, t.seq AS task, t.image, f.*
+    FROM findings f JOIN tasks t ON t.id = f.task_id;

@@ -6,7 +6,7 @@
 TEST_CFLAGS := -Icore/include -Ischemas -Itests $(TIRPC_CFLAGS)
 TEST_HARNESS := tests/harness.o
 
-QUICK_C := tests/quick-handle tests/quick-wire
+QUICK_C := tests/quick-handle tests/quick-wire tests/quick-vercmp
 QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh tests/quick-contract.py
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
@@ -28,6 +28,13 @@ tests/bin/quick-wire: tests/quick-wire.o $(TEST_HARNESS) $(SCHEMA_OBJS) $(LIBGUE
 # host with libhivex and libsqlite3.
 tests/bin/calls-inspect: GK_LIBS += -lsqlite3
 tests/bin/calls-inspect-windows: GK_LIBS += -lhivex
+# quick-vercmp tests runner/vercmp.c alone (it allocates nothing, calls
+# nothing else of the runner).
+tests/quick-vercmp.o: TEST_CFLAGS += -Irunner
+tests/quick-vercmp.o: runner/calls-gen.h
+tests/bin/quick-vercmp: tests/quick-vercmp.o runner/vercmp.o $(TEST_HARNESS) $(LIBGUESTKIT_SO)
+	@mkdir -p tests/bin
+	$(CC) $(LDFLAGS) -o $@ $< runner/vercmp.o $(TEST_HARNESS) $(GK_LIBS)
 
 quick: all $(QUICK_TESTS) $(GUESTD_TEST)
 	@tests/run-tests.sh $(QUICK_TESTS)
@@ -44,6 +51,7 @@ CLEAN_FILES += tests/*.o tests/bin/*
 bench: all tests/bin/bench
 	@tests/bench.sh
 	@tests/bench-build.sh
+	@tests/bench-audit.sh
 
 # ---- hardening (issue 7): fault injection, threads, hostile images,
 # sanitizers, valgrind, fuzzing.  See SECURITY.md and tests/fuzz/. ----
