@@ -46,7 +46,8 @@ DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   e2fsprogs lvm2 parted fdisk file kmod cpio xz-utils \
   libyaml-dev libsqlite3-dev sqlite3 \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
-  dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev
+  dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev \
+  slurm-wlm munge python3-yaml
 
 all:
 

@@ -355,6 +355,25 @@ status_of (const char *s)
   return RN_PENDING;
 }
 
+/* The task numbered seq in t (sorted by seq, maybe with gaps: a shard's
+ * tasks), or NULL. */
+static struct rn_task *
+task_by_seq (struct rn_task *t, size_t n, int64_t seq)
+{
+  size_t lo = 0, hi = n;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (t[mid].seq == seq)
+      return &t[mid];
+    if (t[mid].seq < seq)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
 int
 rn_db_load_tasks (struct rn_db *db, int64_t run_id, struct rn_task *t, size_t n,
                   char **err)
@@ -375,7 +394,7 @@ rn_db_load_tasks (struct rn_db *db, int64_t run_id, struct rn_task *t, size_t n,
     int64_t seq = sqlite3_column_int64 (st, 0);
     const char *image = (const char *) sqlite3_column_text (st, 2);
     const char *inst = (const char *) sqlite3_column_text (st, 3);
-    struct rn_task *x = seq >= 1 && (size_t) seq <= n ? &t[seq - 1] : NULL;
+    struct rn_task *x = task_by_seq (t, n, seq);
     if (x == NULL || x->seq != seq || strcmp (x->image_path, image ? image : "") ||
         strcmp (x->inst->name, inst ? inst : "")) {
       *err = rn_asprintf ("run %lld: task %lld (%s) no longer matches its job: "

@@ -5,7 +5,8 @@ RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
   runner/template.c runner/job.c runner/task.c runner/json.c runner/calls.c \
   runner/db.c runner/exec.c runner/pool.c runner/report.c \
   runner/calls-gen.c runner/results-sql-gen.c \
-  runner/shell.c runner/shell-parse.c runner/inspect-cli.c
+  runner/shell.c runner/shell-parse.c runner/inspect-cli.c \
+  runner/shard.c runner/merge.c runner/slurm.c
 RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
 RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
 RUNNER_CFLAGS := -Icore/include -Irunner
@@ -62,3 +63,7 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 QUICK_TESTS += tests/shell-errors.sh
 VM_TESTS += tests/shell-basic.sh tests/inspect-cli.sh
 VM_TESTS += tests/runner-faults.sh
+
+# Scale-out (issue 13): shards, merge, Slurm and Kubernetes
+QUICK_TESTS += tests/runner-merge.sh
+VM_TESTS += tests/runner-shard.sh tests/runner-slurm.sh
