@@ -245,15 +245,15 @@ gen_args (int argc, char **argv, struct gen_opts *o, int k8s)
   };
   const char *cmd = k8s ? "k8s" : "slurm";
   static const char k8s_only[] = "icpRB", slurm_only[] = "PTs";
-  int c;
+  int c, li = 0;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "j:h", opts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "j:h", opts, &li)) != -1) {
     if (c == 'h')
       return -2;
     if (c != '?' && strchr (k8s ? slurm_only : k8s_only, c)) {
-      fprintf (stderr, "%s: %s: %s is an option of guestkit %s\n", rn_progname, cmd,
-               argv[optind - 1], k8s ? "slurm" : "k8s");
+      fprintf (stderr, "%s: %s: --%s is an option of guestkit %s\n", rn_progname, cmd,
+               opts[li].name, k8s ? "slurm" : "k8s");
       return -1;
     }
     if (c == '?' || gen_option (o, c, optarg) == -1) {
