@@ -67,3 +67,9 @@ VM_TESTS += tests/runner-faults.sh
 # Scale-out (issue 13): shards, merge, Slurm and Kubernetes
 QUICK_TESTS += tests/runner-merge.sh
 VM_TESTS += tests/runner-shard.sh tests/runner-slurm.sh
+
+# make bench: the merge of 100 shards and the sharding overhead through Slurm
+bench-shard: all
+	@tests/bench-shard.sh
+bench: bench-shard
+.PHONY: bench-shard

@@ -127,3 +127,29 @@ slurm_wait() {
   echo "TIMEOUT $s"
   return 1
 }
+
+# sample_images DIR: 8 images for a sharded audit in DIR: 6 Debian-like
+# ones (made once, cached in /var/tmp keyed by the tool that makes them)
+# and 2 that are no disk at all.
+sample_images() {
+  local dir=$1 key cache h
+  key=$(sha256sum tests/bin/make-sample-image | cut -c1-16)
+  cache=/var/tmp/gk-slurm-images-$key
+  if [ ! -f "$cache/done" ]; then
+    rm -rf "$cache.tmp.$$"; mkdir -p "$cache.tmp.$$"
+    for h in web1 web2 db1 db2 mail1 build1; do
+      tests/bin/make-sample-image "$cache.tmp.$$/$h.img" 32 "$h" 2>>"$cache.tmp.$$/err" || break
+    done
+    if [ "$(ls "$cache.tmp.$$"/*.img 2>/dev/null | wc -l)" != 6 ]; then
+      echo "cannot make sample images: $(cat "$cache.tmp.$$/err")" >&2
+      rm -rf "$cache.tmp.$$"
+      return 1
+    fi
+    touch "$cache.tmp.$$/done"
+    mv -T "$cache.tmp.$$" "$cache" 2>/dev/null || rm -rf "$cache.tmp.$$"
+  fi
+  mkdir -p "$dir"
+  cp --sparse=always "$cache"/*.img "$dir/"
+  head -c 4194304 /dev/urandom > "$dir/junk1.img"
+  head -c 4194304 /dev/zero > "$dir/junk2.img"
+}
