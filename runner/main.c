@@ -240,8 +240,9 @@ options_json (const struct run_opts *o)
   if (o->shard.count > 0) {
     rn_buf_adds (&b, ",\"shard\":{\"group\":");
     rn_json_strz (&b, o->shard.group);
-    rn_buf_addf (&b, ",\"index\":%d,\"count\":%d,\"total\":%zu}", o->shard.index,
-                 o->shard.count, o->shard.total);
+    rn_buf_addf (&b, ",\"index\":%d,\"count\":%d,\"total\":%zu,\"keys\":\"%016llx\"}",
+                 o->shard.index, o->shard.count, o->shard.total,
+                 (unsigned long long) o->shard.keys);
   }
   rn_buf_addc (&b, '}');
   return rn_buf_take (&b);
@@ -373,7 +374,7 @@ load_all (char **files, int nfiles, struct run_opts *o, struct runset *rs)
     first = rs->ntasks;
     rn_tasks_expand (j, 0, date, &rs->tasks, &rs->ntasks, &e);
     o->shard.total = rs->ntasks - first;
-    rn_shard_filter (&o->shard, rs->tasks, first, &rs->ntasks);
+    o->shard.keys = rn_shard_filter (&o->shard, rs->tasks, first, &rs->ntasks);
   }
   if (e.n > 0) {
     rn_errs_print (&e);

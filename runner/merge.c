@@ -649,8 +649,8 @@ static const char IDENTITY_SQL[] =
   "  json_extract (r.options, '$.shard.count')"
   " WHEN json_remove (r.options, '$.shard.sources') IS NOT"
   "      json_remove (x.options, '$.shard.index') THEN"
-  "  'it ran with other options (--var, --images, --format, --timeout, --retries or"
-  " its task count differ)'"
+  "  'it ran with other options or saw other images (--var, --images, --format,"
+  " --timeout, --retries, or the images the job names, differ)'"
   " END FROM main.runs AS r, s.runs AS x WHERE r.id = ?1 AND x.id = ?2";
 
 /* A new run in OUT for the group: the shard's, without its index. */

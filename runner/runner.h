@@ -427,6 +427,7 @@ struct rn_shard {
   char *group;               /* the sharded run's name, the same in every shard */
   char *out_dir;             /* --out DIR: where the finished database goes, or NULL */
   size_t total;              /* tasks of the whole job, every shard's */
+  uint64_t keys;             /* fingerprint of the whole job's task keys */
   const char *from;          /* where index came from, for messages (static) */
 };
 
@@ -438,13 +439,13 @@ int rn_shard_parse (const char *s, int *index, int *count, char **err);
  * Kubernetes Indexed Job in the environment; shards is --shards N or 0.
  * sh->count stays 0 when nothing asks for a shard.  -1 with *err. */
 int rn_shard_resolve (struct rn_shard *sh, int given, int shards, char **err);
-/* The shard (0..count-1) of the task with this image path and instance
- * name: the stable hash documented in shard.c. */
-int rn_shard_of (const char *image, const char *instance, int count);
-/* Keep only sh's tasks among v[first..*n) (order kept, the others freed);
- * nothing when sh is not a shard. */
-void rn_shard_filter (const struct rn_shard *sh, struct rn_task *v, size_t first,
-                      size_t *n);
+/* A task's key hashed: the stable hash documented in shard.c. */
+uint64_t rn_shard_hash (const char *image, const char *instance);
+/* Keep only sh's share of the tasks v[first..*n) (order kept, the others
+ * freed; nothing when sh is not a shard): the tasks sorted by their
+ * hash and dealt out in turn.  Returns a fingerprint of the whole set. */
+uint64_t rn_shard_filter (const struct rn_shard *sh, struct rn_task *v, size_t first,
+                          size_t *n);
 /* May s name a group (and so a file name part)? */
 int rn_shard_group_ok (const char *s);
 /* s (a job name) as a plain file name part: at most 60 of A-Z a-z 0-9

@@ -1,18 +1,25 @@
 /* runner/shard.c: one shard of a run (`guestkit run --shard I/N').
  *
  * A sharded run is one run split over N processes, usually on N
- * machines: each runs the same job with its own index I and keeps only
- * the tasks whose key hashes to I.  The key of a task is its image path
- * (a build's output path) and its matrix instance name, so a shard holds
- * the same tasks on any machine and in any order of submission:
+ * machines: each runs the same job with its own index I and keeps its
+ * share of the tasks.  Which share is decided by a stable hash of each
+ * task's key, its image path (a build's output path) and its matrix
+ * instance name, so a shard holds the same tasks on any machine and
+ * whatever the order of the images:
  *
  *   h = FNV-1a 64 over the bytes of the path, one 0 byte, the bytes of
  *       the instance name ("" when the job has no matrix)
  *       (offset basis 0xcbf29ce484222325, prime 0x100000001b3);
  *   h = splitmix64's finaliser of h (h ^= h >> 30; h *= 0xbf58476d1ce4e5b9;
- *       h ^= h >> 27; h *= 0x94d049bb133111eb; h ^= h >> 31), so that
- *       names differing in one character spread over the shards;
- *   shard = h mod N.
+ *       h ^= h >> 27; h *= 0x94d049bb133111eb; h ^= h >> 31);
+ *   the job's tasks are sorted by (h, path, instance) and dealt out in
+ *   that order: the task of rank r (from 0) is in shard r mod N.
+ *
+ * Dealing by rank, rather than h mod N, keeps the shards even (their task
+ * counts differ by one at most, where h mod N gives 8 tasks to 4 shards
+ * as 0, 3, 2, 3); every shard expands the whole job, so each computes
+ * the same ranks.  A fingerprint of the sorted hashes is kept with the
+ * shard's run: shards that saw other images are refused by the merge.
  *
  * The shards of one sharded run share a group name (--shard-group, or the
  * job's name and a fingerprint of its text and options).  Each shard
@@ -196,29 +203,65 @@ mix (uint64_t h)
   return h ^ (h >> 31);
 }
 
-int
-rn_shard_of (const char *image, const char *instance, int count)
+uint64_t
+rn_shard_hash (const char *image, const char *instance)
 {
   uint64_t h = fnv1a (0xcbf29ce484222325ULL, image, strlen (image) + 1);
-  h = fnv1a (h, instance, strlen (instance));
-  return (int) (mix (h) % (uint64_t) count);
+  return mix (fnv1a (h, instance, strlen (instance)));
 }
 
-void
+struct keyed {
+  uint64_t h;
+  const struct rn_task *t;
+  size_t i;                  /* its place in v */
+};
+
+static const char *
+task_image (const struct rn_task *t)
+{
+  return t->image_path ? t->image_path : "";
+}
+
+static int
+keyed_cmp (const void *a, const void *b)
+{
+  const struct keyed *x = a, *y = b;
+  int c;
+
+  if (x->h != y->h)
+    return x->h < y->h ? -1 : 1;
+  if ((c = strcmp (task_image (x->t), task_image (y->t))) != 0)
+    return c;
+  return strcmp (x->t->inst->name, y->t->inst->name);
+}
+
+uint64_t
 rn_shard_filter (const struct rn_shard *sh, struct rn_task *v, size_t first, size_t *n)
 {
-  size_t k = first;
+  size_t m = *n - first, k = first;
+  struct keyed *o = rn_calloc (m ? m : 1, sizeof *o);
+  char *keep = rn_calloc (m ? m : 1, 1);
+  uint64_t keys = 0xcbf29ce484222325ULL;
 
-  if (sh->count == 0)
-    return;
-  for (size_t i = first; i < *n; i++) {
-    if (rn_shard_of (v[i].image_path ? v[i].image_path : "", v[i].inst->name,
-                     sh->count) == sh->index)
-      v[k++] = v[i];
-    else
-      free (v[i].image_path);
+  for (size_t i = 0; i < m; i++)
+    o[i] = (struct keyed) { rn_shard_hash (task_image (&v[first + i]),
+                                           v[first + i].inst->name), &v[first + i], i };
+  qsort (o, m, sizeof *o, keyed_cmp);
+  for (size_t r = 0; r < m; r++) {
+    keep[o[r].i] = sh->count == 0 || (int) (r % (size_t) sh->count) == sh->index;
+    keys = fnv1a (keys, (const char *) &o[r].h, sizeof o[r].h);
   }
-  *n = k;
+  for (size_t i = 0; sh->count && i < m; i++) {
+    if (keep[i])
+      v[k++] = v[first + i];
+    else
+      free (v[first + i].image_path);
+  }
+  if (sh->count)
+    *n = k;
+  free (o);
+  free (keep);
+  return mix (keys);
 }
 
 int

@@ -8,7 +8,8 @@
 #    worker each through a real single-node Slurm (tests/slurm-lib.sh):
 #    from `guestkit slurm --submit' to the end of the merge job; the ratio
 #    (target: 1.3) and the per-image cost of one worker (plain wall time x
-#    workers / images), the figure the README's paper simulation uses.
+#    workers / images) and its CPU time (guestkit and its qemus), the
+#    figures the README's paper simulation uses.
 #    Needs root and Slurm; else that part says why it is left out.
 # Figures only; nothing is asserted.
 cd "$(dirname "$0")/.." || exit 1
@@ -34,8 +35,10 @@ why=$(slurm_missing)
 if [ -n "$why" ]; then echo "  sharding overhead              left out: $why"; exit 0; fi
 sample_images "$out/img" || exit 1
 t0=$(now)
-"$gk" run -q --db "$out/plain.db" -j 2 --images "$out/img/*.img" jobs/audit.yaml >/dev/null 2>&1
+/usr/bin/time -f '%U %S' -o "$out/cpu" \
+  "$gk" run -q --db "$out/plain.db" -j 2 --images "$out/img/*.img" jobs/audit.yaml >/dev/null 2>&1
 t1=$(now)
+cpu=$(awk '{ print $1 + $2 }' "$out/cpu")    # guestkit and its qemus
 slurm_start "$out/slurm" || exit 1
 t2=$(now)
 "$gk" slurm jobs/audit.yaml --shards 4 -j 1 --images "$out/img/*.img" --out "$out/run" \
@@ -44,7 +47,7 @@ merge=$(sed -n 's/.*merge job \([0-9]*\).*/\1/p' "$out/submit.out")
 [ -n "$merge" ] && slurm_wait "$merge" 900 >/dev/null
 t3=$(now)
 ok=$(sqlite3 "$out/run/guestkit.db" "SELECT count(*) FROM tasks WHERE status = 'ok'" 2>/dev/null)
-awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v ok="${ok:-0}" 'BEGIN {
-  printf "  audit of 8 images, plain -j 2  %6.2f s (%.2f s of one worker per image)\n", b - a, (b - a) * 2 / 8
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v ok="${ok:-0}" -v cpu="$cpu" 'BEGIN {
+  printf "  audit of 8 images, plain -j 2  %6.2f s (%.2f s of one worker, %.2f s CPU, per image)\n", b - a, (b - a) * 2 / 8, cpu / 8
   printf "  same, 4 shards x 1 via Slurm  %6.2f s, submit to merged; ratio %.2f (target 1.3; %d of 6 ok)\n", d - c, (d - c) / (b - a), ok
 }'

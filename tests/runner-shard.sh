@@ -4,9 +4,10 @@
 #  no appliance:
 #  - bad input: --shard 5/4, 0/0 and other malformed values, --shards
 #    without an index, bad environment values, a bad --shard-group
-#  - the split: every task in exactly one shard; the shard of each task is
-#    the documented hash (recomputed here in Python); the same images in
-#    another order, or under a matrix, give each shard the same tasks
+#  - the split: every task in exactly one shard, the shards even; the
+#    shard of each task is the documented hash and rank (recomputed here
+#    in Python); the same images in another order, or under a matrix,
+#    give each shard the same tasks
 #  - the index from SLURM_ARRAY_TASK_ID (with _MIN/_STEP, or --shards N)
 #    and from JOB_COMPLETION_INDEX with --shards N
 #  - guestkit slurm: the array script (%K throttle, partition, the shard
@@ -81,13 +82,15 @@ def mix(h):
     h ^= h >> 30; h = (h * 0xbf58476d1ce4e5b9) & M
     h ^= h >> 27; h = (h * 0x94d049bb133111eb) & M
     return h ^ (h >> 31)
-def shard(path, inst, n):
-    return mix(fnv(fnv(0xcbf29ce484222325, path.encode() + b"\0"), inst.encode())) % n
+def h(path, inst):
+    return mix(fnv(fnv(0xcbf29ce484222325, path.encode() + b"\0"), inst.encode()))
+keys = sorted((h(p, ""), p.encode(), b"") for p in glob.glob(sys.argv[2] + "/*.img"))
+want = sorted((str(r % 4), k[1].decode()) for r, k in enumerate(keys))
 got = sorted(tuple(l.split()) for l in open(sys.argv[1]))
-want = sorted((str(shard(p, "", 4)), p) for p in glob.glob(sys.argv[2] + "/*.img"))
 assert len(want) == 20, want
 assert got == want, (got, want)
-assert len(set(s for s, _ in want)) == 4, "all 20 tasks in fewer than 4 shards"
+sizes = [sum(1 for s, _ in got if s == str(i)) for i in range(4)]
+assert sizes == [5, 5, 5, 5], sizes
 print("ok")
 EOF
 [ "$(cat "$out/hash.out")" = ok ] && pass shard-split-is-the-documented-hash ||
