@@ -1169,7 +1169,10 @@ open_out (struct merge *m, const char *out, char **err)
     return -1;
   }
   sqlite3_busy_timeout (m->h, BUSY_TIMEOUT_MS);
-  if (exec_s (m, "PRAGMA synchronous = NORMAL", err) == -1 || plan_load (m, err) == -1) {
+  /* a big cache: each shard's rows land all over the tasks' indexes */
+  if (exec_s (m, "PRAGMA synchronous = NORMAL", err) == -1 ||
+      exec_s (m, "PRAGMA cache_size = -65536", err) == -1 ||
+      exec_s (m, "PRAGMA temp_store = MEMORY", err) == -1 || plan_load (m, err) == -1) {
     char *e = rn_asprintf ("%s: %s", out, *err);
     free (*err);
     *err = e;
