@@ -271,7 +271,7 @@ shard_read (const struct rn_node *m, struct rn_shard *sh)
         sh->total = (size_t) x;
     }
   }
-  if (sh->group == NULL || sh->index >= sh->count)
+  if (sh->group == NULL || !rn_shard_group_ok (sh->group) || sh->index >= sh->count)
     sh->count = 0;           /* not a shard's run (a merged one): all tasks */
 }
 

@@ -663,11 +663,15 @@ new_run (struct merge *m, char **err)
 
   rn_buf_adds (&b, "INSERT INTO main.runs (");
   for (size_t i = 0, n = 0; i < t->scols.n; i++)
-    if (!t->pk || strcmp (t->scols.v[i], t->pk))
-      rn_buf_addf (&b, "%s\"%s\"", n++ ? ", " : "", t->scols.v[i]);
+    if (!t->pk || strcmp (t->scols.v[i], t->pk)) {
+      char *c = qid (t->scols.v[i]);
+      rn_buf_addf (&b, "%s%s", n++ ? ", " : "", c);
+      free (c);
+    }
   rn_buf_adds (&b, ") SELECT ");
   for (size_t i = 0, n = 0; i < t->scols.n; i++) {
     const char *c = t->scols.v[i];
+    char *qc;
     if (t->pk && strcmp (c, t->pk) == 0)
       continue;
     rn_buf_adds (&b, n++ ? ", " : "");
@@ -678,8 +682,11 @@ new_run (struct merge *m, char **err)
       rn_buf_adds (&b, "'interrupted'");
     else if (strcmp (c, "pid") == 0 || strcmp (c, "host") == 0 || strcmp (c, "workers") == 0)
       rn_buf_adds (&b, "NULL");
-    else
-      rn_buf_addf (&b, "\"%s\"", c);
+    else {
+      qc = qid (c);
+      rn_buf_adds (&b, qc);
+      free (qc);
+    }
   }
   rn_buf_adds (&b, " FROM s.runs WHERE id = ?1");
   r = exec_i (m, err, b.s, 1, m->srun);
@@ -980,6 +987,14 @@ put_rows (struct merge *m, char **err)
     if (m->p.t[i].kind == K_UNDER_RUN && m->p.t[i].in_shard &&
         put_table (m, &m->p.t[i], err) == -1)
       return -1;
+  for (size_t i = 0; i < m->p.n; i++)
+    if (m->p.t[i].kind == K_OTHER && m->p.t[i].in_shard && !m->quiet) {
+      char *name = qid (m->p.t[i].name), *sql = rn_asprintf ("SELECT count(*) FROM s.%s", name);
+      if (int_of (m, sql, 0, 0) > 0)
+        fprintf (stderr, "%s: merge: %s: table '%s' is not linked to runs or tasks: "
+                 "its rows are not merged\n", rn_progname, m->path, m->p.t[i].name);
+      free (name), free (sql);
+    }
   return 0;
 }
 
@@ -1050,6 +1065,7 @@ merge_one (struct merge *m, const char *path, const char *out_real)
 {
   char real[PATH_MAX], *uri, *err = NULL;
   sqlite3_stmt *st;
+  int chosen = m->group != NULL;   /* else this shard chooses the group */
 
   m->path = path;
   if (realpath (path, real) == NULL) {
@@ -1093,8 +1109,14 @@ merge_one (struct merge *m, const char *path, const char *out_real)
             m->added + m->replaced + m->same == 1 ? "" : "s",
             m->conflicts ? " (conflicts above)" : "");
  out:
-  if (err)
+  if (err) {
     say_refused (m, path, err);
+    if (!chosen) {           /* a refused shard does not choose the group */
+      free (m->group_own);
+      m->group = m->group_own = NULL;
+      m->run = 0;
+    }
+  }
   free (err);
 }
 
@@ -1107,8 +1129,10 @@ summary (struct merge *m, const char *out)
   int64_t have, want, count;
   struct rn_buf missing = { 0 };
 
-  if (m->run == 0)
+  if (m->run == 0) {
+    printf ("%s: nothing merged\n", out);
     return;
+  }
   have = int_of (m, "SELECT count(*) FROM main.tasks WHERE run_id = ?1", m->run, 0);
   want = int_of (m, "SELECT ntasks FROM main.runs WHERE id = ?1", m->run, 0);
   count = int_of (m, "SELECT json_extract (options, '$.shard.count') FROM main.runs "

@@ -168,6 +168,14 @@ $gk merge "$rdb" "$out/r/cancelled.db" >"$out/r3.out" 2>&1; st=$?
 [ $st = 0 ] && [ "$(q "$rdb" "SELECT status FROM tasks WHERE seq = 3")" = ok ] &&
   pass merge-older-copy-ignored || fail merge-older-copy-ignored "exit $st: $(cat "$out/r3.out")"
 
+# ---- a table linked to neither runs nor tasks: said so, not merged ----
+cp "$s0" "$out/loose.db"; q "$out/loose.db" "CREATE TABLE loose (x); INSERT INTO loose VALUES (1)"
+$gk merge "$out/l.db" "$out/loose.db" >/dev/null 2>"$out/loose.err"
+grep -q "loose.db: table 'loose' is not linked to runs or tasks" "$out/loose.err" &&
+  [ "$(q "$out/l.db" "SELECT count(*) FROM loose")" = 0 ] &&
+  [ "$(q "$out/l.db" "SELECT count(*) FROM tasks")" = 4 ] && pass merge-unlinked-table-said ||
+  fail merge-unlinked-table-said "$(cat "$out/loose.err")"
+
 # ---- usage ----
 $gk merge >/dev/null 2>"$out/u1.err"; st1=$?
 $gk merge "$db" 2>"$out/u2.err"; st2=$?
