@@ -80,6 +80,9 @@ int rn_parse_size (const char *s, uint64_t *v);
 int rn_parse_duration (const char *s, int64_t *v);
 /* "1m02s", "3.1s" into buf[32]. */
 void rn_fmt_secs (char *buf, double secs);
+/* An option's number (a duration for --timeout) in min..max into *out;
+ * -1 after printing "OPT: expected a number from MIN to MAX". */
+int rn_int_arg (const char *opt, const char *s, int min, int max, int *out);
 
 /* ---- errors.c: the list of validation errors ---- */
 
@@ -492,8 +495,5 @@ int rn_cmd_k8s (int argc, char **argv);
 extern const char *rn_progname;
 extern mode_t rn_umask;            /* the process's umask, read at start */
 int rn_cmd_run (int argc, char **argv);
-/* An option's number (a duration for --timeout) in min..max into *out;
- * -1 after printing "OPT: expected a number from MIN to MAX". */
-int rn_int_arg (const char *opt, const char *s, int min, int max, int *out);
 
 #endif /* RN_RUNNER_H */
