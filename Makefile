@@ -49,7 +49,7 @@ DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   libyaml-dev libsqlite3-dev sqlite3 \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
   dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev db5.3-util \
-  mmdebstrap chromium
+  mmdebstrap chromium slurm-wlm munge python3-yaml
 # chromium is for the tests only: tests/audit-html.sh renders the HTML
 # fleet report in it (headless).  Large, but the issue asks for a real browser.
 

@@ -548,6 +548,25 @@ status_of (const char *s)
   return RN_PENDING;
 }
 
+/* The task numbered seq in t (sorted by seq, maybe with gaps: a shard's
+ * tasks), or NULL. */
+static struct rn_task *
+task_by_seq (struct rn_task *t, size_t n, int64_t seq)
+{
+  size_t lo = 0, hi = n;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (t[mid].seq == seq)
+      return &t[mid];
+    if (t[mid].seq < seq)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
 /* One row of ST_LOAD_TASKS into t[]; -1 (*err set) if it does not match. */
 static int
 load_task (sqlite3_stmt *st, int64_t run_id, struct rn_task *t, size_t n, char **err)
@@ -555,7 +574,7 @@ load_task (sqlite3_stmt *st, int64_t run_id, struct rn_task *t, size_t n, char *
   int64_t seq = sqlite3_column_int64 (st, 0);
   const char *image = (const char *) sqlite3_column_text (st, 2);
   const char *inst = (const char *) sqlite3_column_text (st, 3);
-  struct rn_task *x = seq >= 1 && (size_t) seq <= n ? &t[seq - 1] : NULL;
+  struct rn_task *x = task_by_seq (t, n, seq);
 
   if (x == NULL || x->seq != seq || strcmp (x->image_path, image ? image : "") ||
       strcmp (x->inst->name, inst ? inst : "")) {

@@ -29,6 +29,9 @@ struct run_opts {
   int check, quiet, verbose;
   int64_t resume;                   /* 0: a new run */
   struct rn_overrides ov;
+  struct rn_shard shard;            /* --shard, --shards, --shard-group, --out */
+  int shard_given, shards;          /* --shard given; --shards N (0: not) */
+  int db_given;                     /* --db given */
 };
 
 static void
@@ -52,6 +55,13 @@ run_usage (FILE *f)
 "                     job's (repeatable)\n"
 "  --format FORMAT    the format of --images (default: the job's, else raw)\n"
 "  --resume RUN       run the unfinished tasks of RUN again\n"
+"  --shard I/N        run only shard I (0..N-1) of the tasks (default: from\n"
+"                     SLURM_ARRAY_TASK_ID, or JOB_COMPLETION_INDEX and --shards)\n"
+"  --shards N         the number of shards, the index from the environment\n"
+"  --shard-group NAME the sharded run this shard belongs to (default: the\n"
+"                     job's name and a hash of its text and options)\n"
+"  --out DIR          copy the shard's database to DIR when it ends; start\n"
+"                     from that copy if --db is missing\n"
 "  -n, --check        validate and list the tasks; run nothing\n"
 "  -q, --quiet        print only tasks that are not ok, and the summary\n"
 "  -v, --verbose      more messages\n"
@@ -59,20 +69,6 @@ run_usage (FILE *f)
 "\n"
 "Exit status: 0 all tasks ok, 1 some task not ok, 2 invalid job or arguments.\n",
            rn_default_workers ());
-}
-
-static int
-int_arg (const char *opt, const char *s, int min, int max, int *out)
-{
-  int64_t v;
-  if ((strcmp (opt, "--timeout") == 0 ? rn_parse_duration (s, &v) : rn_parse_int (s, &v)) == -1 ||
-      v < min || v > max) {
-    fprintf (stderr, "%s: %s: expected a number from %d to %d, got '%s'\n",
-             rn_progname, opt, min, max, s);
-    return -1;
-  }
-  *out = (int) v;
-  return 0;
 }
 
 static int
@@ -96,6 +92,30 @@ parse_var (struct rn_overrides *ov, const char *s)
   return 0;
 }
 
+static int
+shard_arg (struct run_opts *o, int c, const char *arg)
+{
+  char *err = NULL;
+
+  if (c == 'S' && rn_shard_parse (arg, &o->shard.index, &o->shard.count, &err) == 0)
+    o->shard_given = 1;
+  else if (c == 'N' && rn_int_arg ("--shards", arg, 1, 100000, &o->shards) == -1)
+    return -1;
+  else if (c == 'G' && !rn_shard_group_ok (arg))
+    err = rn_asprintf ("--shard-group: '%s' is not a name (1 to 100 of A-Z a-z 0-9 "
+                       ". _ -, not starting with . or -)", arg);
+  else if (c == 'G')
+    o->shard.group = rn_strdup (arg);
+  else if (c == 'O')
+    o->shard.out_dir = rn_strdup (arg);
+  if (err) {
+    fprintf (stderr, "%s: run: %s\n", rn_progname, err);
+    free (err);
+    return -1;
+  }
+  return 0;
+}
+
 /* Options; the index of the first job file, or -1 (exit 2), -2 (--help). */
 static int
 parse_run_args (int argc, char **argv, struct run_opts *o)
@@ -109,6 +129,10 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
     { "images", required_argument, NULL, 'I' },
     { "format", required_argument, NULL, 'F' },
     { "resume", required_argument, NULL, 'R' },
+    { "shard", required_argument, NULL, 'S' },
+    { "shards", required_argument, NULL, 'N' },
+    { "shard-group", required_argument, NULL, 'G' },
+    { "out", required_argument, NULL, 'O' },
     { "check", no_argument, NULL, 'n' },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
@@ -120,10 +144,10 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
   optind = 1;
   while ((c = getopt_long (argc, argv, "j:nqvh", opts, NULL)) != -1) {
     switch (c) {
-    case 'd': o->db = optarg; break;
-    case 'j': if (int_arg ("--workers", optarg, 1, 256, &o->workers) == -1) return -1; break;
-    case 't': if (int_arg ("--timeout", optarg, 1, 86400, &o->timeout) == -1) return -1; break;
-    case 'r': if (int_arg ("--retries", optarg, 0, 10, &o->retries) == -1) return -1; break;
+    case 'd': o->db = optarg; o->db_given = 1; break;
+    case 'j': if (rn_int_arg ("--workers", optarg, 1, 256, &o->workers) == -1) return -1; break;
+    case 't': if (rn_int_arg ("--timeout", optarg, 1, 86400, &o->timeout) == -1) return -1; break;
+    case 'r': if (rn_int_arg ("--retries", optarg, 0, 10, &o->retries) == -1) return -1; break;
     case 'V': if (parse_var (&o->ov, optarg) == -1) return -1; break;
     case 'I': {               /* absolute, so that --resume works anywhere */
       char cwd[4096];
@@ -136,8 +160,11 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
       o->ov.format = rn_strdup (optarg);
       break;
     case 'R':
-      if (int_arg ("--resume", optarg, 1, INT32_MAX, &x) == -1) return -1;
+      if (rn_int_arg ("--resume", optarg, 1, INT32_MAX, &x) == -1) return -1;
       o->resume = x;
+      break;
+    case 'S': case 'N': case 'G': case 'O':
+      if (shard_arg (o, c, optarg) == -1) return -1;
       break;
     case 'n': o->check = 1; break;
     case 'q': o->quiet = 1; break;
@@ -151,6 +178,11 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
   if (o->resume && optind < argc) {
     fprintf (stderr, "%s: run: --resume takes no job files (the run has its own)\n",
              rn_progname);
+    return -1;
+  }
+  if (o->resume && (o->shard_given || o->shards || o->shard.group)) {
+    fprintf (stderr, "%s: run: --resume keeps the run's shard (only --out may be "
+             "given)\n", rn_progname);
     return -1;
   }
   if (o->resume && (o->ov.var_names.n || o->ov.images.n || o->ov.format)) {
@@ -190,8 +222,43 @@ options_json (const struct run_opts *o)
   rn_json_strv (&b, o->ov.images.v);
   rn_buf_adds (&b, ",\"format\":");
   rn_json_strz (&b, o->ov.format);
-  rn_buf_addf (&b, ",\"timeout\":%d,\"retries\":%d}", o->timeout, o->retries);
+  rn_buf_addf (&b, ",\"timeout\":%d,\"retries\":%d", o->timeout, o->retries);
+  if (o->shard.count > 0) {
+    rn_buf_adds (&b, ",\"shard\":{\"group\":");
+    rn_json_strz (&b, o->shard.group);
+    rn_buf_addf (&b, ",\"index\":%d,\"count\":%d,\"total\":%zu,\"keys\":\"%016llx\"}",
+                 o->shard.index, o->shard.count, o->shard.total,
+                 (unsigned long long) o->shard.keys);
+  }
+  rn_buf_addc (&b, '}');
   return rn_buf_take (&b);
+}
+
+/* The "shard" object of a run's options: {group, index, count, total}. */
+static void
+shard_read (const struct rn_node *m, struct rn_shard *sh)
+{
+  int64_t x;
+
+  for (size_t j = 0; j < m->nkids; j += 2) {
+    const char *k = m->kids[j]->str;
+    const struct rn_node *v = m->kids[j + 1];
+    if (v->kind != RN_Y_SCALAR)
+      continue;
+    if (strcmp (k, "group") == 0) {
+      free (sh->group);
+      sh->group = rn_strdup (v->str);
+    } else if (rn_parse_int (v->str, &x) == 0 && x >= 0 && x <= INT32_MAX) {
+      if (strcmp (k, "index") == 0)
+        sh->index = (int) x;
+      else if (strcmp (k, "count") == 0)
+        sh->count = (int) x;
+      else if (strcmp (k, "total") == 0)
+        sh->total = (size_t) x;
+    }
+  }
+  if (sh->group == NULL || !rn_shard_group_ok (sh->group) || sh->index >= sh->count)
+    sh->count = 0;           /* not a shard's run (a merged one): all tasks */
 }
 
 static void
@@ -219,6 +286,8 @@ options_read (const char *json, struct run_opts *o)
         rn_strv_add (&o->ov.images, rn_strdup (v->kids[j]->str));
     else if (strcmp (k, "format") == 0 && v->kind == RN_Y_SCALAR && !rn_node_is_null (v))
       o->ov.format = rn_strdup (v->str);
+    else if (strcmp (k, "shard") == 0 && v->kind == RN_Y_MAP)
+      shard_read (v, &o->shard);
     else if (v->kind == RN_Y_SCALAR && rn_parse_int (v->str, &x) == 0 && x >= 0) {
       if (strcmp (k, "timeout") == 0 && o->timeout < 0)
         o->timeout = (int) x;
@@ -273,10 +342,11 @@ list_tasks (const struct runset *rs)
 /* Validate every job file and expand them (with run id 0); 0 or -1 after
  * printing every error. */
 static int
-load_all (char **files, int nfiles, const struct run_opts *o, struct runset *rs)
+load_all (char **files, int nfiles, struct run_opts *o, struct runset *rs)
 {
   struct rn_errs e = { 0 };
   char date[16];
+  size_t first;
 
   today (date);
   rs->jobs = rn_calloc ((size_t) nfiles, sizeof *rs->jobs);
@@ -287,7 +357,10 @@ load_all (char **files, int nfiles, const struct run_opts *o, struct runset *rs)
       continue;
     apply_overrides (j, o);
     rs->jobs[rs->njobs++] = j;
+    first = rs->ntasks;
     rn_tasks_expand (j, 0, date, &rs->tasks, &rs->ntasks, &e);
+    o->shard.total = rs->ntasks - first;
+    o->shard.keys = rn_shard_filter (&o->shard, rs->tasks, first, &rs->ntasks);
   }
   if (e.n > 0) {
     rn_errs_print (&e);
@@ -316,6 +389,7 @@ create_runs (struct rn_db *db, const struct run_opts *o, struct runset *rs)
       break;
     if (rn_db_new_run (db, rs->jobs[i], opts, &rs->run_ids[i], &err) == -1 ||
         rn_tasks_expand (rs->jobs[i], rs->run_ids[i], date, &rs->tasks, &rs->ntasks, &e) == -1 ||
+        (rn_shard_filter (&o->shard, rs->tasks, first, &rs->ntasks), 0) ||
         rn_db_add_tasks (db, rs->run_ids[i], rs->tasks + first, rs->ntasks - first, &err) == -1) {
       rn_db_rollback (db);
       break;
@@ -358,6 +432,7 @@ load_resume (struct rn_db *db, struct run_opts *o, struct runset *rs)
   apply_overrides (j, o);
   snprintf (date, sizeof date, "%.10s", started);
   if (rn_tasks_expand (j, o->resume, date, &rs->tasks, &rs->ntasks, &e) == -1 ||
+      (rn_shard_filter (&o->shard, rs->tasks, 0, &rs->ntasks), 0) ||
       rn_db_load_tasks (db, o->resume, rs->tasks, rs->ntasks, &err) == -1)
     goto fail;
   for (size_t i = 0; i < rs->ntasks; i++) {
@@ -433,34 +508,164 @@ end_runs (struct rn_db *db, const struct runset *rs, int interrupted)
   }
 }
 
+/* ---- shards ---- */
+
+static void
+runset_free (struct runset *rs)
+{
+  rn_tasks_free (rs->tasks, rs->ntasks);
+  for (size_t i = 0; i < rs->njobs; i++)
+    rn_job_free (rs->jobs[i]);
+  free (rs->jobs);
+  free (rs->run_ids);
+  memset (rs, 0, sizeof *rs);
+}
+
+static void
+overrides_free (struct rn_overrides *ov)
+{
+  rn_strv_free (&ov->var_names);
+  rn_strv_free (&ov->var_values);
+  rn_strv_free (&ov->images);
+  free (ov->format);
+  ov->format = NULL;
+}
+
+/* The shard's index from the options or the environment; one job only. */
+static int
+shard_setup (struct run_opts *o, int nfiles)
+{
+  char *err = NULL;
+
+  if (rn_shard_resolve (&o->shard, o->shard_given, o->shards, &err) == -1) {
+    fprintf (stderr, "%s: run: %s\n", rn_progname, err);
+    free (err);
+    return -1;
+  }
+  if (o->shard.count == 0 && (o->shard.group || o->shard.out_dir)) {
+    fprintf (stderr, "%s: run: --shard-group and --out are for a shard (--shard I/N)\n",
+             rn_progname);
+    return -1;
+  }
+  if (o->shard.count > 0 && nfiles != 1) {
+    fprintf (stderr, "%s: run: a shard runs one job file, not %d\n", rn_progname, nfiles);
+    return -1;
+  }
+  return 0;
+}
+
+/* After loading: the default group and database; say what runs here. */
+static void
+shard_name (struct run_opts *o, const struct runset *rs, char **db_alloc)
+{
+  struct rn_shard *sh = &o->shard;
+
+  if (sh->group == NULL) {
+    int count = sh->count;
+    char *opts;
+    sh->count = 0;           /* the options without the shard */
+    opts = options_json (o);
+    sh->count = count;
+    sh->group = rn_shard_default_group (rs->jobs[0]->name, rs->jobs[0]->text, opts);
+    free (opts);
+  }
+  if (!o->db_given)
+    o->db = *db_alloc = rn_shard_local_db (sh);
+  printf ("shard %d/%d (%s), group %s: %zu of %zu task%s\n", sh->index, sh->count,
+          sh->from, sh->group, rs->ntasks, sh->total, sh->total == 1 ? "" : "s");
+}
+
+/* A shard started again goes on with its run in the database, if the
+ * job and options are the same; else it is refused. */
+static int
+shard_existing (struct rn_db *db, struct run_opts *o, struct runset *rs)
+{
+  char *text = NULL, *opts = NULL, *mine = NULL, *err = NULL;
+  int64_t id = rn_shard_find_run (db, &o->shard, &text, &opts, &err);
+  int r = 0;
+
+  if (id > 0) {
+    mine = options_json (o);
+    if (strcmp (text, rs->jobs[0]->text) || strcmp (opts, mine)) {
+      err = rn_asprintf ("%s holds shard %d of group %s from another version of the "
+                         "job (its file or options differ): give another --shard-group "
+                         "or --db", o->db, o->shard.index, o->shard.group);
+    } else {
+      o->resume = id;        /* load_resume reads the run's own settings */
+      overrides_free (&o->ov);
+      runset_free (rs);
+    }
+  }
+  if (err) {
+    fprintf (stderr, "%s: run: %s\n", rn_progname, err);
+    r = -1;
+  }
+  free (text), free (opts), free (mine), free (err);
+  return r;
+}
+
+/* Run the tasks of rs; the exit status. */
+static int
+run_tasks (struct rn_db *db, const struct run_opts *o, struct runset *rs)
+{
+  struct rn_pool_opts po;
+  char *err = NULL;
+  int rc, interrupted = 0;
+
+  po = (struct rn_pool_opts) { .workers = pool_workers (o, rs), .verbose = o->verbose,
+                               .quiet = o->quiet };
+  if (po.workers == 0)
+    po.workers = rn_default_workers ();
+  for (size_t i = 0; i < rs->njobs; i++)
+    if (rn_db_claim_run (db, rs->run_ids[i], po.workers, &err) == -1) {
+      fprintf (stderr, "%s: %s\n", rn_progname, err);
+      free (err);
+      return RN_EXIT_USAGE;
+    }
+  launch_timeout (rs);
+  rc = rn_pool_run (db, rs->tasks, rs->ntasks, &po, &interrupted);
+  end_runs (db, rs, interrupted);
+  for (size_t i = 0; i < rs->ntasks; i++)
+    if (rs->tasks[i].status != RN_OK)
+      rc = RN_EXIT_FAILED;         /* the whole run, resumed or not */
+  return rc;
+}
+
 int
 rn_cmd_run (int argc, char **argv)
 {
   struct run_opts o = { .db = "guestkit.db", .workers = -1, .timeout = -1, .retries = -1 };
   struct runset rs = { 0 };
   struct rn_db *db = NULL;
-  struct rn_pool_opts po;
-  char *err = NULL;
-  int first, rc = RN_EXIT_USAGE, interrupted = 0;
+  char *err = NULL, *db_alloc = NULL;
+  int first, rc = RN_EXIT_USAGE;
 
   first = parse_run_args (argc, argv, &o);
   if (first == -2) {
     run_usage (stdout);
     return RN_EXIT_OK;
   }
-  if (first < 0)
+  if (first < 0 || (!o.resume && shard_setup (&o, argc - first) == -1))
     goto out;
   if (!o.resume && load_all (argv + first, argc - first, &o, &rs) == -1)
     goto out;
+  if (o.shard.count > 0)
+    shard_name (&o, &rs, &db_alloc);
   if (o.check && !o.resume) {
     list_tasks (&rs);
     rc = RN_EXIT_OK;
+    goto out;
+  }
+  if (o.shard.count > 0 && rn_shard_seed (&o.shard, o.db, &err) == -1) {
+    fprintf (stderr, "%s: run: %s\n", rn_progname, err);
     goto out;
   }
   if ((db = rn_db_open (o.db, !o.resume, &err)) == NULL) {
     fprintf (stderr, "%s: %s\n", rn_progname, err);
     goto out;
   }
+  if (o.shard.count > 0 && !o.resume && shard_existing (db, &o, &rs) == -1)
+    goto out;
   if (o.resume ? load_resume (db, &o, &rs) : create_runs (db, &o, &rs))
     goto out;
   if (o.check) {
@@ -468,33 +673,22 @@ rn_cmd_run (int argc, char **argv)
     rc = RN_EXIT_OK;
     goto out;
   }
-  po = (struct rn_pool_opts) { .workers = pool_workers (&o, &rs), .verbose = o.verbose,
-                               .quiet = o.quiet };
-  if (po.workers == 0)
-    po.workers = rn_default_workers ();
-  for (size_t i = 0; i < rs.njobs; i++)
-    if (rn_db_claim_run (db, rs.run_ids[i], po.workers, &err) == -1) {
-      fprintf (stderr, "%s: %s\n", rn_progname, err);
-      goto out;
-    }
-  launch_timeout (&rs);
-  rc = rn_pool_run (db, rs.tasks, rs.ntasks, &po, &interrupted);
-  end_runs (db, &rs, interrupted);
-  for (size_t i = 0; i < rs.ntasks; i++)
-    if (rs.tasks[i].status != RN_OK)
-      rc = RN_EXIT_FAILED;         /* the whole run, resumed or not */
+  rc = run_tasks (db, &o, &rs);
+  rn_db_close (db);
+  db = NULL;
+  if (o.shard.count > 0 && o.shard.out_dir && rc != RN_EXIT_USAGE &&
+      rn_shard_publish (&o.shard, o.db, &err) == -1) {
+    fprintf (stderr, "%s: run: %s\n", rn_progname, err);
+    rc = RN_EXIT_FAILED;
+  }
  out:
   free (err);
   rn_db_close (db);
-  rn_tasks_free (rs.tasks, rs.ntasks);
-  for (size_t i = 0; i < rs.njobs; i++)
-    rn_job_free (rs.jobs[i]);
-  free (rs.jobs);
-  free (rs.run_ids);
-  rn_strv_free (&o.ov.var_names);
-  rn_strv_free (&o.ov.var_values);
-  rn_strv_free (&o.ov.images);
-  free (o.ov.format);
+  runset_free (&rs);
+  overrides_free (&o.ov);
+  free (o.shard.group);
+  free (o.shard.out_dir);
+  free (db_alloc);
   return rc;
 }
 
@@ -516,6 +710,9 @@ usage (FILE *f)
 "  cache              the appliance cache: list, --prune, --clear (guestkit cache --help)\n"
 "  boot-test -a IMG   boot an image and wait for a console text (--help)\n"
 "  steps [STEP]       the high-level job steps (help STEP: one of them)\n"
+"  merge OUT SHARD... merge the databases of a sharded run (guestkit merge --help)\n"
+"  slurm JOB.yaml     a Slurm job array of shards and a merge job (guestkit slurm --help)\n"
+"  k8s JOB.yaml       a Kubernetes Indexed Job of shards and a merge Job\n"
 "\n"
 "Reference: runner/README.md; job format: schemas/job-schema.md.\n");
 }
@@ -552,6 +749,12 @@ main (int argc, char **argv)
     return rn_cmd_cache (argc - 1, argv + 1);
   if (strcmp (argv[1], "boot-test") == 0)
     return rn_cmd_boot_test (argc - 1, argv + 1);
+  if (strcmp (argv[1], "merge") == 0)
+    return rn_cmd_merge (argc - 1, argv + 1);
+  if (strcmp (argv[1], "slurm") == 0)
+    return rn_cmd_slurm (argc - 1, argv + 1);
+  if (strcmp (argv[1], "k8s") == 0)
+    return rn_cmd_k8s (argc - 1, argv + 1);
   fprintf (stderr, "%s: unknown command '%s'\n", rn_progname, argv[1]);
   usage (stderr);
   return RN_EXIT_USAGE;

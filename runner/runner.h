@@ -80,6 +80,9 @@ int rn_parse_size (const char *s, uint64_t *v);
 int rn_parse_duration (const char *s, int64_t *v);
 /* "1m02s", "3.1s" into buf[32]. */
 void rn_fmt_secs (char *buf, double secs);
+/* An option's number (a duration for --timeout) in min..max into *out;
+ * -1 after printing "OPT: expected a number from MIN to MAX". */
+int rn_int_arg (const char *opt, const char *s, int min, int max, int *out);
 
 /* ---- errors.c: the list of validation errors ---- */
 
@@ -869,6 +872,71 @@ struct rn_boot_result {
 int rn_boot_test (const struct rn_boot *b, struct rn_boot_result *r);
 void rn_boot_result_free (struct rn_boot_result *r);
 int rn_cmd_boot_test (int argc, char **argv);
+/* ---- shard.c: one shard of a sharded run (--shard I/N) ---- */
+
+struct rn_shard {
+  int index, count;          /* shard index of count; count 0: not sharded */
+  char *group;               /* the sharded run's name, the same in every shard */
+  char *out_dir;             /* --out DIR: where the finished database goes, or NULL */
+  size_t total;              /* tasks of the whole job, every shard's */
+  uint64_t keys;             /* fingerprint of the whole job's task keys */
+  const char *from;          /* where index came from, for messages (static) */
+
+/* Check 0 <= index < count, count >= 1; -1 with *err naming what. */
+int rn_shard_check (int index, int count, const char *what, char **err);
+/* Parse --shard's "I/N"; -1 with *err (caller frees). */
+int rn_shard_parse (const char *s, int *index, int *count, char **err);
+/* Index and count: from --shard I/N (given), else a Slurm array or a
+ * Kubernetes Indexed Job in the environment; shards is --shards N or 0.
+ * sh->count stays 0 when nothing asks for a shard.  -1 with *err. */
+int rn_shard_resolve (struct rn_shard *sh, int given, int shards, char **err);
+/* A task's key hashed: the stable hash documented in shard.c. */
+uint64_t rn_shard_hash (const char *image, const char *instance);
+/* Keep only sh's share of the tasks v[first..*n) (order kept, the others
+ * freed; nothing when sh is not a shard): the tasks sorted by their
+ * hash and dealt out in turn.  Returns a fingerprint of the whole set. */
+uint64_t rn_shard_filter (const struct rn_shard *sh, struct rn_task *v, size_t first,
+                          size_t *n);
+/* May s name a group (and so a file name part)? */
+int rn_shard_group_ok (const char *s);
+/* s (a job name) as a plain file name part: at most 60 of A-Z a-z 0-9
+ * . _ -, others made '_'.  Caller frees. */
+char *rn_shard_clean (const char *s);
+/* The default group: the job's name and a hash of its text and options
+ * (without the shard).  Caller frees. */
+char *rn_shard_default_group (const char *job_name, const char *text,
+                              const char *options);
+/* DIR/GROUP.shard-I.db; caller frees. */
+char *rn_shard_file (const struct rn_shard *sh, const char *dir);
+/* The shard's database on local disk: $TMPDIR (else /var/tmp)/GROUP.shard-I.db. */
+char *rn_shard_local_db (const struct rn_shard *sh);
+/* Copy src to dest through a temp file in dest's directory, fsync'd, then
+ * renamed: dest is never seen half-written.  -1 with *err. */
+int rn_copy_file_atomic (const char *src, const char *dest, char **err);
+/* Remove a database and its -wal, -shm and -journal files. */
+void rn_db_files_remove (const char *path);
+/* Before the run: with --out, when db does not exist but the copy in the
+ * out dir does (an earlier attempt elsewhere), start from that copy. */
+int rn_shard_seed (const struct rn_shard *sh, const char *db, char **err);
+/* After the run (db closed): a consistent copy of db into the out dir,
+ * atomically; then db is removed (the copy is the shard's state). */
+int rn_shard_publish (const struct rn_shard *sh, const char *db, char **err);
+/* The run of sh's group and index in db: its id (0: none, -1: error),
+ * job text and options (caller frees both). */
+int64_t rn_shard_find_run (struct rn_db *db, const struct rn_shard *sh, char **text,
+                           char **options, char **err);
+
+/* ---- merge.c: guestkit merge, and snapshots of a database ---- */
+
+/* A consistent copy of the database at src (its WAL included) into a new
+ * file dest, in rollback-journal mode; -1 with *err. */
+int rn_db_snapshot (const char *src, const char *dest, char **err);
+int rn_cmd_merge (int argc, char **argv);
+
+/* ---- slurm.c: guestkit slurm and guestkit k8s ---- */
+
+int rn_cmd_slurm (int argc, char **argv);
+int rn_cmd_k8s (int argc, char **argv);
 
 /* ---- main.c ---- */
 

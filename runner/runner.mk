@@ -76,3 +76,13 @@ VM_TESTS += $(wildcard tests/build-*.sh)
 # the report views need no VM; the browser test is slow, so not quick.
 QUICK_TESTS += tests/audit-report.sh
 VM_TESTS += tests/audit-html.sh
+
+# Scale-out (issue 13): shards, merge, Slurm and Kubernetes
+QUICK_TESTS += tests/runner-merge.sh
+VM_TESTS += tests/runner-shard.sh tests/runner-slurm.sh
+
+# make bench: the merge of 100 shards and the sharding overhead through Slurm
+bench-shard: all
+	@tests/bench-shard.sh
+bench: bench-shard
+.PHONY: bench-shard

@@ -404,3 +404,17 @@ rn_parse_duration (const char *s, int64_t *v)
   *v = (int64_t) u;
   return 0;
 }
+
+int
+rn_int_arg (const char *opt, const char *s, int min, int max, int *out)
+{
+  int64_t v;
+  if ((strcmp (opt, "--timeout") == 0 ? rn_parse_duration (s, &v) : rn_parse_int (s, &v)) == -1 ||
+      v < min || v > max) {
+    fprintf (stderr, "%s: %s: expected a number from %d to %d, got '%s'\n",
+             rn_progname, opt, min, max, s);
+    return -1;
+  }
+  *out = (int) v;
+  return 0;
+}
