@@ -872,6 +872,7 @@ struct rn_boot_result {
 int rn_boot_test (const struct rn_boot *b, struct rn_boot_result *r);
 void rn_boot_result_free (struct rn_boot_result *r);
 int rn_cmd_boot_test (int argc, char **argv);
+
 /* ---- shard.c: one shard of a sharded run (--shard I/N) ---- */
 
 struct rn_shard {
@@ -881,6 +882,7 @@ struct rn_shard {
   size_t total;              /* tasks of the whole job, every shard's */
   uint64_t keys;             /* fingerprint of the whole job's task keys */
   const char *from;          /* where index came from, for messages (static) */
+};
 
 /* Check 0 <= index < count, count >= 1; -1 with *err naming what. */
 int rn_shard_check (int index, int count, const char *what, char **err);
