@@ -5,11 +5,12 @@ RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
   runner/template.c runner/job.c runner/task.c runner/json.c runner/calls.c \
   runner/db.c runner/exec.c runner/pool.c runner/report.c \
   runner/calls-gen.c runner/results-sql-gen.c \
-  runner/shell.c runner/shell-parse.c runner/inspect-cli.c
+  runner/shell.c runner/shell-parse.c runner/shell-cmds.c runner/shell-edit.c \
+  runner/shell-progress.c runner/shell-remote.c runner/inspect-cli.c
 RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
 RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
 RUNNER_CFLAGS := -Icore/include -Irunner
-RUNNER_LIBS := -lyaml -lsqlite3
+RUNNER_LIBS := -lyaml -lsqlite3 -ledit
 RUNNER_BIN := runner/guestkit
 
 all: $(RUNNER_BIN)
@@ -60,5 +61,5 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 
 # guestkit shell and guestkit inspect
 QUICK_TESTS += tests/shell-errors.sh
-VM_TESTS += tests/shell-basic.sh tests/inspect-cli.sh
+VM_TESTS += tests/shell-basic.sh tests/shell-tty.sh tests/inspect-cli.sh
 VM_TESTS += tests/runner-faults.sh
