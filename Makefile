@@ -46,7 +46,7 @@ PYTHON   ?= python3
 DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   qemu-system-x86 qemu-utils supermin linux-image-amd64 \
   e2fsprogs lvm2 parted fdisk file kmod cpio xz-utils \
-  libyaml-dev libsqlite3-dev sqlite3 \
+  libyaml-dev libsqlite3-dev sqlite3 libedit-dev tmux \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
   dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev db5.3-util \
   mmdebstrap chromium slurm-wlm munge python3-yaml

@@ -60,6 +60,12 @@ struct guestfs_h {
   void *quit_cb_data;
   guestfs_launch_done_cb launch_done_cb;
   void *launch_done_cb_data;
+  guestfs_progress_cb progress_cb;
+  void *progress_cb_data;
+  /* The file transfer in progress, for progress_cb (rpc.c). */
+  int xfer_proc;
+  uint32_t xfer_serial;
+  uint64_t xfer_pos, xfer_total;
 
   /* The running appliance. */
   pid_t pid;                   /* qemu, 0 when none */

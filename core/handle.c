@@ -130,6 +130,13 @@ guestfs_set_launch_done_callback (guestfs_h *g, guestfs_launch_done_cb cb,
   g->launch_done_cb_data = opaque;
 }
 
+void
+guestfs_set_progress_callback (guestfs_h *g, guestfs_progress_cb cb, void *opaque)
+{
+  g->progress_cb = cb;
+  g->progress_cb_data = opaque;
+}
+
 /* ---- Settings ---- */
 
 int

@@ -297,6 +297,16 @@ daemon_cancelled (guestfs_h *g)
   return gk_get_u32 (w) == GK_CANCEL_FLAG ? 1 : -1;
 }
 
+/* n more bytes of the transfer have moved: tell the progress callback. */
+static void
+progress (guestfs_h *g, uint64_t n)
+{
+  g->xfer_pos += n;
+  if (g->progress_cb && n)
+    g->progress_cb (g, g->progress_cb_data, g->xfer_proc, (int) g->xfer_serial,
+                    g->xfer_pos, g->xfer_total);
+}
+
 /* Stream a local file into the appliance.  Returns 0 when sent, 1 when
  * the daemon cancelled (its error reply follows), -1 on I/O failure,
  * -2 on a local read error (the stream was cancelled by us). */
@@ -306,12 +316,15 @@ send_file (guestfs_h *g, const char *path, int *local_errno)
   size_t cap = GK_CHUNK_MAX;
   char *buf = msgbuf (g);
   int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
   int r;
 
   if (fd == -1) {
     *local_errno = errno;
     return send_chunk (g, 1, NULL, 0) == -1 ? -1 : -2;
   }
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
+    g->xfer_total = (uint64_t) st.st_size;
   for (;;) {
     ssize_t n = read (fd, buf, cap);
     if (n == -1 && errno == EINTR) continue;
@@ -330,6 +343,7 @@ send_file (guestfs_h *g, const char *path, int *local_errno)
       close (fd);
       return -1;
     }
+    progress (g, (uint64_t) n);
     if (n == 0)
       break;
   }
@@ -426,6 +440,7 @@ receive_file (guestfs_h *g, int fd, int *local_errno)
         off += (size_t) w;
       }
     }
+    progress (g, n);
     free (data);
   }
 }
@@ -503,6 +518,9 @@ gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
   }
   g->state = GK_BUSY;
   serial = g->serial++;
+  g->xfer_proc = a->proc;
+  g->xfer_serial = serial;
+  g->xfer_pos = g->xfer_total = 0;
   r = send_request (g, a, args, serial);
   if (r == -2) {
     g->state = GK_READY;

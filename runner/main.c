@@ -10,6 +10,7 @@
  * interrupted), 2 invalid job file or arguments.  See runner/README.md.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -714,7 +715,30 @@ usage (FILE *f)
 "  slurm JOB.yaml     a Slurm job array of shards and a merge job (guestkit slurm --help)\n"
 "  k8s JOB.yaml       a Kubernetes Indexed Job of shards and a merge Job\n"
 "\n"
+"guestkit --version, or guestkit COMMAND --version, prints the version.\n"
+"\n"
 "Reference: runner/README.md; job format: schemas/job-schema.md.\n");
+}
+
+/* "guestkit VERSION": the library's version, from guestfs_version. */
+static int
+print_version (void)
+{
+  guestfs_h *g = guestfs_create ();
+  struct guestfs_version *v = g ? guestfs_version (g) : NULL;
+
+  if (v == NULL) {
+    fprintf (stderr, "%s: cannot read the library's version\n", rn_progname);
+    if (g)
+      guestfs_close (g);
+    return RN_EXIT_FAILED;
+  }
+  printf ("guestkit %s (libguestfs API %" PRId64 ".%" PRId64 ".%" PRId64 ")\n",
+          strncmp (v->extra, "guestkit-", 9) == 0 ? v->extra + 9 : v->extra,
+          v->major, v->minor, v->release);
+  guestfs_free_version (v);
+  guestfs_close (g);
+  return RN_EXIT_OK;
 }
 
 int
@@ -735,6 +759,10 @@ main (int argc, char **argv)
     usage (stdout);
     return RN_EXIT_OK;
   }
+  /* guestkit --version, and guestkit COMMAND --version for every command. */
+  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-V") == 0 ||
+      (argc >= 3 && strcmp (argv[2], "--version") == 0))
+    return print_version ();
   if (strcmp (argv[1], "run") == 0)
     return rn_cmd_run (argc - 1, argv + 1);
   if (strcmp (argv[1], "report") == 0)

@@ -762,6 +762,30 @@ int rn_sh_split (const char *line, size_t len, struct rn_strv *words, char **err
 
 /* ---- shell.c: guestkit shell, and the -a drives it shares ---- */
 
+/* One shell session. */
+struct rn_shell {
+  guestfs_h *g;
+  int ro;                    /* --ro: drives read-only, -m mounts ro */
+  int ndrives;               /* drives added (-a or add commands) */
+  const char *src;           /* script name for messages, or NULL */
+  int line;                  /* line in src */
+  int quit;                  /* quit/exit was run */
+};
+/* "guestkit: [SCRIPT:LINE: ]message" on stderr. */
+void rn_sh_err (struct rn_shell *sh, const char *fmt, ...)
+  __attribute__((format (printf, 2, 3)));
+/* The shell's command for a name ('-' and '_' alike, aliases), or NULL. */
+const struct rn_call *rn_sh_find_call (const char *name);
+/* The shell's own commands: { name, help } rows, { NULL, NULL } last. */
+extern const char *const rn_sh_builtins[][2];
+/* Launch now if drives were added and the appliance is not up; 0 or -1. */
+int rn_sh_need_appliance (struct rn_shell *sh);
+/* One command's words, a leading '-' meaning "go on if it fails"; 0 or
+ * -1 (the message is printed). */
+int rn_sh_run_command (struct rn_shell *sh, char **w, size_t n);
+/* Commands of a script stream until EOF or quit: 0, or 1 on a failure. */
+int rn_sh_run_stream (struct rn_shell *sh, FILE *f, const char *src);
+
 /* Disk images given with -a, each with the --format in force before it. */
 struct rn_drives {
   struct rn_strv paths, formats;
@@ -776,6 +800,37 @@ int rn_cmd_shell (int argc, char **argv);
 /* ---- cache-cli.c: guestkit cache ---- */
 
 int rn_cmd_cache (int argc, char **argv);
+/* ---- shell-cmds.c: edit, more, glob ---- */
+
+int rn_sh_cmd_edit (struct rn_shell *sh, char **w, size_t n);
+int rn_sh_cmd_more (struct rn_shell *sh, char **w, size_t n);
+int rn_sh_cmd_glob (struct rn_shell *sh, char **w, size_t n);
+
+/* ---- shell-edit.c: line editing, history, completion (a terminal) ---- */
+
+/* Before the first prompt; completion asks g for guest names. */
+void rn_sh_edit_start (guestfs_h *g);
+/* Read a line with the prompt into b: 1, or 0 at end of input. */
+int rn_sh_edit_read (const char *prompt, struct rn_buf *b);
+/* Save the history; after the last prompt. */
+void rn_sh_edit_end (void);
+
+/* ---- shell-progress.c: progress bars for transfers (a terminal) ---- */
+
+/* Draw a bar on stderr for g's transfers, if stderr is a terminal. */
+void rn_sh_progress_start (guestfs_h *g);
+/* After a call: wipe the bar, if one was drawn. */
+void rn_sh_progress_done (void);
+
+/* ---- shell-remote.c: --listen and --remote ---- */
+
+/* Become a server in a child process, set up by setup(sh, arg); the
+ * parent prints GUESTKIT_PID=... and gets the exit status. */
+int rn_sh_listen (struct rn_shell *sh, int (*setup) (struct rn_shell *, const void *),
+                  const void *arg);
+/* Send words (none: stdin's commands) to server pid (NULL:
+ * $GUESTKIT_PID); the exit status. */
+int rn_sh_remote (const char *pid, char **words, int n);
 
 /* ---- inspect-cli.c: guestkit inspect ---- */
 

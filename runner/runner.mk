@@ -6,7 +6,7 @@ RUNNER_SRCS := $(sort $(wildcard runner/*.c) runner/calls-gen.c runner/results-s
 RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
 RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
 RUNNER_CFLAGS := -Icore/include -Irunner
-RUNNER_LIBS := -lyaml -lsqlite3
+RUNNER_LIBS := -lyaml -lsqlite3 -ledit
 RUNNER_BIN := runner/guestkit
 
 all: $(RUNNER_BIN)
@@ -57,7 +57,7 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 
 # guestkit shell and guestkit inspect
 QUICK_TESTS += tests/shell-errors.sh
-VM_TESTS += tests/shell-basic.sh tests/inspect-cli.sh
+VM_TESTS += tests/shell-basic.sh tests/shell-tty.sh tests/inspect-cli.sh
 VM_TESTS += tests/runner-faults.sh
 QUICK_TESTS += tests/cache-rule.sh
 VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh

@@ -36,19 +36,10 @@
 
 #include "runner.h"
 
-struct shell {
-  guestfs_h *g;
-  int ro;                    /* --ro: drives read-only, -m mounts ro */
-  int ndrives;               /* drives added (-a or add commands) */
-  const char *src;           /* script name for messages, or NULL */
-  int line;                  /* line in src */
-  int quit;                  /* quit/exit was run */
-};
-
 /* ---- Messages ---- */
 
-static void __attribute__((format (printf, 2, 3)))
-sh_err (struct shell *sh, const char *fmt, ...)
+void
+rn_sh_err (struct rn_shell *sh, const char *fmt, ...)
 {
   va_list ap;
 
@@ -66,7 +57,7 @@ static void
 on_lib_error (guestfs_h *g, void *opaque, const char *msg)
 {
   (void) g;
-  sh_err (opaque, "%s", msg);
+  rn_sh_err (opaque, "%s", msg);
 }
 
 /* A word for a message: at most 60 bytes of it. */
@@ -92,8 +83,8 @@ respell (const char *name, char from, char to)
   return s;
 }
 
-static const struct rn_call *
-find_call (const char *name)
+const struct rn_call *
+rn_sh_find_call (const char *name)
 {
   char *u = respell (name, '-', '_'), *d = respell (name, '_', '-');
   const struct rn_call *c = rn_call_find (u);
@@ -105,11 +96,15 @@ find_call (const char *name)
   return c && !(c->flags & RN_CALL_NOTINFISH) ? c : NULL;
 }
 
-static const char *const builtins[][2] = {
+const char *const rn_sh_builtins[][2] = {
   { "help", "list the commands, or describe one: help [COMMAND]" },
   { "quit", "leave the shell (also: exit, q)" },
   { "echo", "print its arguments, separated by spaces" },
   { "!", "!COMMAND runs a command of the host's shell" },
+  { "edit", "edit a guest file with $EDITOR (default vi): edit FILE (also: vi, emacs)" },
+  { "more", "show a guest file with $PAGER (default more): more FILE (also: less)" },
+  { "glob", "expand guest wildcards in the arguments, run the command for each match: glob COMMAND ARG..." },
+  { NULL, NULL },
 };
 
 static const char *
@@ -157,8 +152,8 @@ help_list (void)
       print_dashed (stdout, rn_calls[i].name, 0);
     }
   printf ("\n\nShell commands:\n");
-  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    printf ("  %-28s %s\n", builtins[i][0], builtins[i][1]);
+  for (size_t i = 0; rn_sh_builtins[i][0]; i++)
+    printf ("  %-28s %s\n", rn_sh_builtins[i][0], rn_sh_builtins[i][1]);
 }
 
 static const char *
@@ -205,7 +200,7 @@ help_call (const struct rn_call *c)
 }
 
 static int
-cmd_help (struct shell *sh, char **w, size_t n)
+cmd_help (struct rn_shell *sh, char **w, size_t n)
 {
   const struct rn_call *c;
 
@@ -213,15 +208,15 @@ cmd_help (struct shell *sh, char **w, size_t n)
     help_list ();
     return 0;
   }
-  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    if (strcmp (w[1], builtins[i][0]) == 0 ||
+  for (size_t i = 0; rn_sh_builtins[i][0]; i++)
+    if (strcmp (w[1], rn_sh_builtins[i][0]) == 0 ||
         (i == 1 && (strcmp (w[1], "exit") == 0 || strcmp (w[1], "q") == 0))) {
-      printf ("%s: %s\n", w[1], builtins[i][1]);
+      printf ("%s: %s\n", w[1], rn_sh_builtins[i][1]);
       return 0;
     }
-  if ((c = find_call (w[1])) == NULL) {
+  if ((c = rn_sh_find_call (w[1])) == NULL) {
     char b[64];
-    sh_err (sh, "help: unknown command '%s'", shorten (w[1], b, sizeof b));
+    rn_sh_err (sh, "help: unknown command '%s'", shorten (w[1], b, sizeof b));
     return -1;
   }
   help_call (c);
@@ -353,15 +348,15 @@ pump_run (void *arg)
 }
 
 static int
-pump_start (struct shell *sh, struct pump *p)
+pump_start (struct rn_shell *sh, struct pump *p)
 {
   if (pipe2 (p->fds, O_CLOEXEC) == -1) {
-    sh_err (sh, "pipe: %s", strerror (errno));
+    rn_sh_err (sh, "pipe: %s", strerror (errno));
     return -1;
   }
   fflush (stdout);
   if ((errno = pthread_create (&p->thread, NULL, pump_run, p)) != 0) {
-    sh_err (sh, "pthread_create: %s", strerror (errno));
+    rn_sh_err (sh, "pthread_create: %s", strerror (errno));
     close (p->fds[0]);
     close (p->fds[1]);
     return -1;
@@ -415,14 +410,14 @@ split_list (const char *w, struct rn_strv *l)
 }
 
 static int
-int_arg (struct shell *sh, const struct rn_call *c, const struct rn_arg *a,
+int_arg (struct rn_shell *sh, const struct rn_call *c, const struct rn_arg *a,
          const char *w, union rn_argval *v)
 {
   char b[64];
   int64_t x;
 
   if (rn_parse_int (w, &x) == -1) {
-    sh_err (sh, "%s: %s: expected %s (decimal, 0x hex or 0 octal), got '%s'",
+    rn_sh_err (sh, "%s: %s: expected %s (decimal, 0x hex or 0 octal), got '%s'",
             c->name, a->name, a->type == RN_ARG_INT ? "an integer" : "a 64-bit integer",
             shorten (w, b, sizeof b));
     return -1;
@@ -432,7 +427,7 @@ int_arg (struct shell *sh, const struct rn_call *c, const struct rn_arg *a,
     return 0;
   }
   if (x < INT32_MIN || x > INT32_MAX) {
-    sh_err (sh, "%s: %s: %s is out of range (%d to %d)", c->name, a->name,
+    rn_sh_err (sh, "%s: %s: %s is out of range (%d to %d)", c->name, a->name,
             shorten (w, b, sizeof b), INT32_MIN, INT32_MAX);
     return -1;
   }
@@ -441,7 +436,7 @@ int_arg (struct shell *sh, const struct rn_call *c, const struct rn_arg *a,
 }
 
 static int
-one_arg (struct shell *sh, const struct rn_call *c, int i, const char *w, struct args *a)
+one_arg (struct rn_shell *sh, const struct rn_call *c, int i, const char *w, struct args *a)
 {
   const struct rn_arg *arg = &c->args[i];
   char b[64];
@@ -449,7 +444,7 @@ one_arg (struct shell *sh, const struct rn_call *c, int i, const char *w, struct
   switch (arg->type) {
   case RN_ARG_BOOL:
     if ((a->v[i].i = parse_bool (w)) == -1) {
-      sh_err (sh, "%s: %s: expected true or false (yes/no, on/off, 1/0), got '%s'",
+      rn_sh_err (sh, "%s: %s: expected true or false (yes/no, on/off, 1/0), got '%s'",
               c->name, arg->name, shorten (w, b, sizeof b));
       return -1;
     }
@@ -498,15 +493,23 @@ args_free (const struct rn_call *c, struct args *a)
 /* ---- Running calls ---- */
 
 static int
-launch (struct shell *sh)
+launch (struct rn_shell *sh)
 {
   return guestfs_launch (sh->g);
+}
+
+int
+rn_sh_need_appliance (struct rn_shell *sh)
+{
+  if (sh->ndrives == 0 || guestfs_is_config (sh->g) != 1)
+    return 0;
+  return launch (sh);
 }
 
 /* With drives given, launch before the first call that needs the
  * appliance. */
 static int
-auto_launch (struct shell *sh, const struct rn_call *c)
+auto_launch (struct rn_shell *sh, const struct rn_call *c)
 {
   if (sh->ndrives == 0 || (c->states & RN_ST_CONFIG) || !(c->states & RN_ST_READY) ||
       guestfs_is_config (sh->g) != 1)
@@ -515,7 +518,7 @@ auto_launch (struct shell *sh, const struct rn_call *c)
 }
 
 static int
-wrong_count (struct shell *sh, const struct rn_call *c, size_t given)
+wrong_count (struct rn_shell *sh, const struct rn_call *c, size_t given)
 {
   struct rn_buf u = { NULL, 0, 0 };
   char *d = respell (c->name, '_', '-');
@@ -523,7 +526,7 @@ wrong_count (struct shell *sh, const struct rn_call *c, size_t given)
   rn_buf_adds (&u, d);
   for (int i = 0; i < c->nargs; i++)
     rn_buf_addf (&u, " %s", c->args[i].name);
-  sh_err (sh, "%s: expected %d argument%s, got %zu (usage: %s)", d, c->nargs,
+  rn_sh_err (sh, "%s: expected %d argument%s, got %zu (usage: %s)", d, c->nargs,
           c->nargs == 1 ? "" : "s", given, u.s);
   rn_buf_free (&u);
   free (d);
@@ -533,13 +536,13 @@ wrong_count (struct shell *sh, const struct rn_call *c, size_t given)
 /* add-drive-opts FILE [format:FMT] [readonly:BOOL] (its optional
  * arguments in guestfish's NAME:VALUE form). */
 static int
-cmd_add_drive_opts (struct shell *sh, char **w, size_t n)
+cmd_add_drive_opts (struct rn_shell *sh, char **w, size_t n)
 {
   struct guestfs_add_drive_opts_argv o = { 0 };
   char b[64];
 
   if (n < 2)
-    return wrong_count (sh, find_call ("add_drive_opts"), n - 1);
+    return wrong_count (sh, rn_sh_find_call ("add_drive_opts"), n - 1);
   for (size_t i = 2; i < n; i++) {
     if (strncmp (w[i], "format:", 7) == 0) {
       o.format = w[i] + 7;
@@ -548,7 +551,7 @@ cmd_add_drive_opts (struct shell *sh, char **w, size_t n)
                (o.readonly = parse_bool (w[i] + 9)) != -1)
       o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK;
     else {
-      sh_err (sh, "add-drive-opts: '%s': expected format:FORMAT or readonly:true|false",
+      rn_sh_err (sh, "add-drive-opts: '%s': expected format:FORMAT or readonly:true|false",
               shorten (w[i], b, sizeof b));
       return -1;
     }
@@ -560,7 +563,7 @@ cmd_add_drive_opts (struct shell *sh, char **w, size_t n)
 }
 
 static int
-run_call (struct shell *sh, const struct rn_call *c, char **w, size_t n)
+run_call (struct rn_shell *sh, const struct rn_call *c, char **w, size_t n)
 {
   struct args a = { rn_calloc ((size_t) c->nargs, sizeof *a.v),
                     rn_calloc ((size_t) c->nargs, sizeof *a.lists), { { -1, -1 }, 0, "" }, 0 };
@@ -573,7 +576,9 @@ run_call (struct shell *sh, const struct rn_call *c, char **w, size_t n)
   if (auto_launch (sh, c) == -1)
     goto out;
   fflush (stdout);
-  if (rn_call_invoke (c, sh->g, a.v, &ret) == -1)
+  r = rn_call_invoke (c, sh->g, a.v, &ret);
+  rn_sh_progress_done ();
+  if (r == -1)
     goto out;
   if (a.pumping) {                      /* its bytes before the result's */
     pump_end (&a.pump);
@@ -590,18 +595,18 @@ run_call (struct shell *sh, const struct rn_call *c, char **w, size_t n)
 }
 
 static int
-run_local (struct shell *sh, const char *cmd)
+run_local (struct rn_shell *sh, const char *cmd)
 {
   int st;
 
   fflush (stdout);
   st = system (cmd);
   if (st == -1)
-    sh_err (sh, "!%s: %s", cmd, strerror (errno));
+    rn_sh_err (sh, "!%s: %s", cmd, strerror (errno));
   else if (WIFSIGNALED (st))
-    sh_err (sh, "!%s: killed by signal %d", cmd, WTERMSIG (st));
+    rn_sh_err (sh, "!%s: killed by signal %d", cmd, WTERMSIG (st));
   else if (WEXITSTATUS (st) != 0)
-    sh_err (sh, "!%s: exit status %d", cmd, WEXITSTATUS (st));
+    rn_sh_err (sh, "!%s: exit status %d", cmd, WEXITSTATUS (st));
   else
     return 0;
   return -1;
@@ -609,7 +614,7 @@ run_local (struct shell *sh, const char *cmd)
 
 /* !CMD given as words (on the command line): the words joined. */
 static int
-run_local_words (struct shell *sh, char **w, size_t n)
+run_local_words (struct rn_shell *sh, char **w, size_t n)
 {
   struct rn_buf b = { NULL, 0, 0 };
   int r;
@@ -624,7 +629,7 @@ run_local_words (struct shell *sh, char **w, size_t n)
 
 /* One command as words; 0 or -1 (the message is printed). */
 static int
-run_words (struct shell *sh, char **w, size_t n)
+run_words (struct rn_shell *sh, char **w, size_t n)
 {
   const struct rn_call *c;
   char b[64];
@@ -637,16 +642,22 @@ run_words (struct shell *sh, char **w, size_t n)
   }
   if (w[0][0] == '!')
     return run_local_words (sh, w, n);
+  if (strcmp (w[0], "edit") == 0 || strcmp (w[0], "vi") == 0 || strcmp (w[0], "emacs") == 0)
+    return rn_sh_cmd_edit (sh, w, n);
+  if (strcmp (w[0], "more") == 0 || strcmp (w[0], "less") == 0)
+    return rn_sh_cmd_more (sh, w, n);
+  if (strcmp (w[0], "glob") == 0)
+    return rn_sh_cmd_glob (sh, w, n);
   if (strcmp (w[0], "echo") == 0) {
     for (size_t i = 1; i < n; i++)
       printf ("%s%s", w[i], i + 1 < n ? " " : "");
     putchar ('\n');
     return 0;
   }
-  if ((c = find_call (w[0])) == NULL) {
+  if ((c = rn_sh_find_call (w[0])) == NULL) {
     const char *s = suggest (w[0]);
     char *d = s ? respell (s, '_', '-') : NULL;
-    sh_err (sh, "unknown command '%s'%s%s%s", shorten (w[0], b, sizeof b),
+    rn_sh_err (sh, "unknown command '%s'%s%s%s", shorten (w[0], b, sizeof b),
             d ? " (did you mean '" : "", d ? d : "", d ? "'?)" : "; try 'help'");
     free (d);
     return -1;
@@ -659,8 +670,8 @@ run_words (struct shell *sh, char **w, size_t n)
 }
 
 /* A command with its optional leading `-' (report the error, go on). */
-static int
-run_command (struct shell *sh, char **w, size_t n)
+int
+rn_sh_run_command (struct rn_shell *sh, char **w, size_t n)
 {
   int ignore = w[0][0] == '-' && w[0][1] != '\0';
   char *name = w[0];
@@ -675,7 +686,7 @@ run_command (struct shell *sh, char **w, size_t n)
 
 /* One line of a script or of the prompt; 0 or -1. */
 static int
-run_line (struct shell *sh, const char *line, size_t len)
+run_line (struct rn_shell *sh, const char *line, size_t len)
 {
   struct rn_strv w = { NULL, 0 };
   char *err;
@@ -685,11 +696,11 @@ run_line (struct shell *sh, const char *line, size_t len)
   if (i < len && line[i] == '!' && memchr (line, '\0', len) == NULL)
     return run_local (sh, line + i + 1);
   if (rn_sh_split (line, len, &w, &err) == -1) {
-    sh_err (sh, "%s", err);
+    rn_sh_err (sh, "%s", err);
     free (err);
     return -1;
   }
-  r = w.n ? run_command (sh, w.v, w.n) : 0;
+  r = w.n ? rn_sh_run_command (sh, w.v, w.n) : 0;
   rn_strv_free (&w);
   return r;
 }
@@ -697,7 +708,7 @@ run_line (struct shell *sh, const char *line, size_t len)
 /* Commands from f until EOF or quit; a prompt when interactive, where
  * a failure does not end the session.  0, or 1 when a command failed. */
 static int
-run_stream (struct shell *sh, FILE *f, const char *src, int prompt)
+run_stream (struct rn_shell *sh, FILE *f, const char *src, int prompt)
 {
   struct rn_buf b = { NULL, 0, 0 };
   int r, failed = 0;
@@ -705,15 +716,15 @@ run_stream (struct shell *sh, FILE *f, const char *src, int prompt)
   sh->src = prompt ? NULL : src;
   sh->line = 0;
   for (;;) {
-    if (prompt) {
-      fputs ("guestkit> ", stdout);
-      fflush (stdout);
-    }
-    if ((r = rn_sh_read_line (f, &b)) == 0)
+    if (prompt)
+      r = rn_sh_edit_read ("guestkit> ", &b);
+    else
+      r = rn_sh_read_line (f, &b);
+    if (r == 0)
       break;
     sh->line++;
     if (r == -1)
-      sh_err (sh, "line longer than %u bytes", RN_SH_LINE_MAX);
+      rn_sh_err (sh, "line longer than %u bytes", RN_SH_LINE_MAX);
     if (r == -1 || run_line (sh, b.s, b.len) == -1) {
       failed = 1;
       if (!prompt)
@@ -728,9 +739,15 @@ run_stream (struct shell *sh, FILE *f, const char *src, int prompt)
   return failed && !prompt ? 1 : 0;
 }
 
+int
+rn_sh_run_stream (struct rn_shell *sh, FILE *f, const char *src)
+{
+  return run_stream (sh, f, src, 0);
+}
+
 /* Commands from the command line, separated by ":" words. */
 static int
-run_argv (struct shell *sh, char **argv, int argc)
+run_argv (struct rn_shell *sh, char **argv, int argc)
 {
   int start = 0;
 
@@ -738,7 +755,7 @@ run_argv (struct shell *sh, char **argv, int argc)
   for (int i = 0; i <= argc && !sh->quit; i++) {
     if (i < argc && strcmp (argv[i], ":") != 0)
       continue;
-    if (i > start && run_command (sh, argv + start, (size_t) (i - start)) == -1)
+    if (i > start && rn_sh_run_command (sh, argv + start, (size_t) (i - start)) == -1)
       return 1;
     start = i + 1;
   }
@@ -752,6 +769,10 @@ struct shell_opts {
   struct rn_strv mounts;               /* -m DEV[:DIR] */
   const char *script;                  /* -f */
   int ro, inspect, trace, verbose;
+  int progress;                        /* --progress-bars: 1, --no-...: 0, -1 */
+  int listen;                          /* --listen */
+  int remote;                          /* --remote[=PID] */
+  const char *remote_pid;              /* its PID, or NULL: $GUESTKIT_PID */
 };
 
 static void
@@ -774,6 +795,13 @@ shell_usage (FILE *f)
 "  -f, --file SCRIPT    read commands from SCRIPT\n"
 "  -x                   print each call before it runs\n"
 "  -v, --verbose        the library's and the appliance's messages\n"
+"  --listen             run in the background as a server for --remote;\n"
+"                       prints GUESTKIT_PID=PID (use with eval)\n"
+"  --remote[=PID]       send the command (or stdin's commands) to the\n"
+"                       server PID (default $GUESTKIT_PID)\n"
+"  --progress-bars      progress bars for transfers on a terminal (the\n"
+"                       default at a prompt); --no-progress-bars: none\n"
+"  --version            the version\n"
 "  -h, --help           this text\n"
 "\n"
 "Exit status: 0 every command ran, 1 one failed (a command written with\n"
@@ -794,6 +822,10 @@ parse_shell_args (int argc, char **argv, struct shell_opts *o)
     { "file", required_argument, NULL, 'f' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
+    { "listen", no_argument, NULL, 'L' },
+    { "progress-bars", no_argument, NULL, 'P' },
+    { "no-progress-bars", no_argument, NULL, 'N' },
+    { "remote", optional_argument, NULL, 'R' },
     { NULL, 0, NULL, 0 },
   };
   const char *format = "raw";
@@ -812,6 +844,10 @@ parse_shell_args (int argc, char **argv, struct shell_opts *o)
     case 'v': o->verbose = 1; break;
     case 'x': o->trace = 1; break;
     case 'h': return -2;
+    case 'L': o->listen = 1; break;
+    case 'P': o->progress = 1; break;
+    case 'N': o->progress = 0; break;
+    case 'R': o->remote = 1; o->remote_pid = optarg; break;
     default:
       fprintf (stderr, "Try 'guestkit shell --help'.\n");
       return -1;
@@ -819,6 +855,16 @@ parse_shell_args (int argc, char **argv, struct shell_opts *o)
   }
   if ((o->inspect || o->mounts.n) && o->drives.paths.n == 0) {
     fprintf (stderr, "%s: shell: -i and -m need drives (-a IMG)\n", rn_progname);
+    return -1;
+  }
+  if (o->remote && (o->listen || o->drives.paths.n || o->script)) {
+    fprintf (stderr, "%s: shell: --remote sends commands to a server; it takes no -a, -f "
+             "or --listen\n", rn_progname);
+    return -1;
+  }
+  if (o->listen && (o->script || optind < argc)) {
+    fprintf (stderr, "%s: shell: --listen takes commands from --remote, not -f or the "
+             "command line\n", rn_progname);
     return -1;
   }
   if (o->script && optind < argc) {
@@ -857,7 +903,7 @@ rn_drives_free (struct rn_drives *d)
 }
 
 static int
-inspect_and_mount (struct shell *sh)
+inspect_and_mount (struct rn_shell *sh)
 {
   char **roots = guestfs_inspect_os (sh->g);
   size_t n = 0;
@@ -868,9 +914,9 @@ inspect_and_mount (struct shell *sh)
   while (roots[n])
     n++;
   if (n == 0)
-    sh_err (sh, "-i: no operating system was found on the disks");
+    rn_sh_err (sh, "-i: no operating system was found on the disks");
   else if (n > 1)
-    sh_err (sh, "-i: %zu operating systems were found (%s, %s%s); use -m to choose",
+    rn_sh_err (sh, "-i: %zu operating systems were found (%s, %s%s); use -m to choose",
             n, roots[0], roots[1], n > 2 ? ", ..." : "");
   else
     r = guestfs_inspect_mount_root (sh->g, roots[0], sh->ro);
@@ -892,7 +938,7 @@ depth (const char *m)
 }
 
 static int
-mount_options (struct shell *sh, const struct rn_strv *mounts)
+mount_options (struct rn_shell *sh, const struct rn_strv *mounts)
 {
   int maxd = 0;
 
@@ -920,8 +966,10 @@ mount_options (struct shell *sh, const struct rn_strv *mounts)
 }
 
 static int
-set_up (struct shell *sh, const struct shell_opts *o)
+set_up (struct rn_shell *sh, const void *arg)
 {
+  const struct shell_opts *o = arg;
+
   guestfs_set_error_handler (sh->g, on_lib_error, sh);
   if (guestfs_set_autosync (sh->g, 1) == -1 ||
       (o->verbose && guestfs_set_verbose (sh->g, 1) == -1) ||
@@ -939,13 +987,13 @@ set_up (struct shell *sh, const struct shell_opts *o)
 }
 
 static int
-run_script (struct shell *sh, const char *path)
+run_script (struct rn_shell *sh, const char *path)
 {
   FILE *f = strcmp (path, "-") == 0 ? stdin : fopen (path, "r");
   int r;
 
   if (f == NULL) {
-    sh_err (sh, "%s: %s", path, strerror (errno));
+    rn_sh_err (sh, "%s: %s", path, strerror (errno));
     return 1;
   }
   r = run_stream (sh, f, path, 0);
@@ -957,8 +1005,8 @@ run_script (struct shell *sh, const char *path)
 int
 rn_cmd_shell (int argc, char **argv)
 {
-  struct shell_opts o = { { { NULL, 0 }, { NULL, 0 } }, { NULL, 0 }, NULL, 0, 0, 0, 0 };
-  struct shell sh = { NULL, 0, 0, NULL, 0, 0 };
+  struct shell_opts o = { .progress = -1 };
+  struct rn_shell sh = { .g = NULL };
   int first = parse_shell_args (argc, argv, &o), rc;
 
   if (first < 0) {
@@ -967,12 +1015,24 @@ rn_cmd_shell (int argc, char **argv)
     rc = first == -2 ? RN_EXIT_OK : RN_EXIT_USAGE;
     goto out;
   }
+  if (o.remote) {
+    rc = rn_sh_remote (o.remote_pid, argv + first, argc - first);
+    goto out;
+  }
   sh.ro = o.ro;
   if ((sh.g = guestfs_create ()) == NULL) {
     fprintf (stderr, "%s: shell: cannot create a handle\n", rn_progname);
     rc = RN_EXIT_FAILED;
     goto out;
   }
+  if (o.listen) {
+    rc = rn_sh_listen (&sh, set_up, &o);
+    guestfs_close (sh.g);
+    goto out;
+  }
+  if (o.progress == 1 ||
+      (o.progress == -1 && first >= argc && !o.script && isatty (STDIN_FILENO)))
+    rn_sh_progress_start (sh.g);
   if (set_up (&sh, &o) == -1)
     rc = RN_EXIT_FAILED;
   else if (first < argc)
@@ -981,7 +1041,9 @@ rn_cmd_shell (int argc, char **argv)
     rc = run_script (&sh, o.script);
   else if (isatty (STDIN_FILENO)) {
     printf ("guestkit shell: 'help' lists the commands, 'quit' leaves.\n");
+    rn_sh_edit_start (sh.g);
     rc = run_stream (&sh, stdin, NULL, 1);
+    rn_sh_edit_end ();
   } else
     rc = run_stream (&sh, stdin, "stdin", 0);
   fflush (stdout);

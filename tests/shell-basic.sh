@@ -131,11 +131,12 @@ run wrong-state 1 $G shell -a "$out/disk.img" run : add "$out/blank.img" &&
 run local-command 0 $G shell echo a : '!echo from-the-host' : echo b &&
   same local-command "$(printf 'a\nfrom-the-host\nb')"
 
-# An interactive session (needs script(1) for a terminal).
+# An interactive session (needs script(1) for a terminal): line editing
+# echoes what is typed after the prompt.
 if command -v script >/dev/null; then
   printf 'echo hi\nnosuch\nhelp quit\nquit\n' |
     script -qec "$G shell -a $out/disk.img" /dev/null >"$out/out" 2>&1
-  if grep -q 'guestkit> hi' "$out/out" && grep -q "unknown command 'nosuch'" "$out/out" &&
+  if grep -q 'guestkit> echo hi' "$out/out" && grep -qa $'^hi\r*$' "$out/out" && grep -q "unknown command 'nosuch'" "$out/out" &&
      grep -q 'quit: leave the shell' "$out/out"; then echo "PASS: interactive"
   else echo "FAIL: interactive: $(tr '\r\n' '||' <"$out/out" | head -c 300)"; fi
 else echo "SKIP: interactive: script(1) not installed"; fi

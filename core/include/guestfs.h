@@ -85,6 +85,17 @@ extern void guestfs_set_launch_done_callback (guestfs_h *g,
                                               guestfs_launch_done_cb cb,
                                               void *opaque);
 
+/* A guestkit addition (the later libguestfs practice): progress of a
+ * file transfer (upload, download, tar_in, tar_out, ... : the FileIn and
+ * FileOut calls), called in the calling thread after each chunk.
+ * position is the bytes moved so far; total is the whole size when it
+ * is known (a FileIn from a regular file), else 0.  proc_nr is the
+ * call's procedure number, serial its request's serial. */
+typedef void (*guestfs_progress_cb) (guestfs_h *g, void *opaque, int proc_nr,
+                                     int serial, uint64_t position, uint64_t total);
+extern void guestfs_set_progress_callback (guestfs_h *g, guestfs_progress_cb cb,
+                                           void *opaque);
+
 /* ---- Structs and calls (generated from schemas/) ---- */
 
 #include "guestfs-structs.h"
