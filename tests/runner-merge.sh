@@ -33,7 +33,7 @@ db=$out/m.db
 $gk merge "$db" "$s0" "$s1" "$s2" >"$out/m1.out" 2>&1; st=$?
 counts() { q "$db" "SELECT (SELECT count(*) FROM runs) || ' ' || (SELECT count(*) FROM tasks) || ' ' ||
   (SELECT count(*) FROM steps) || ' ' || (SELECT count(*) FROM facts) || ' ' ||
-  (SELECT count(*) FROM findings) || ' ' || (SELECT count(*) FROM finding_refs) || ' ' ||
+  (SELECT count(*) FROM xt_findings) || ' ' || (SELECT count(*) FROM xt_finding_refs) || ' ' ||
   (SELECT count(*) FROM run_notes)"; }
 c=$(counts)
 if [ $st = 0 ] && [ "$c" = "1 12 204 180 24 24 1" ] &&
@@ -43,12 +43,12 @@ if [ $st = 0 ] && [ "$c" = "1 12 204 180 24 24 1" ] &&
 else fail merge-one-run "exit $st, counts '$c': $(cat "$out/m1.out")"; fi
 
 # every row still belongs to its own task: facts, steps, and the rows two
-# links away (finding_refs -> findings -> tasks) name the task's image
+# links away (xt_finding_refs -> xt_findings -> tasks) name the task's image
 bad=$(q "$db" "SELECT (SELECT count(*) FROM facts f JOIN tasks t ON t.id = f.task_id
     WHERE json_extract(f.value, '\$') NOT LIKE t.image || ' value %') +
   (SELECT count(*) FROM steps s JOIN tasks t ON t.id = s.task_id
     WHERE json_extract(s.result, '\$') NOT LIKE '% of ' || t.image) +
-  (SELECT count(*) FROM finding_refs r JOIN findings f ON f.id = r.finding_id
+  (SELECT count(*) FROM xt_finding_refs r JOIN xt_findings f ON f.id = r.finding_id
     JOIN tasks t ON t.id = f.task_id WHERE r.ref NOT LIKE t.image || '#%') +
   (SELECT count(*) FROM tasks WHERE run_id <> (SELECT id FROM runs)) +
   (SELECT count(*) FROM run_notes WHERE run_id <> (SELECT id FROM runs))")
@@ -80,7 +80,7 @@ else fail merge-twice-adds-nothing "exit $st, counts $(counts): $(cat "$out/m2.o
 fixture "$out/big" --shards 40 --tasks 20 --extra
 full=$out/full.db
 $gk merge -q "$full" "$out"/big/*.db >/dev/null 2>&1
-want=$(q "$full" "SELECT count(*) || ' ' || (SELECT count(*) FROM steps) || ' ' || (SELECT count(*) FROM finding_refs) FROM tasks")
+want=$(q "$full" "SELECT count(*) || ' ' || (SELECT count(*) FROM steps) || ' ' || (SELECT count(*) FROM xt_finding_refs) FROM tasks")
 killed=$out/killed.db
 $gk merge -q "$killed" "$out"/big/*.db >/dev/null 2>&1 & pid=$!
 for i in $(seq 200); do             # killed once some shards are in
@@ -90,7 +90,7 @@ done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 part=$(q "$killed" "SELECT count(*) FROM tasks" 2>/dev/null)
 $gk merge -q "$killed" "$out"/big/*.db >"$out/m3.out" 2>&1; st=$?
-got=$(q "$killed" "SELECT count(*) || ' ' || (SELECT count(*) FROM steps) || ' ' || (SELECT count(*) FROM finding_refs) FROM tasks")
+got=$(q "$killed" "SELECT count(*) || ' ' || (SELECT count(*) FROM steps) || ' ' || (SELECT count(*) FROM xt_finding_refs) FROM tasks")
 if [ $st = 0 ] && [ "$want" = "800 13600 1600" ] && [ "$got" = "$want" ] &&
    [ "$(q "$killed" "PRAGMA integrity_check")" = ok ]; then
   pass merge-killed-and-rerun
@@ -158,8 +158,8 @@ $gk merge "$rdb" "$r0" >"$out/r2.out" 2>&1; st2=$?
 if [ $st1 = 0 ] && [ "$s1" = interrupted ] && [ $st2 = 0 ] &&
    grep -q "0 new, 1 updated, 2 unchanged" "$out/r2.out" &&
    [ "$(q "$rdb" "SELECT status || ' ' || (SELECT count(*) FROM facts f JOIN tasks t ON t.id = f.task_id WHERE t.seq = 3) ||
-       ' ' || (SELECT count(*) FROM findings f JOIN tasks t ON t.id = f.task_id WHERE t.seq = 3) FROM tasks WHERE seq = 3")" = "ok 15 2" ] &&
-   [ "$(q "$rdb" "SELECT count(*) || ' ' || (SELECT count(*) FROM facts) || ' ' || (SELECT count(*) FROM finding_refs) FROM tasks")" = "6 90 12" ] &&
+       ' ' || (SELECT count(*) FROM xt_findings f JOIN tasks t ON t.id = f.task_id WHERE t.seq = 3) FROM tasks WHERE seq = 3")" = "ok 15 2" ] &&
+   [ "$(q "$rdb" "SELECT count(*) || ' ' || (SELECT count(*) FROM facts) || ' ' || (SELECT count(*) FROM xt_finding_refs) FROM tasks")" = "6 90 12" ] &&
    [ "$(q "$rdb" "SELECT status FROM runs")" = done ]; then
   pass merge-rerun-shard-replaces
 else fail merge-rerun-shard-replaces "exit $st1/$st2 ($s1): $(cat "$out/r1.out" "$out/r2.out")"; fi

@@ -11,8 +11,8 @@
 # tasks numbered I+1, N+I+1, 2N+I+1, ... each with 17 steps and 15 facts
 # (the size of jobs/audit.yaml's).  --extra adds tables that the
 # results schema does not have, to show that the merge follows foreign
-# keys: findings (under a task, with an INTEGER PRIMARY KEY), finding_refs
-# (under findings) and run_notes (under the run).
+# keys: xt_findings (under a task, with an INTEGER PRIMARY KEY), xt_finding_refs
+# (under xt_findings) and run_notes (under the run).
 import argparse
 import json
 import os
@@ -22,11 +22,11 @@ import sys
 JOB_TEXT = "name: audit\nimages: [/srv/images/*.img]\nsteps:\n  - inspect_os:\n    save_as: roots\n"
 
 EXTRA = """
-CREATE TABLE IF NOT EXISTS findings (
+CREATE TABLE IF NOT EXISTS xt_findings (
   id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL REFERENCES tasks (id),
   rule TEXT NOT NULL, severity TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS finding_refs (
-  finding_id INTEGER NOT NULL REFERENCES findings (id), ref TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS xt_finding_refs (
+  finding_id INTEGER NOT NULL REFERENCES xt_findings (id), ref TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS run_notes (
   run_id INTEGER NOT NULL REFERENCES runs (id), note TEXT NOT NULL);
 """
@@ -76,9 +76,9 @@ def make(path, schema, a, index):
                         for f in range(15)])
         if a.extra:
             for f in range(2):
-                cur = db.execute("INSERT INTO findings (task_id, rule, severity)"
+                cur = db.execute("INSERT INTO xt_findings (task_id, rule, severity)"
                                  " VALUES (?,?,?)", (tid, "rule%d" % f, "high"))
-                db.execute("INSERT INTO finding_refs (finding_id, ref) VALUES (?,?)",
+                db.execute("INSERT INTO xt_finding_refs (finding_id, ref) VALUES (?,?)",
                            (cur.lastrowid, "%s#rule%d" % (image, f)))
     if a.extra:
         db.execute("INSERT INTO run_notes (run_id, note) VALUES (?, 'nightly')", (run,))

@@ -73,7 +73,7 @@ tests/bin/fuzz/fuzz-job tests/bin/fuzz/fuzz-shell: tests/bin/fuzz/fuzz-%: \
     $(FUZZ_OBJ)/fuzz-%.o $(FUZZ_RUNNER_OBJS) $(FUZZ_CORE_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(TIRPC_LIBS) $(CORE_LIBS) \
-	  -lyaml -lsqlite3
+	  $(RUNNER_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@failed=""; for t in $(FUZZ_NAMES); do \
@@ -129,7 +129,7 @@ tests/bin/fuzz-replay-job tests/bin/fuzz-replay-shell: tests/bin/fuzz-replay-%: 
     $(patsubst %.c,%.o,$(FUZZ_RUNNER_SRCS)) $(LIBGUESTKIT_SO) core/libguestkit.so
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ tests/fuzz/replay-$*.o tests/fuzz/fuzz-$*.o \
-	  $(patsubst %.c,%.o,$(FUZZ_RUNNER_SRCS)) $(GK_LIBS) -lyaml -lsqlite3
+	  $(patsubst %.c,%.o,$(FUZZ_RUNNER_SRCS)) $(GK_LIBS) $(RUNNER_LIBS)
 
 QUICK_TESTS += $(FUZZ_REPLAY)
 quick: $(FUZZ_REPLAY)
