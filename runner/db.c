@@ -436,6 +436,8 @@ write_task (struct rn_db *db, const struct rn_task *t, const struct rn_taskrec *
              "VALUES (?, ?, ?)", "itt", t->db_id, r->fact_names.v[i],
              r->fact_values.v[i]) == -1)
       return -1;
+  if (r->changes && rn_db_write_changes (db->h, t->db_id, r->changes, err) == -1)
+    return -1;
   return run (db, err, "UPDATE tasks SET status = ?, attempts = ?, step_errors = ?, "
               "error = ?, started = ?, finished = ?, duration_ms = ?, "
               "overhead_ms = ?, worker = ? WHERE id = ?", "tiitttddii",
