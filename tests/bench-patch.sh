@@ -14,8 +14,9 @@ trap 'rm -rf "$out"' EXIT
 fixture=$(tests/steps-fixture.sh) || exit 77
 SOURCE_DATE_EPOCH=0 dpkg-deb --root-owner-group -b jobs/files/fleet-deb "$out/fleet.deb" >/dev/null || exit 77
 sed 's/^readonly: false.*/readonly: false\natomic: false/' jobs/patch.yaml > "$out/direct.yaml"
-sed -i "s|^images: .*|images: samples/debian-*.img|" "$out/direct.yaml"
-cp -r jobs/samples "$out/samples" 2>/dev/null || mkdir -p "$out/samples"
+# set_config timed alone: the guest mounted by a step of its own first
+# (else the first high-level step also pays for inspecting and mounting).
+sed 's/^steps:$/steps:\n  - mount: [\/dev\/sda1, \/]/' jobs/patch.yaml > "$out/mounted.yaml"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 one() {   # JOB -> "task_ms set_config_ms commit_ms"
@@ -24,18 +25,19 @@ one() {   # JOB -> "task_ms set_config_ms commit_ms"
   $gk run -q --db "$out/db" --images "$out/x.img" --var deb="$out/fleet.deb" "$1" >/dev/null 2>&1 || return 1
   sqlite3 -batch -noheader -separator ' ' "$out/db" "SELECT
     (SELECT round(duration_ms) FROM tasks),
-    (SELECT round(duration_ms) FROM steps WHERE call = 'set_config'),
+    (SELECT round(duration_ms, 1) FROM steps WHERE call = 'set_config'),
     coalesce((SELECT round(duration_ms) FROM steps WHERE call = 'commit'), 0)"
 }
-: > "$out/atomic"; : > "$out/direct"
+: > "$out/atomic"; : > "$out/direct"; : > "$out/mounted"
 for i in $(seq "$runs"); do
   one jobs/patch.yaml >> "$out/atomic" || { echo "bench-patch: the patch job failed" >&2; exit 1; }
+  one "$out/mounted.yaml" >> "$out/mounted" || { echo "bench-patch: the mounted job failed" >&2; exit 1; }
   one "$out/direct.yaml" >> "$out/direct" || { echo "bench-patch: the direct job failed" >&2; exit 1; }
 done
 a=$(cut -d' ' -f1 "$out/atomic" | median); d=$(cut -d' ' -f1 "$out/direct" | median)
-sc=$(cut -d' ' -f2 "$out/atomic" | median); cm=$(cut -d' ' -f3 "$out/atomic" | median)
+sc=$(cut -d' ' -f2 "$out/mounted" | median); cm=$(cut -d' ' -f3 "$out/atomic" | median)
 printf 'patch task (launch to commit, median of %d)  %6.2f s   (target <= 1.5 s)\n' "$runs" "$(echo "$a / 1000" | bc -l)"
 printf 'same, atomic: false (direct writes)         %6.2f s\n' "$(echo "$d / 1000" | bc -l)"
-printf 'overlay + commit overhead                   %6.1f %%   (target <= 15 %%; commit step %d ms)\n' \
+printf 'overlay + commit overhead                   %6.1f %%   (target <= 15 %%; commit step %s ms)\n' \
   "$(echo "($a - $d) * 100 / $d" | bc -l)" "$cm"
 printf 'set_config on sshd_config                   %6.3f s   (target <= 0.3 s)\n' "$(echo "$sc / 1000" | bc -l)"
