@@ -673,6 +673,8 @@ write_task (struct rn_db *db, const void *arg, char **err)
       return -1;
   if (rn_db_audit_write (db, t->db_id, r->audit, err) == -1)   /* db-inventory.c */
     return -1;
+  if (r->changes && rn_db_write_changes (db->h, t->db_id, r->changes, err) == -1)
+    return -1;
   return run (db, err, ST_TASK_END, "tiitttddii", rn_status_name (r->status),
               (int64_t) r->attempts, (int64_t) r->step_errors, r->error, r->started,
               r->finished, r->ms, r->overhead_ms, (int64_t) r->worker, t->db_id);

@@ -46,6 +46,7 @@ struct attempt {
   struct rn_vars vars;
   char *tmp_image;           /* build: the temp image */
   struct rn_changes chg;     /* what the high-level steps changed */
+  char *overlay;             /* all-or-nothing writes: the task's overlay */
 };
 
 /* ---- time accounting ---- */
@@ -318,19 +319,22 @@ launch (struct attempt *a, char **why)
   const struct rn_job *j = t->job;
   int build = j->kind == RN_JOB_BUILD;
   struct guestfs_add_drive_opts_argv o = {
-    .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK,
-    .format = build ? "raw" : t->image->format,   /* build.c converts it */
+    .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK |
+               GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK,
+    .format = build ? "raw" : a->overlay ? "qcow2" : t->image->format,   /* build.c converts it */
     .readonly = build ? 0 : t->image->readonly,
+    .trust_backing = a->overlay != NULL,   /* we made it, over the checked image */
   };
-  const char *path = build ? a->tmp_image : t->image_path;
+  const char *path = build ? a->tmp_image : a->overlay ? a->overlay : t->image_path;
   struct rn_buf js = { 0 };
   double t0 = rn_now ();
   int r;
 
   rn_buf_adds (&js, "{\"image\":");
   rn_json_strz (&js, t->image_path);
-  rn_buf_addf (&js, ",\"format\":\"%s\",\"readonly\":%s}", o.format,
-               o.readonly ? "true" : "false");
+  rn_buf_addf (&js, ",\"format\":\"%s\",\"readonly\":%s%s}",
+               a->overlay ? t->image->format : o.format,
+               o.readonly ? "true" : "false", a->overlay ? ",\"overlay\":true" : "");
   r = guestfs_add_drive_opts_argv (a->g, path, &o);
   if (r == 0)
     r = guestfs_launch (a->g);
@@ -378,8 +382,11 @@ steps (struct attempt *a, char **why)
       return RN_FAILED;
     }
   }
-  if (rw && finish_writes (a, why) == -1)
-    return RN_FAILED;
+  if (rw) {
+    LIB (a, (rn_chg_finish (&a->chg, a->g), 0));
+    if (finish_writes (a, why) == -1)
+      return RN_FAILED;
+  }
   if (j->kind == RN_JOB_BUILD && LIB (a, rn_build_zero_free (a->g, j, why)) == -1)
     return RN_FAILED;
   return RN_OK;
@@ -428,6 +435,13 @@ attempt_once (struct attempt *a, char **why)
 
   if (a->t->job->kind == RN_JOB_BUILD && make_image (a, why) == -1)
     return RN_FAILED;
+  if (rn_task_atomic (a->t)) {
+    double t0 = rn_now ();
+    int r = rn_overlay_make (a->t, &a->overlay, why);
+    a->lib += rn_now () - t0;
+    if (r == -1)
+      return RN_FAILED;
+  }
   a->g = LIB (a, guestfs_create ());
   if (a->g == NULL) {
     *why = rn_strdup ("guestfs_create: out of memory");
@@ -458,14 +472,58 @@ attempt_once (struct attempt *a, char **why)
     *why = rn_strdup ("interrupted");
   }
   if (a->tmp_image) {
-    if (st == RN_OK &&
+    if (st == RN_OK && !rn_dry_run &&
         put_in_place (a->tmp_image, a->t->image_path, a->t->job->overwrite, why) == -1)
       st = RN_FAILED;
-    else if (st != RN_OK)
+    else if (st != RN_OK || rn_dry_run)
       unlink (a->tmp_image);
     free (a->tmp_image);
     a->tmp_image = NULL;
   }
+  if (a->overlay && (st != RN_OK || rn_dry_run)) {
+    unlink (a->overlay);        /* the image was never written */
+    free (a->overlay);
+    a->overlay = NULL;
+  }
+  return st;
+}
+
+/* The steps succeeded on the overlay: record 'committing' with the
+ * task's steps, commit, record the commit (exec-commit.c). */
+static enum rn_status
+commit (struct rn_runctx *ctx, struct rn_task *t, struct rn_taskrec *rec,
+        const char *overlay, char **why)
+{
+  double t0;
+  char *err = NULL;
+  enum rn_status st;
+
+  if (rn_overlay_sync (overlay, &err) == -1) {
+    unlink (overlay);
+    rec->status = RN_FAILED;
+    rec->error = err;
+    *why = rn_strdup (err);
+    rn_db_task_finish (ctx->db, t, rec);
+    return RN_FAILED;
+  }
+  rec->status = RN_COMMITTING;
+  if (rn_db_task_finish (ctx->db, t, rec) == -1) {
+    unlink (overlay);               /* not recorded: as if never run */
+    *why = rn_strdup ("cannot record the task before its commit");
+    return RN_FAILED;
+  }
+  t0 = rn_now ();
+  st = rn_overlay_commit (overlay, t->image_path, &err) == 0 ? RN_OK : RN_COMMITTING;
+  if (rn_db_task_committed (ctx->db, t, (rn_now () - t0) * 1000, st, err) == 0 &&
+      st == RN_OK)
+    unlink (overlay);
+  if (err) {
+    *why = rn_asprintf ("commit: %s (the overlay %s is kept: guestkit run "
+                        "--resume %lld finishes the commit)", err, overlay,
+                        (long long) t->run_id);
+    free (err);
+  }
+  rec->ms += (rn_now () - t0) * 1000;
   return st;
 }
 
@@ -484,7 +542,7 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
              double *overhead_ms, char **error)
 {
   struct rn_taskrec rec = { 0 };
-  struct attempt a;
+  struct attempt a = { 0 };
   double t0 = rn_now (), tw, lib = 0;
   enum rn_status st;
   char *why = NULL;
@@ -493,6 +551,7 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
   for (int n = 1;; n++) {
     rn_taskrec_free (&rec);
     rec.worker = slot->worker;
+    rn_chg_free (&a.chg);
     memset (&a, 0, sizeof a);
     a.ctx = ctx, a.slot = slot, a.t = t, a.rec = &rec;
     a.vars.t = t;
@@ -505,7 +564,6 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
     why = NULL;
     st = attempt_once (&a, &why);
     rn_strv_free (&a.vnames);
-    rn_chg_free (&a.chg);
     rn_strv_free (&a.vvalues);
     lib += a.lib;
     rec.attempts = n;
@@ -517,9 +575,18 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
   rec.error = why ? rn_strdup (why) : NULL;
   rec.ms = (rn_now () - t0) * 1000;
   rec.overhead_ms = rec.ms - lib * 1000;
+  /* What changed, for a writing task that succeeded (after a failure,
+   * nothing was: the overlay is discarded). */
+  if (st == RN_OK && (t->job->kind == RN_JOB_BUILD || !t->image->readonly))
+    rec.changes = &a.chg;
   tw = rn_now ();
-  rn_db_task_finish (ctx->db, t, &rec);
+  if (a.overlay)
+    st = commit (ctx, t, &rec, a.overlay, &why);
+  else
+    rn_db_task_finish (ctx->db, t, &rec);
   *overhead_ms = rec.overhead_ms + (rn_now () - tw) * 1000;
+  rn_chg_free (&a.chg);
+  free (a.overlay);
   t->status = st;
   t->attempts = rec.attempts;
   rn_taskrec_free (&rec);

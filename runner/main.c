@@ -64,6 +64,8 @@ run_usage (FILE *f)
 "  --out DIR          copy the shard's database to DIR when it ends; start\n"
 "                     from that copy if --db is missing\n"
 "  -n, --check        validate and list the tasks; run nothing\n"
+"  --dry-run          run every step on a throw-away overlay and record what\n"
+"                     changed; commit nothing to the images\n"
 "  -q, --quiet        print only tasks that are not ok, and the summary\n"
 "  -v, --verbose      more messages\n"
 "  -h, --help         this text\n"
@@ -135,6 +137,7 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
     { "shard-group", required_argument, NULL, 'G' },
     { "out", required_argument, NULL, 'O' },
     { "check", no_argument, NULL, 'n' },
+    { "dry-run", no_argument, NULL, 'D' },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -168,6 +171,7 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
       if (shard_arg (o, c, optarg) == -1) return -1;
       break;
     case 'n': o->check = 1; break;
+    case 'D': rn_dry_run = 1; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': return -2;
@@ -438,6 +442,8 @@ load_resume (struct rn_db *db, struct run_opts *o, struct runset *rs)
     goto fail;
   for (size_t i = 0; i < rs->ntasks; i++) {
     enum rn_status s = rs->tasks[i].status;
+    if (s == RN_COMMITTING)         /* killed while committing: finish it */
+      rn_task_resume_commit (db, &rs->tasks[i]);
     if (s == RN_PENDING || s == RN_RUNNING || s == RN_INTERRUPTED) {
       rs->tasks[i].status = RN_PENDING;   /* the pool runs these only */
       again++;

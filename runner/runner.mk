@@ -58,9 +58,8 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 # guestkit shell and guestkit inspect
 QUICK_TESTS += tests/shell-errors.sh
 VM_TESTS += tests/shell-basic.sh tests/shell-tty.sh tests/inspect-cli.sh
-VM_TESTS += tests/runner-faults.sh
 QUICK_TESTS += tests/cache-rule.sh
-VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh
+VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh tests/runner-steps-atomic.sh tests/runner-steps-files.sh tests/runner-steps-patch.sh
 
 # The high-level steps section of schemas/job-schema.md, from the step
 # table (tests/runner-steps-doc.sh checks that it is current).
@@ -86,3 +85,16 @@ bench-shard: all
 	@tests/bench-shard.sh
 bench: bench-shard
 .PHONY: bench-shard
+
+# The local package jobs/patch.yaml installs.
+RUNNER_FLEET_DEB := $(shell find jobs/files/fleet-deb -type f 2>/dev/null)
+jobs/samples/guestkit-fleet.deb: $(RUNNER_FLEET_DEB)
+	@mkdir -p jobs/samples
+	SOURCE_DATE_EPOCH=0 dpkg-deb --root-owner-group -b jobs/files/fleet-deb $@.tmp >/dev/null && mv $@.tmp $@
+samples: jobs/samples/guestkit-fleet.deb
+
+# make bench: the patch task (tests/bench-patch.sh), beside tests/bench.sh.
+bench: bench-patch
+bench-patch: all
+	@tests/bench-patch.sh
+.PHONY: bench-patch
