@@ -177,14 +177,26 @@ check_image (const char *path, const char *format, char **err)
   return r;
 }
 
-/* The qemu command line; the strings are owned by owned. */
+/* A file blockdev as JSON; caller frees. */
+static char *
+blockdev_file (const char *node, const char *path, int ro)
+{
+  struct rn_buf b = { 0 };
+
+  rn_buf_addf (&b, "{\"driver\":\"file\",\"node-name\":\"%s\",\"read-only\":%s,"
+               "\"filename\":", node, ro ? "true" : "false");
+  rn_json_strz (&b, path);
+  rn_buf_addc (&b, '}');
+  return rn_buf_take (&b);
+}
+
+/* The qemu command line, into av. */
 static void
 qemu_argv (const struct rn_boot *b, const char *qemu, const char *accel,
            const char *overlay, struct rn_strv *av)
 {
   int root = geteuid () == 0 && getpwnam ("nobody") != NULL;
   int blk = b->bus == NULL || strcmp (b->bus, "virtio-blk") == 0;
-  const char *base_opts = strcmp (b->format, "qcow2") == 0 ? ",backing=null" : "";
   const char *fixed[] = {
     "-nodefaults", "-display", "none", "-vga", "none", "-nic", "none",
     "-no-user-config", "-m", "512", "-monitor", "none", "-parallel", "none",
@@ -203,16 +215,19 @@ qemu_argv (const struct rn_boot *b, const char *qemu, const char *accel,
     rn_strv_add (av, rn_strdup ("-runas"));
     rn_strv_add (av, rn_strdup ("nobody"));
   }
+  /* JSON, so that a path with commas stays one path and the image's own
+   * backing chain can be cut (backing: null) */
   rn_strv_add (av, rn_strdup ("-blockdev"));
-  rn_strv_add (av, rn_asprintf ("driver=file,node-name=img-file,filename=%s,read-only=on",
-                                b->image));
+  rn_strv_add (av, blockdev_file ("img-file", b->image, 1));
   rn_strv_add (av, rn_strdup ("-blockdev"));
-  rn_strv_add (av, rn_asprintf ("driver=%s,node-name=img,file=img-file,read-only=on%s",
-                                b->format, base_opts));
+  rn_strv_add (av, rn_asprintf ("{\"driver\":\"%s\",\"node-name\":\"img\",\"file\":\"img-file\","
+                                "\"read-only\":true%s}", b->format,
+                                strcmp (b->format, "qcow2") == 0 ? ",\"backing\":null" : ""));
   rn_strv_add (av, rn_strdup ("-blockdev"));
-  rn_strv_add (av, rn_asprintf ("driver=file,node-name=ov-file,filename=%s", overlay));
+  rn_strv_add (av, blockdev_file ("ov-file", overlay, 0));
   rn_strv_add (av, rn_strdup ("-blockdev"));
-  rn_strv_add (av, rn_strdup ("driver=qcow2,node-name=ov,file=ov-file,backing=img"));
+  rn_strv_add (av, rn_strdup ("{\"driver\":\"qcow2\",\"node-name\":\"ov\",\"file\":\"ov-file\","
+                              "\"backing\":\"img\"}"));
   if (!blk) {
     rn_strv_add (av, rn_strdup ("-device"));
     rn_strv_add (av, rn_strdup ("virtio-scsi-pci,id=scsi0"));

@@ -52,10 +52,9 @@ enable_unit (struct rn_sctx *c, const char *unit, const char *text)
 {
   char *path = rn_asprintf (UNIT_DIR "/%s", unit);
   char *link = rn_asprintf (WANTS_DIR "/%s", unit);
-  int r = rn_gfile_write (c, path, text, strlen (text));
+  int r = guestfs_mkdir_p (c->g, WANTS_DIR) == -1 ? rn_step_gfail (c, WANTS_DIR)
+        : rn_gfile_write (c, path, text, strlen (text));
 
-  if (r == 0 && guestfs_mkdir_p (c->g, WANTS_DIR) == -1)
-    r = rn_step_gfail (c, WANTS_DIR);
   if (r == 0 && guestfs_ln_sf (c->g, path, link) == -1)
     r = rn_step_gfail (c, "ln_sf");
   free (path);
