@@ -26,10 +26,13 @@ struct gk_drive {
   int readonly;          /* opened read-only by qemu */
   int cdrom;             /* attached as a CD-ROM (read-only) */
   int trusted;           /* caller vouched for its backing files */
+  int overlay;           /* add_drive_ro: image read-only, guest writes
+                            go to a throw-away qcow2 in the temp dir */
   char **chain;          /* trusted: the image, then each backing file */
   char **chain_formats;  /* ... and their formats (both NULL-terminated) */
 };
 void gk_drive_free (struct gk_drive *d);     /* drives.c: its fields */
+char *gk_make_overlay (guestfs_h *g, size_t i, int fd);   /* drives.c */
 
 #define GK_CONSOLE_TAIL 4096  /* console bytes kept for error messages */
 
@@ -46,6 +49,7 @@ struct guestfs_h {
   char *append;                /* extra kernel command line, or NULL */
   int memsize;                 /* appliance RAM, MiB */
   int verbose, trace, autosync, selinux, direct, recovery_proc;
+  int call_timeout;            /* seconds a daemon call may take, 0: none */
 
   /* Errors and callbacks. */
   char *last_error;            /* owned; NULL before the first error */
@@ -72,9 +76,14 @@ struct guestfs_h {
   char console_tail[GK_CONSOLE_TAIL]; /* last console bytes, for errors */
   size_t console_len;
   char *msgbuf;                /* GK_MESSAGE_MAX + 4 bytes, lazily */
+  double call_deadline;        /* gk_now () when the current call's limit
+                                  passes, 0: none */
+  int call_timed_out;          /* set when the limit killed the appliance */
 
   /* Inspection (core/inspect*.c): results of the last inspect_os. */
   struct gk_inspect *inspect;  /* owned; NULL before inspect_os */
+
+  struct guestfs_h *next_handle; /* handle.c's list of open handles */
 };
 
 /* errors.c */
@@ -251,6 +260,8 @@ int gk_impl_set_direct (guestfs_h *g, int v);
 int gk_impl_get_direct (guestfs_h *g);
 int gk_impl_set_recovery_proc (guestfs_h *g, int v);
 int gk_impl_get_recovery_proc (guestfs_h *g);
+int gk_impl_set_call_timeout (guestfs_h *g, int secs);
+int gk_impl_get_call_timeout (guestfs_h *g);
 
 /* inspect*.c: inspection (internals in core/inspect.h) */
 void gk_inspect_free (guestfs_h *g);

@@ -130,14 +130,49 @@ backing_opts (guestfs_h *g, struct argv *a, struct gk_confine *c,
   return opts;
 }
 
+/* add_drive_ro: the image (node base%zu, read-only) under a new qcow2
+ * overlay (node drive%zu) that takes the guest's writes. */
+static int
+push_overlay (guestfs_h *g, struct argv *a, struct gk_confine *c,
+              const struct gk_drive *d, size_t i)
+{
+  int set = push_fdset (g, a, c, d->filename, 0), oset;
+  char *ovl;
+
+  if (set == -1 || (ovl = gk_make_overlay (g, i, c->keep[c->nkeep - 1])) == NULL)
+    return -1;
+  oset = push_fdset (g, a, c, ovl, 1);
+  free (ovl);
+  if (oset == -1)
+    return -1;
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=file,node-name=file%zu,filename=/dev/fdset/%d,"
+                           "read-only=on,cache.direct=off,locking=off", i, set));
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=%s,node-name=base%zu,file=file%zu,read-only=on",
+                           d->format, i, i));
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=qcow2,node-name=drive%zu,backing=base%zu,"
+                           "file.driver=file,file.filename=/dev/fdset/%d,"
+                           "file.locking=off", i, i, oset));
+  return 0;
+}
+
 static int
 push_drive (guestfs_h *g, struct argv *a, struct gk_confine *c,
             const struct gk_drive *d, size_t i)
 {
   const char *ro = d->readonly ? "on" : "off";
-  int set = push_fdset (g, a, c, d->filename, !d->readonly);
-  char *backing = set == -1 ? NULL : backing_opts (g, a, c, d);
+  int set;
+  char *backing;
 
+  if (d->overlay) {
+    if (push_overlay (g, a, c, d, i) == -1)
+      return -1;
+    goto device;
+  }
+  set = push_fdset (g, a, c, d->filename, !d->readonly);
+  backing = set == -1 ? NULL : backing_opts (g, a, c, d);
   if (backing == NULL)
     return -1;
   push (g, a, gk_strdup (g, "-blockdev"));
@@ -148,6 +183,7 @@ push_drive (guestfs_h *g, struct argv *a, struct gk_confine *c,
   push (g, a, gk_asprintf (g, "driver=%s,node-name=drive%zu,file=file%zu,"
                            "read-only=%s%s", d->format, i, i, ro, backing));
   free (backing);
+ device:
   push (g, a, gk_strdup (g, "-device"));
   push (g, a, gk_asprintf (g, "%s,drive=drive%zu,bus=scsi0.0,channel=0,"
                            "scsi-id=0,lun=%zu",
@@ -182,10 +218,11 @@ kernel_cmdline (guestfs_h *g, int template)
     snprintf (ndisks, sizeof ndisks, " guestkit.ndisks=%zu", g->ndrives);
   return gk_asprintf (g,
     "console=ttyS0 root=/dev/vda panic=-1 %s cryptomgr.notests "
-    "nolapic_timer lsm=capability no_timer_check tsc=reliable noreplace-smp "
+    "nolapic_timer %s no_timer_check tsc=reliable noreplace-smp "
     "8250.nr_uarts=1 rcupdate.rcu_expedited=1 mitigations=off "
     "selinux=%d%s%s%s%s%s",
-    verbose ? "" : "quiet loglevel=0", g->selinux,
+    verbose ? "" : "quiet loglevel=0",
+    g->selinux ? "lsm=capability,selinux" : "lsm=capability", g->selinux,
     verbose ? " guestkit.verbose=1" : "",
     template ? " guestkit.template=1" : "",
     ndisks,
