@@ -463,15 +463,16 @@ gk_impl_add_drive_ro (guestfs_h *g, const char *filename)
   return 0;
 }
 
-/* A new empty qcow2 file in the temp dir to take drive i's writes: the
+/* A new empty qcow2 file in the temp dir to take drive i's writes
+ * (named NAMEi.qcow2): the
  * size of the image open at fd (raw), no backing file named in it (the
  * image is attached as its backing node by launch).  Returns its path
  * (caller frees), or NULL (error set). */
 char *
-gk_make_overlay (guestfs_h *g, size_t i, int fd)
+gk_make_overlay (guestfs_h *g, const char *name, size_t i, int fd)
 {
   off_t size = lseek (fd, 0, SEEK_END);
-  char *file = gk_asprintf (g, "%s/overlay%zu.qcow2", g->tmpdir, i);
+  char *file = gk_asprintf (g, "%s/%s%zu.qcow2", g->tmpdir, name, i);
   char *sz = gk_asprintf (g, "%lld", (long long) size), *err = NULL, *out;
   const char *args[] = { "qemu-img", "create", "-q", "-f", "qcow2", file, sz, NULL };
 

@@ -32,7 +32,7 @@ struct gk_drive {
   char **chain_formats;  /* ... and their formats (both NULL-terminated) */
 };
 void gk_drive_free (struct gk_drive *d);     /* drives.c: its fields */
-char *gk_make_overlay (guestfs_h *g, size_t i, int fd);   /* drives.c */
+char *gk_make_overlay (guestfs_h *g, const char *name, size_t i, int fd); /* drives.c */
 
 #define GK_CONSOLE_TAIL 4096  /* console bytes kept for error messages */
 
@@ -178,7 +178,6 @@ struct gk_confine {
 };
 int gk_confine_prepare (guestfs_h *g, struct gk_confine *c,
                         const struct gk_appliance *ap, int kvm);
-int gk_confine_chown (guestfs_h *g, const struct gk_confine *c, const char *path);
 int gk_confine_keep (guestfs_h *g, struct gk_confine *c, int fd);
 void gk_confine_exec (const struct gk_confine *c, char **argv)
   __attribute__ ((noreturn));
@@ -195,17 +194,16 @@ struct gk_boot {
   enum gk_boot_mode mode;
   int state_fd;       /* RESTORE: the saved state (qemu's fd 3), else -1 */
   int qmp;            /* TEMPLATE/RESTORE: connected QMP socket, -1 */
-  char *qmp_path;     /* owned */
+  int qmp_qemu_fd;    /* TEMPLATE/RESTORE: qemu's end of the QMP pair */
   double t_started;   /* seconds from spawn to usable */
 };
 char **gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap,
-                     const char *accel, const char *sockpath,
+                     const char *accel, int chan_fd,
                      const struct gk_boot *boot, struct gk_confine *c);
 char *gk_qemu_escape (guestfs_h *g, const char *s);
 int gk_pass_file (guestfs_h *g, struct gk_confine *c, const char *file, int rw);
 int gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap,
                     const char *accel, double timeout, struct gk_boot *boot);
-int gk_listen_unix (guestfs_h *g, const char *path);
 int gk_wait_readable (guestfs_h *g, int fd, double deadline);
 double gk_now (void);
 double gk_launch_timeout (void);

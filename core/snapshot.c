@@ -30,7 +30,7 @@
 
 #include "gk.h"
 
-#define SNAPSHOT_FORMAT 1     /* bump when what a template holds changes */
+#define SNAPSHOT_FORMAT 2     /* bump when what a template holds changes */
 
 static void
 hash_bytes (uint64_t *h, const void *p, size_t n)
@@ -121,8 +121,6 @@ discard_vm (guestfs_h *g, struct gk_boot *b)
     g->pid = 0;
   }
   gk_shutdown (g);
-  free (b->qmp_path);
-  b->qmp_path = NULL;
 }
 
 static int
@@ -278,7 +276,7 @@ hotplug_overlay (guestfs_h *g, int qmp, double deadline, size_t i, int *next)
 {
   const struct gk_drive *d = &g->drives[i];
   int fd = open (d->filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  char *ovl = fd >= 0 ? gk_make_overlay (g, i, fd) : NULL;
+  char *ovl = fd >= 0 ? gk_make_overlay (g, "overlay", i, fd) : NULL;
   char *fmt = gk_json_string (g, d->format);
   int set = (*next)++, oset = (*next)++, r = -1;
 
@@ -394,7 +392,6 @@ gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
             b.t_started, t1 - t0 - b.t_started, t2 - t1, t3 - t2, t3 - t0);
   close (b.state_fd);
   close (b.qmp);
-  free (b.qmp_path);
   free (path);
   g->quiet_errors--;
   return 0;
