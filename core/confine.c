@@ -261,17 +261,6 @@ gk_confine_prepare (guestfs_h *g, struct gk_confine *c,
   return 0;
 }
 
-/* Give path (a socket in the temp dir) to the qemu user. */
-int
-gk_confine_chown (guestfs_h *g, const struct gk_confine *c, const char *path)
-{
-  if (c->drop && lchown (path, c->uid, c->gids[0]) == -1) {
-    gk_perror (g, "launch: chown %s", path);
-    return -1;
-  }
-  return 0;
-}
-
 /* Hand fd (still ours) to qemu: returns the number qemu will see it as
  * (a copy at >= 10, closed by gk_confine_free), or -1. */
 int

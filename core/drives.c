@@ -419,12 +419,12 @@ add (guestfs_h *g, const char *call, const char *filename,
     return -1;
   g->drives = gk_realloc (g, g->drives, (g->ndrives + 1) * sizeof *g->drives);
   d = &g->drives[g->ndrives++];
+  memset (d, 0, sizeof *d);
   d->filename = gk_strdup (g, filename);
   d->format = gk_strdup (g, format);
   d->readonly = readonly;
   d->cdrom = cdrom;
   d->trusted = trusted;
-  d->chain = d->chain_formats = NULL;
   if (trusted && may_refer (format) && trusted_chain (g, call, d) == -1) {
     gk_drive_free (d);
     g->ndrives--;
@@ -452,10 +452,41 @@ gk_impl_add_drive (guestfs_h *g, const char *filename)
   return add (g, "add_drive", filename, "raw", 0, 0, 0);
 }
 
+/* The 2009 semantics: the guest may write, the writes go to a
+ * throw-away overlay (gk_make_overlay), the image is never written. */
 int
 gk_impl_add_drive_ro (guestfs_h *g, const char *filename)
 {
-  return add (g, "add_drive_ro", filename, "raw", 1, 0, 0);
+  if (add (g, "add_drive_ro", filename, "raw", 1, 0, 0) == -1)
+    return -1;
+  g->drives[g->ndrives - 1].overlay = 1;
+  return 0;
+}
+
+/* A new empty qcow2 file in the temp dir to take drive i's writes
+ * (named NAMEi.qcow2): the
+ * size of the image open at fd (raw), no backing file named in it (the
+ * image is attached as its backing node by launch).  Returns its path
+ * (caller frees), or NULL (error set). */
+char *
+gk_make_overlay (guestfs_h *g, const char *name, size_t i, int fd)
+{
+  off_t size = lseek (fd, 0, SEEK_END);
+  char *file = gk_asprintf (g, "%s/%s%zu.qcow2", g->tmpdir, name, i);
+  char *sz = gk_asprintf (g, "%lld", (long long) size), *err = NULL, *out;
+  const char *args[] = { "qemu-img", "create", "-q", "-f", "qcow2", file, sz, NULL };
+
+  out = size < 0 ? NULL : run_qemu_img (g, -1, args, &err);
+  free (sz);
+  if (out == NULL) {
+    gk_error (g, "launch: cannot make an overlay for drive %zu: %s", i,
+              err ? err : strerror (errno));
+    free (err);
+    free (file);
+    return NULL;
+  }
+  free (out);
+  return file;
 }
 
 int

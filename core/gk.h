@@ -26,10 +26,13 @@ struct gk_drive {
   int readonly;          /* opened read-only by qemu */
   int cdrom;             /* attached as a CD-ROM (read-only) */
   int trusted;           /* caller vouched for its backing files */
+  int overlay;           /* add_drive_ro: image read-only, guest writes
+                            go to a throw-away qcow2 in the temp dir */
   char **chain;          /* trusted: the image, then each backing file */
   char **chain_formats;  /* ... and their formats (both NULL-terminated) */
 };
 void gk_drive_free (struct gk_drive *d);     /* drives.c: its fields */
+char *gk_make_overlay (guestfs_h *g, const char *name, size_t i, int fd); /* drives.c */
 
 #define GK_CONSOLE_TAIL 4096  /* console bytes kept for error messages */
 
@@ -46,6 +49,7 @@ struct guestfs_h {
   char *append;                /* extra kernel command line, or NULL */
   int memsize;                 /* appliance RAM, MiB */
   int verbose, trace, autosync, selinux, direct, recovery_proc;
+  int call_timeout;            /* seconds a daemon call may take, 0: none */
 
   /* Errors and callbacks. */
   char *last_error;            /* owned; NULL before the first error */
@@ -78,6 +82,9 @@ struct guestfs_h {
   char console_tail[GK_CONSOLE_TAIL]; /* last console bytes, for errors */
   size_t console_len;
   char *msgbuf;                /* GK_MESSAGE_MAX + 4 bytes, lazily */
+  double call_deadline;        /* gk_now () when the current call's limit
+                                  passes, 0: none */
+  int call_timed_out;          /* set when the limit killed the appliance */
 
   /* Cache entries in use (cache.c): shared-flock'd fds, 0 = none (a
    * lock fd is always >= 3), held until qemu has exited. */
@@ -87,6 +94,8 @@ struct guestfs_h {
 
   /* Inspection (core/inspect*.c): results of the last inspect_os. */
   struct gk_inspect *inspect;  /* owned; NULL before inspect_os */
+
+  struct guestfs_h *next_handle; /* handle.c's list of open handles */
 };
 
 /* errors.c */
@@ -192,7 +201,6 @@ struct gk_confine {
 };
 int gk_confine_prepare (guestfs_h *g, struct gk_confine *c,
                         const struct gk_appliance *ap, int kvm);
-int gk_confine_chown (guestfs_h *g, const struct gk_confine *c, const char *path);
 int gk_confine_keep (guestfs_h *g, struct gk_confine *c, int fd);
 void gk_confine_exec (const struct gk_confine *c, char **argv)
   __attribute__ ((noreturn));
@@ -209,17 +217,16 @@ struct gk_boot {
   enum gk_boot_mode mode;
   int state_fd;       /* RESTORE: the saved state (qemu's fd 3), else -1 */
   int qmp;            /* TEMPLATE/RESTORE: connected QMP socket, -1 */
-  char *qmp_path;     /* owned */
+  int qmp_qemu_fd;    /* TEMPLATE/RESTORE: qemu's end of the QMP pair */
   double t_started;   /* seconds from spawn to usable */
 };
 char **gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap,
-                     const char *accel, const char *sockpath,
+                     const char *accel, int chan_fd,
                      const struct gk_boot *boot, struct gk_confine *c);
 char *gk_qemu_escape (guestfs_h *g, const char *s);
 int gk_pass_file (guestfs_h *g, struct gk_confine *c, const char *file, int rw);
 int gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap,
                     const char *accel, double timeout, struct gk_boot *boot);
-int gk_listen_unix (guestfs_h *g, const char *path);
 int gk_wait_readable (guestfs_h *g, int fd, double deadline);
 double gk_now (void);
 double gk_launch_timeout (void);
@@ -274,6 +281,8 @@ int gk_impl_set_direct (guestfs_h *g, int v);
 int gk_impl_get_direct (guestfs_h *g);
 int gk_impl_set_recovery_proc (guestfs_h *g, int v);
 int gk_impl_get_recovery_proc (guestfs_h *g);
+int gk_impl_set_call_timeout (guestfs_h *g, int secs);
+int gk_impl_get_call_timeout (guestfs_h *g);
 
 /* inspect*.c: inspection (internals in core/inspect.h) */
 void gk_inspect_free (guestfs_h *g);

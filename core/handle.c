@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +27,72 @@ env_true (const char *name)
                strcmp (v, "true") == 0);
 }
 
-/* LIBGUESTFS_MEMSIZE, if it is a sane number of MiB. */
+/* The integer in environment variable `name' if it is in [min, max],
+ * else dflt. */
 static int
-env_memsize (void)
+env_int (const char *name, long min, long max, int dflt)
 {
-  const char *v = getenv ("LIBGUESTFS_MEMSIZE");
+  const char *v = getenv (name);
   char *end;
-  long m;
+  long n;
 
   if (v == NULL || *v == '\0')
-    return GK_DEFAULT_MEMSIZE;
+    return dflt;
   errno = 0;
-  m = strtol (v, &end, 10);
-  if (errno || *end || m < 128 || m > 1024 * 1024)
-    return GK_DEFAULT_MEMSIZE;
-  return (int) m;
+  n = strtol (v, &end, 10);
+  return errno || *end || n < min || n > max ? dflt : (int) n;
+}
+
+/* ---- Handles still open at exit (set_autosync's promise) ----
+ *
+ * Every handle is on one list.  At exit, each READY handle with autosync
+ * on gets umount_all and sync, then an orderly shutdown of its appliance
+ * (guestd syncs again and powers off), so the data it wrote reaches its
+ * disks.  A handle busy in another thread at that moment is left alone,
+ * and nothing is freed: other threads may still hold the handles. */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static guestfs_h *handles;          /* linked through g->next_handle */
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+static void
+sync_at_exit (void)
+{
+  pthread_mutex_lock (&handles_lock);
+  for (guestfs_h *g = handles; g; g = g->next_handle)
+    if (g->state == GK_READY && g->autosync) {
+      guestfs_umount_all (g);
+      guestfs_sync (g);
+      gk_shutdown (g);
+    }
+  pthread_mutex_unlock (&handles_lock);
+}
+
+static void
+register_atexit (void)
+{
+  atexit (sync_at_exit);
+}
+
+static void
+list_add (guestfs_h *g)
+{
+  pthread_once (&atexit_once, register_atexit);
+  pthread_mutex_lock (&handles_lock);
+  g->next_handle = handles;
+  handles = g;
+  pthread_mutex_unlock (&handles_lock);
+}
+
+static void
+list_remove (guestfs_h *g)
+{
+  pthread_mutex_lock (&handles_lock);
+  for (guestfs_h **p = &handles; *p; p = &(*p)->next_handle)
+    if (*p == g) {
+      *p = g->next_handle;
+      break;
+    }
+  pthread_mutex_unlock (&handles_lock);
 }
 
 guestfs_h *
@@ -55,7 +107,8 @@ guestfs_create (void)
   g->sock = g->console = -1;
   g->error_cb = gk_default_error_handler;
   g->recovery_proc = 1;
-  g->memsize = env_memsize ();
+  g->memsize = env_int ("LIBGUESTFS_MEMSIZE", 128, 1024 * 1024, GK_DEFAULT_MEMSIZE);
+  g->call_timeout = env_int ("GUESTKIT_CALL_TIMEOUT", 0, INT_MAX, 0);
   g->verbose = env_true ("LIBGUESTFS_DEBUG");
   g->trace = env_true ("LIBGUESTFS_TRACE");
   v = getenv ("LIBGUESTFS_PATH");
@@ -68,6 +121,7 @@ guestfs_create (void)
     free (g->path); free (g->qemu); free (g->append); free (g);
     return NULL;
   }
+  list_add (g);
   return g;
 }
 
@@ -84,6 +138,7 @@ guestfs_close (guestfs_h *g)
 {
   if (g == NULL)
     return;
+  list_remove (g);
   if (g->state == GK_READY && g->autosync) {
     /* Best effort: errors here only reach the error handler. */
     guestfs_umount_all (g);
@@ -169,9 +224,10 @@ int
 gk_impl_set_qemu (guestfs_h *g, const char *qemu)
 {
   const char *v = getenv ("LIBGUESTFS_QEMU");
+  char *old = g->qemu;           /* qemu may be get_qemu's string */
 
-  free (g->qemu);
   g->qemu = gk_strdup (g, qemu ? qemu : v && *v ? v : GK_DEFAULT_QEMU);
+  free (old);
   return 0;
 }
 
@@ -184,8 +240,10 @@ gk_impl_get_qemu (guestfs_h *g)
 int
 gk_impl_set_path (guestfs_h *g, const char *path)
 {
-  free (g->path);
+  char *old = g->path;           /* path may be get_path's string */
+
   g->path = gk_strdup (g, path ? path : GK_DEFAULT_PATH);
+  free (old);
   return 0;
 }
 
@@ -198,8 +256,10 @@ gk_impl_get_path (guestfs_h *g)
 int
 gk_impl_set_append (guestfs_h *g, const char *append)
 {
-  free (g->append);
+  char *old = g->append;         /* append may be get_append's string */
+
   g->append = append ? gk_strdup (g, append) : NULL;
+  free (old);
   return 0;
 }
 
@@ -233,6 +293,18 @@ int gk_impl_set_direct (guestfs_h *g, int v) { g->direct = !!v; return 0; }
 int gk_impl_get_direct (guestfs_h *g) { return g->direct; }
 int gk_impl_set_recovery_proc (guestfs_h *g, int v) { g->recovery_proc = !!v; return 0; }
 int gk_impl_get_recovery_proc (guestfs_h *g) { return g->recovery_proc; }
+int
+gk_impl_set_call_timeout (guestfs_h *g, int secs)
+{
+  if (secs < 0) {
+    gk_error (g, "set_call_timeout: %d: must be 0 (no limit) or a number of seconds", secs);
+    return -1;
+  }
+  g->call_timeout = secs;
+  return 0;
+}
+
+int gk_impl_get_call_timeout (guestfs_h *g) { return g->call_timeout; }
 int gk_impl_is_ready (guestfs_h *g) { return g->state == GK_READY; }
 int gk_impl_is_config (guestfs_h *g) { return g->state == GK_CONFIG; }
 int gk_impl_is_launching (guestfs_h *g) { return g->state == GK_LAUNCHING; }

@@ -2,9 +2,10 @@
  *
  * Steps (one `goto out' unwinds whatever was set up):
  *   1. find or build the appliance (appliance.c), choose KVM/TCG (accel.c)
- *   2. make a private temp dir with the channel's listening Unix socket
+ *   2. make a private temp dir; the channel (and QMP) are socket pairs
+ *      whose other end qemu gets as an fd (confine.c)
  *   3. fork + exec qemu with its stdout/stderr on a pipe (the console)
- *   4. wait for qemu to connect, then for the GK_LAUNCH_FLAG word,
+ *   4. wait for the GK_LAUNCH_FLAG word,
  *      draining the console and watching for qemu's death and a timeout
  *   5. READY; the launch-done callback runs
  * An automatic KVM try that fails or times out is recorded, and the
@@ -20,7 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,14 +131,49 @@ backing_opts (guestfs_h *g, struct argv *a, struct gk_confine *c,
   return opts;
 }
 
+/* add_drive_ro: the image (node base%zu, read-only) under a new qcow2
+ * overlay (node drive%zu) that takes the guest's writes. */
+static int
+push_overlay (guestfs_h *g, struct argv *a, struct gk_confine *c,
+              const struct gk_drive *d, size_t i)
+{
+  int set = push_fdset (g, a, c, d->filename, 0), oset;
+  char *ovl;
+
+  if (set == -1 || (ovl = gk_make_overlay (g, "overlay", i, c->keep[c->nkeep - 1])) == NULL)
+    return -1;
+  oset = push_fdset (g, a, c, ovl, 1);
+  free (ovl);
+  if (oset == -1)
+    return -1;
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=file,node-name=file%zu,filename=/dev/fdset/%d,"
+                           "read-only=on,cache.direct=off,locking=off", i, set));
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=%s,node-name=base%zu,file=file%zu,read-only=on",
+                           d->format, i, i));
+  push (g, a, gk_strdup (g, "-blockdev"));
+  push (g, a, gk_asprintf (g, "driver=qcow2,node-name=drive%zu,backing=base%zu,"
+                           "file.driver=file,file.filename=/dev/fdset/%d,"
+                           "file.locking=off", i, i, oset));
+  return 0;
+}
+
 static int
 push_drive (guestfs_h *g, struct argv *a, struct gk_confine *c,
             const struct gk_drive *d, size_t i)
 {
   const char *ro = d->readonly ? "on" : "off";
-  int set = push_fdset (g, a, c, d->filename, !d->readonly);
-  char *backing = set == -1 ? NULL : backing_opts (g, a, c, d);
+  int set;
+  char *backing;
 
+  if (d->overlay) {
+    if (push_overlay (g, a, c, d, i) == -1)
+      return -1;
+    goto device;
+  }
+  set = push_fdset (g, a, c, d->filename, !d->readonly);
+  backing = set == -1 ? NULL : backing_opts (g, a, c, d);
   if (backing == NULL)
     return -1;
   push (g, a, gk_strdup (g, "-blockdev"));
@@ -149,6 +184,7 @@ push_drive (guestfs_h *g, struct argv *a, struct gk_confine *c,
   push (g, a, gk_asprintf (g, "driver=%s,node-name=drive%zu,file=file%zu,"
                            "read-only=%s%s", d->format, i, i, ro, backing));
   free (backing);
+ device:
   push (g, a, gk_strdup (g, "-device"));
   push (g, a, gk_asprintf (g, "%s,drive=drive%zu,bus=scsi0.0,channel=0,"
                            "scsi-id=0,lun=%zu",
@@ -183,10 +219,11 @@ kernel_cmdline (guestfs_h *g, int template)
     snprintf (ndisks, sizeof ndisks, " guestkit.ndisks=%zu", g->ndrives);
   return gk_asprintf (g,
     "console=ttyS0 root=/dev/vda panic=-1 %s cryptomgr.notests "
-    "nolapic_timer lsm=capability no_timer_check tsc=reliable noreplace-smp "
+    "nolapic_timer %s no_timer_check tsc=reliable noreplace-smp "
     "8250.nr_uarts=1 rcupdate.rcu_expedited=1 mitigations=off "
     "selinux=%d%s%s%s%s%s",
-    verbose ? "" : "quiet loglevel=0", g->selinux,
+    verbose ? "" : "quiet loglevel=0",
+    g->selinux ? "lsm=capability,selinux" : "lsm=capability", g->selinux,
     verbose ? " guestkit.verbose=1" : "",
     template ? " guestkit.template=1" : "",
     ndisks,
@@ -195,12 +232,12 @@ kernel_cmdline (guestfs_h *g, int template)
 
 char **
 gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
-              const char *sockpath, const struct gk_boot *boot,
+              int chan_fd, const struct gk_boot *boot,
               struct gk_confine *c)
 {
   struct argv a = { NULL, 0 };
-  char *sock = gk_qemu_escape (g, sockpath);
-  int kvm = strcmp (accel, "kvm") == 0, root, bad = 0;
+  int kvm = strcmp (accel, "kvm") == 0, root, rset, bad = 0;
+  char *rovl;
 
   push (g, &a, gk_strdup (g, g->qemu));
   push (g, &a, gk_strdup (g, "-sandbox"));
@@ -235,17 +272,25 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   for (size_t i = 0; boot->mode == GK_BOOT_COLD && i < g->ndrives; i++)
     bad |= push_drive (g, &a, c, &g->drives[i], i);
   /* supermin's init mounts the root read-write: writes go to a
-   * throw-away overlay (in TMPDIR, the temp dir), the cached root file
-   * is opened read-only and never changed. */
+   * throw-away qcow2 overlay in the temp dir, made here and passed as
+   * an fd like the cached root file, which is opened read-only. */
   root = push_fdset (g, &a, c, ap->root, 0);
-  bad |= root == -1;
-  push (g, &a, gk_strdup (g, "-drive"));
-  push (g, &a, gk_asprintf (g, "file=/dev/fdset/%d,format=raw,if=none,"
-                            "id=approot,snapshot=on,file.locking=off", root));
+  rovl = root == -1 ? NULL : gk_make_overlay (g, "approot", 0, c->keep[c->nkeep - 1]);
+  rset = rovl ? push_fdset (g, &a, c, rovl, 1) : -1;
+  free (rovl);
+  bad |= rset == -1;
+  push (g, &a, gk_strdup (g, "-blockdev"));
+  push (g, &a, gk_asprintf (g, "driver=raw,node-name=approot-base,read-only=on,"
+                            "file.driver=file,file.filename=/dev/fdset/%d,"
+                            "file.read-only=on,file.locking=off", root));
+  push (g, &a, gk_strdup (g, "-blockdev"));
+  push (g, &a, gk_asprintf (g, "driver=qcow2,node-name=approot,backing=approot-base,"
+                            "file.driver=file,file.filename=/dev/fdset/%d,"
+                            "file.locking=off", rset));
   push (g, &a, gk_strdup (g, "-device"));
   push (g, &a, gk_strdup (g, "virtio-blk-pci,drive=approot"));
   push (g, &a, gk_strdup (g, "-chardev"));
-  push (g, &a, gk_asprintf (g, "socket,id=channel0,path=%s", sock));
+  push (g, &a, gk_asprintf (g, "socket,id=channel0,fd=%d", chan_fd));
   push (g, &a, gk_strdup (g, "-device"));
   push (g, &a, gk_strdup (g, "virtio-serial-pci"));
   push (g, &a, gk_strdup (g, "-device"));
@@ -255,12 +300,10 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "-serial"));
   push (g, &a, gk_strdup (g, g->direct ? "mon:stdio" : "stdio"));
   if (boot->mode != GK_BOOT_COLD) {
-    char *q = gk_qemu_escape (g, boot->qmp_path);
     push (g, &a, gk_strdup (g, "-chardev"));
-    push (g, &a, gk_asprintf (g, "socket,id=qmp,path=%s", q));
+    push (g, &a, gk_asprintf (g, "socket,id=qmp,fd=%d", boot->qmp_qemu_fd));
     push (g, &a, gk_strdup (g, "-mon"));
     push (g, &a, gk_strdup (g, "chardev=qmp,mode=control"));
-    free (q);
   }
   if (boot->mode == GK_BOOT_RESTORE) {
     push (g, &a, gk_strdup (g, "-S"));          /* stay paused: drives first */
@@ -269,7 +312,6 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   }
   for (size_t i = 0; i < g->nqemu_params; i++)
     push (g, &a, gk_strdup (g, g->qemu_params[i]));
-  free (sock);
   if (bad) {
     free_argv (a.v);
     return NULL;
@@ -283,11 +325,6 @@ make_tmpdir (guestfs_h *g)
   const char *t = getenv ("TMPDIR");
   char *tmpl = gk_asprintf (g, "%s/guestkit.XXXXXX", t && *t ? t : "/tmp");
 
-  /* A socket path must fit in sun_path. */
-  if (strlen (tmpl) + 16 > sizeof ((struct sockaddr_un *) 0)->sun_path) {
-    free (tmpl);
-    tmpl = gk_strdup (g, "/tmp/guestkit.XXXXXX");
-  }
   if (mkdtemp (tmpl) == NULL) {
     gk_perror (g, "launch: cannot make a temporary directory %s", tmpl);
     free (tmpl);
@@ -297,20 +334,27 @@ make_tmpdir (guestfs_h *g)
   return 0;
 }
 
-int
-gk_listen_unix (guestfs_h *g, const char *path)
+/* A connected socket pair: *ours (non-blocking) stays here, the other
+ * end is handed to qemu (chardev socket,fd=N: no path on the host).
+ * Returns qemu's fd number, or -1 (error set). */
+static int
+socket_pair (guestfs_h *g, struct gk_confine *c, int *ours)
 {
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int sv[2], k;
 
-  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", path);
-  if (fd == -1 || bind (fd, (struct sockaddr *) &addr, sizeof addr) == -1 ||
-      listen (fd, 1) == -1) {
-    gk_perror (g, "launch: socket %s", path);
-    if (fd >= 0) close (fd);
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+    gk_perror (g, "launch: socketpair");
     return -1;
   }
-  return fd;
+  k = gk_confine_keep (g, c, sv[1]);
+  close (sv[1]);
+  if (k == -1) {
+    close (sv[0]);
+    return -1;
+  }
+  fcntl (sv[0], F_SETFL, O_NONBLOCK);
+  *ours = sv[0];
+  return k;
 }
 
 /* Watchdog: kills qemu if this process dies without closing the handle. */
@@ -404,18 +448,6 @@ gk_launch_timeout (void)
   return t > 0 ? t : 300;
 }
 
-/* Accept qemu's connection on a listening socket. */
-static int
-accept_one (guestfs_h *g, int lfd, double deadline, int *fd)
-{
-  int r = gk_wait_readable (g, lfd, deadline);
-
-  if (r != 0)
-    return r;
-  *fd = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  return *fd == -1 ? -1 : 0;
-}
-
 /* Wait for guestd's launch flag on the channel. */
 static int
 await_flag (guestfs_h *g, double deadline)
@@ -440,9 +472,8 @@ gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
                 double timeout, struct gk_boot *boot)
 {
   struct gk_confine conf = { .ruleset = -1, .exe = -1 };
-  char *sockpath = NULL;
   char **argv = NULL;
-  int lfd = -1, qfd = -1, r = -4;
+  int chan = -1, r = -4;
   double t0 = gk_now (), deadline = t0 + timeout;
 
   g->console_len = 0;
@@ -450,15 +481,11 @@ gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   if (make_tmpdir (g) == -1 ||
       gk_confine_prepare (g, &conf, ap, strcmp (accel, "kvm") == 0) == -1)
     goto out;
-  sockpath = gk_asprintf (g, "%s/channel", g->tmpdir);
-  boot->qmp_path = gk_asprintf (g, "%s/qmp", g->tmpdir);
-  if ((lfd = gk_listen_unix (g, sockpath)) == -1 ||
-      gk_confine_chown (g, &conf, sockpath) == -1 ||
+  if ((chan = socket_pair (g, &conf, &g->sock)) == -1 ||
       (boot->mode != GK_BOOT_COLD &&
-       ((qfd = gk_listen_unix (g, boot->qmp_path)) == -1 ||
-        gk_confine_chown (g, &conf, boot->qmp_path) == -1)))
+       (boot->qmp_qemu_fd = socket_pair (g, &conf, &boot->qmp)) == -1))
     goto out;
-  argv = gk_qemu_argv (g, ap, accel, sockpath, boot, &conf);
+  argv = gk_qemu_argv (g, ap, accel, chan, boot, &conf);
   if (argv == NULL)
     goto out;
   if (g->verbose) {
@@ -476,10 +503,7 @@ gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   if (g->recovery_proc && boot->mode != GK_BOOT_TEMPLATE)
     g->recovery_pid = start_recovery (getpid (), g->pid);
   if (boot->mode != GK_BOOT_COLD &&
-      ((r = accept_one (g, qfd, deadline, &boot->qmp)) != 0 ||
-       (r = gk_qmp_handshake (g, boot->qmp, deadline)) != 0))
-    goto out;
-  if ((r = accept_one (g, lfd, deadline, &g->sock)) != 0)
+      (r = gk_qmp_handshake (g, boot->qmp, deadline)) != 0)
     goto out;
   if (boot->mode != GK_BOOT_RESTORE && (r = await_flag (g, deadline)) != 0)
     goto out;
@@ -490,12 +514,7 @@ gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
             boot->mode == GK_BOOT_TEMPLATE ? "template" : "restoring",
             g->accel);
  out:
-  if (lfd >= 0)
-    close (lfd);
-  if (qfd >= 0)
-    close (qfd);
   gk_confine_free (&conf);
-  free (sockpath);
   free_argv (argv);
   return r;
 }
@@ -504,11 +523,9 @@ static int
 launch_cold (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
              double timeout)
 {
-  struct gk_boot boot = { .mode = GK_BOOT_COLD, .state_fd = -1 };
-  int r = gk_launch_boot (g, ap, accel, timeout, &boot);
+  struct gk_boot boot = { .mode = GK_BOOT_COLD, .state_fd = -1, .qmp = -1 };
 
-  free (boot.qmp_path);
-  return r;
+  return gk_launch_boot (g, ap, accel, timeout, &boot);
 }
 
 static void

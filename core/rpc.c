@@ -25,7 +25,9 @@
 #include "gk.h"
 
 /* Wait until the channel is readable (events POLLIN) or writable
- * (POLLOUT), draining the console meanwhile.  -1 if qemu went away. */
+ * (POLLOUT), draining the console meanwhile.  -1 if qemu went away, or
+ * if the call's time limit passed: qemu is then killed, and
+ * g->call_timed_out set for the error message. */
 static int
 wait_channel (guestfs_h *g, short events)
 {
@@ -34,7 +36,16 @@ wait_channel (guestfs_h *g, short events)
       { .fd = g->sock, .events = events },
       { .fd = g->console, .events = POLLIN },
     };
-    int n = poll (p, g->console >= 0 ? 2 : 1, -1);
+    double left = g->call_deadline > 0 ? g->call_deadline - gk_now () : -1;
+    int n;
+
+    if (g->call_deadline > 0 && left <= 0) {
+      g->call_timed_out = 1;
+      if (g->pid > 0)
+        kill (g->pid, SIGKILL);
+      return -1;
+    }
+    n = poll (p, g->console >= 0 ? 2 : 1, left < 0 ? -1 : (int) (left * 1000) + 1);
     if (n == -1) {
       if (errno == EINTR) continue;
       return -1;
@@ -167,7 +178,17 @@ read_message (guestfs_h *g, uint32_t min)
 static int
 io_failed (guestfs_h *g, const struct gk_action *a)
 {
+  int timed_out = g->call_timed_out;
+
+  g->call_timed_out = 0;
+  g->call_deadline = 0;
   gk_child_died (g, a->name);
+  if (timed_out) {
+    g->error_pending = 0;
+    gk_error (g, "%s: the call took more than its time limit of %d s "
+              "(set_call_timeout, GUESTKIT_CALL_TIMEOUT): the appliance was "
+              "killed", a->name, g->call_timeout);
+  }
   return -1;
 }
 
@@ -501,9 +522,9 @@ finish_filein (guestfs_h *g, const struct gk_action *a, const char *src,
   return r;
 }
 
-int
-gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
-         union gk_retval *ret)
+static int
+call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
+      union gk_retval *ret)
 {
   uint32_t serial;
   ssize_t len;
@@ -619,4 +640,17 @@ gk_rpc_resume (guestfs_h *g, int ndisks)
   if (rr == -1)
     gk_error (g, "launch: bad answer from the restored appliance: %s", why);
   return rr == 0 ? 0 : -1;
+}
+
+/* One daemon call, within the handle's time limit (set_call_timeout). */
+int
+gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
+         union gk_retval *ret)
+{
+  int r;
+
+  g->call_deadline = g->call_timeout > 0 ? gk_now () + g->call_timeout : 0;
+  r = call (g, a, args, ret);
+  g->call_deadline = 0;
+  return r;
 }

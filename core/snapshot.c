@@ -31,7 +31,7 @@
 
 #include "gk.h"
 
-#define SNAPSHOT_FORMAT 1     /* bump when what a template holds changes */
+#define SNAPSHOT_FORMAT 2     /* bump when what a template holds changes */
 
 static void
 hash_bytes (uint64_t *h, const void *p, size_t n)
@@ -124,8 +124,6 @@ discard_vm (guestfs_h *g, struct gk_boot *b)
   g->cache_keep++;            /* the launch goes on with the same entries */
   gk_shutdown (g);
   g->cache_keep--;
-  free (b->qmp_path);
-  b->qmp_path = NULL;
 }
 
 static int
@@ -276,6 +274,49 @@ backing_json (guestfs_h *g, int qmp, double deadline, const struct gk_drive *d,
   return head;
 }
 
+/* add_drive_ro: the image as node base%zu (read-only) under a new
+ * qcow2 overlay, node drive%zu, that takes the guest's writes. */
+static int
+hotplug_overlay (guestfs_h *g, int qmp, double deadline, size_t i, int *next)
+{
+  const struct gk_drive *d = &g->drives[i];
+  int fd = open (d->filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  char *ovl = fd >= 0 ? gk_make_overlay (g, "overlay", i, fd) : NULL;
+  char *fmt = gk_json_string (g, d->format);
+  int set = (*next)++, oset = (*next)++, r = -1;
+
+  if (fd == -1)
+    gk_perror (g, "launch: %s", d->filename);
+  if (ovl && gk_qmp_pass (g, qmp, fd, deadline, NULL,
+                          "{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":%d}}",
+                          set) == 0 &&
+      add_fd (g, qmp, deadline, ovl, 1, oset) == 0)
+    r = gk_qmp (g, qmp, deadline, NULL,
+                "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":%s,"
+                "\"node-name\":\"base%zu\",\"read-only\":true,\"file\":{\"driver\":"
+                "\"file\",\"filename\":\"/dev/fdset/%d\",\"read-only\":true,"
+                "\"locking\":\"off\"}}}", fmt, i, set) ||
+        gk_qmp (g, qmp, deadline, NULL,
+                "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"qcow2\","
+                "\"node-name\":\"drive%zu\",\"backing\":\"base%zu\",\"file\":{"
+                "\"driver\":\"file\",\"filename\":\"/dev/fdset/%d\",\"locking\":"
+                "\"off\"}}}", i, i, oset);
+  if (fd >= 0)
+    close (fd);
+  free (ovl);
+  free (fmt);
+  return r ? -1 : 0;
+}
+
+static int
+add_device (guestfs_h *g, int qmp, double deadline, size_t i)
+{
+  return gk_qmp (g, qmp, deadline, NULL,
+                 "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
+                 "\"id\":\"disk%zu\",\"drive\":\"drive%zu\",\"bus\":\"scsi0.0\","
+                 "\"channel\":0,\"scsi-id\":0,\"lun\":%zu}}", i, i, i);
+}
+
 /* Drives go in as fds (fd sets 100, 101, ...): qemu opens no path. */
 static int
 hotplug (guestfs_h *g, int qmp, double deadline)
@@ -284,6 +325,12 @@ hotplug (guestfs_h *g, int qmp, double deadline)
 
   for (size_t i = 0; i < g->ndrives; i++) {
     const struct gk_drive *d = &g->drives[i];
+    if (d->overlay) {
+      if (hotplug_overlay (g, qmp, deadline, i, &next) == -1 ||
+          add_device (g, qmp, deadline, i) != 0)
+        return -1;
+      continue;
+    }
     const char *ro = d->readonly ? "true" : "false";
     char *fmt = gk_json_string (g, d->format), *backing = NULL;
     int set = next++;
@@ -297,10 +344,7 @@ hotplug (guestfs_h *g, int qmp, double deadline)
                     "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":%s,"
                     "\"node-name\":\"drive%zu\",\"file\":\"file%zu\",\"read-only\":%s%s}}",
                     fmt, i, i, ro, backing) ||
-            gk_qmp (g, qmp, deadline, NULL,
-                    "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
-                    "\"id\":\"disk%zu\",\"drive\":\"drive%zu\",\"bus\":\"scsi0.0\","
-                    "\"channel\":0,\"scsi-id\":0,\"lun\":%zu}}", i, i, i);
+            add_device (g, qmp, deadline, i);
     free (fmt);
     free (backing);
     if (r)
@@ -353,7 +397,6 @@ gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
             b.t_started, t1 - t0 - b.t_started, t2 - t1, t3 - t2, t3 - t0);
   g->cache_snapshot_lock = b.state_fd;    /* held until qemu exits */
   close (b.qmp);
-  free (b.qmp_path);
   free (path);
   g->quiet_errors--;
   return 0;

@@ -568,6 +568,20 @@ inv_get_recovery_proc (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 }
 
 static int
+inv_set_call_timeout (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) r;
+  return guestfs_set_call_timeout (g, a[0].i);
+}
+
+static int
+inv_get_call_timeout (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) a;
+  return (r->v.i = guestfs_get_call_timeout (g)) == -1 ? -1 : 0;
+}
+
+static int
 inv_mount (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 {
   (void) r;
@@ -2170,6 +2184,7 @@ static const struct rn_arg args_set_selinux[] = { { "selinux", RN_ARG_BOOL } };
 static const struct rn_arg args_set_trace[] = { { "trace", RN_ARG_BOOL } };
 static const struct rn_arg args_set_direct[] = { { "direct", RN_ARG_BOOL } };
 static const struct rn_arg args_set_recovery_proc[] = { { "recoveryproc", RN_ARG_BOOL } };
+static const struct rn_arg args_set_call_timeout[] = { { "secs", RN_ARG_INT } };
 static const struct rn_arg args_mount[] = { { "device", RN_ARG_DEVICE }, { "mountpoint", RN_ARG_STRING } };
 static const struct rn_arg args_touch[] = { { "path", RN_ARG_PATHNAME } };
 static const struct rn_arg args_cat[] = { { "path", RN_ARG_PATHNAME } };
@@ -2392,11 +2407,11 @@ const struct rn_call rn_calls[] = {
   { "add_drive_ro", "add-ro", "handle", "attach a disk image with qemu snapshot semantics so the image file is never modified", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_add_drive_ro, inv_add_drive_ro },
   { "add_drive_opts", NULL, "handle", "attach a disk image with an explicit format (never probed) and optional read-only access", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_HANDWRITTEN, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_add_drive_opts, NULL },
   { "config", NULL, "handle", "append a raw qemu command-line option (and optional value) for launch", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 2, args_config, inv_config },
-  { "set_qemu", "qemu", "handle", "choose which qemu executable launch runs (NULL restores the default)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_qemu, inv_set_qemu },
+  { "set_qemu", "qemu", "handle", "choose which qemu executable launch runs (NULL restores the default)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_qemu, inv_set_qemu },
   { "get_qemu", NULL, "handle", "report which qemu executable will be run", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_CONSTSTRING, -1, 0, NULL, inv_get_qemu },
-  { "set_path", "path", "handle", "set the colon-separated directory list searched for the kernel/initrd appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_path, inv_set_path },
+  { "set_path", "path", "handle", "set the colon-separated directory list searched for the kernel/initrd appliance", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_path, inv_set_path },
   { "get_path", NULL, "handle", "report the appliance search path", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_CONSTSTRING, -1, 0, NULL, inv_get_path },
-  { "set_append", "append", "handle", "extra text appended to the appliance kernel command line (NULL clears)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_append, inv_set_append },
+  { "set_append", "append", "handle", "extra text appended to the appliance kernel command line (NULL clears)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_append, inv_set_append },
   { "get_append", NULL, "handle", "report the extra kernel command line text, or NULL if none", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_CONSTOPTSTRING, -1, 0, NULL, inv_get_append },
   { "set_autosync", "autosync", "handle", "if true, umount-all then sync are attempted automatically at handle close / program exit", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_autosync, inv_set_autosync },
   { "get_autosync", NULL, "handle", "report the autosync flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_autosync },
@@ -2407,18 +2422,20 @@ const struct rn_call rn_calls[] = {
   { "is_launching", NULL, "handle", "true while the appliance is starting (LAUNCHING state)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_is_launching },
   { "is_busy", NULL, "handle", "true while a daemon call is in progress (BUSY state)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_is_busy },
   { "get_state", NULL, "handle", "return the raw state-machine value as an integer (CONFIG=0 LAUNCHING=1 READY=2 BUSY=3)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_state },
-  { "set_memsize", "memsize", "handle", "set appliance RAM in megabytes (must precede launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_memsize, inv_set_memsize },
+  { "set_memsize", "memsize", "handle", "set appliance RAM in megabytes (takes effect at the next launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_memsize, inv_set_memsize },
   { "get_memsize", NULL, "handle", "report appliance RAM in megabytes", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_memsize },
   { "get_pid", "pid", "handle", "return the process id of the qemu child (for debugging)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_pid },
   { "version", NULL, "handle", "return the library's major/minor/release/extra version as a struct", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_STRUCT, 7, 0, NULL, inv_version },
-  { "set_selinux", "selinux", "selinux", "ask the appliance kernel to boot with SELinux on or off (before launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_selinux, inv_set_selinux },
+  { "set_selinux", "selinux", "selinux", "ask the appliance kernel to boot with SELinux on or off (takes effect at the next launch)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_selinux, inv_set_selinux },
   { "get_selinux", NULL, "selinux", "report the appliance SELinux boot flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_selinux },
   { "set_trace", "trace", "handle", "when on, print each API call and its arguments to stdout (guestfish syntax)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_trace, inv_set_trace },
   { "get_trace", NULL, "handle", "report the call-trace flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_trace },
-  { "set_direct", "direct", "handle", "when on, connect the appliance serial console straight to the caller's stdin/stdout", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 1, args_set_direct, inv_set_direct },
+  { "set_direct", "direct", "handle", "when on, connect the appliance serial console straight to the caller's stdin/stdout", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_direct, inv_set_direct },
   { "get_direct", NULL, "handle", "report the direct-console flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_direct },
   { "set_recovery_proc", "recovery-proc", "handle", "when on, fork a watchdog process that kills qemu if the caller exits abnormally", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_recovery_proc, inv_set_recovery_proc },
   { "get_recovery_proc", NULL, "handle", "report the recovery-process flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_recovery_proc },
+  { "set_call_timeout", "call-timeout", "handle", "guestkit extension: seconds a daemon call may take before the appliance is killed and the call fails (0: no limit; default GUESTKIT_CALL_TIMEOUT)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_call_timeout, inv_set_call_timeout },
+  { "get_call_timeout", NULL, "handle", "guestkit extension: report the per-call time limit in seconds (0: none)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_call_timeout },
   { "mount", NULL, "mount", "mount a guest block device at a path inside the appliance's /sysroot tree", NULL, 1, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mount, inv_mount },
   { "sync", NULL, "misc", "flush all pending writes in the appliance through to the disk images", NULL, 2, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_sync },
   { "touch", NULL, "files", "create an empty file or bump an existing file's timestamps", NULL, 3, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_touch, inv_touch },
@@ -2660,33 +2677,34 @@ const struct rn_call rn_calls[] = {
   { "cache_prune", NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_prune },
   { "cache_clear", NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_clear },
 };
-const size_t rn_ncalls = 275;
+const size_t rn_ncalls = 277;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
-  4, 3, 6, 5, 60, 52, 51, 53, 50, 55, 61, 62,
-  58, 57, 56, 59, 54, 250, 98, 94, 92, 97, 93, 96,
-  99, 95, 90, 91, 274, 272, 273, 231, 38, 102, 68, 69,
-  84, 85, 7, 121, 122, 251, 110, 159, 160, 125, 101, 124,
-  161, 142, 229, 186, 189, 127, 70, 203, 187, 190, 83, 249,
-  141, 230, 118, 13, 15, 32, 115, 117, 24, 11, 25, 9,
-  34, 28, 22, 30, 17, 220, 175, 147, 185, 188, 120, 155,
-  156, 130, 162, 214, 218, 217, 213, 216, 215, 261, 257, 266,
-  269, 262, 259, 260, 265, 263, 264, 258, 256, 270, 268, 267,
-  271, 255, 253, 252, 254, 21, 19, 72, 71, 20, 18, 2,
-  0, 237, 176, 41, 42, 39, 198, 199, 200, 201, 180, 40,
-  178, 87, 238, 75, 82, 111, 139, 45, 48, 239, 66, 236,
-  67, 151, 225, 226, 227, 222, 223, 224, 168, 76, 221, 182,
-  167, 169, 170, 164, 165, 166, 212, 228, 35, 163, 108, 107,
-  109, 181, 80, 123, 144, 243, 244, 248, 242, 247, 245, 246,
-  126, 241, 73, 113, 132, 43, 46, 184, 49, 172, 202, 240,
-  197, 179, 140, 63, 65, 64, 183, 148, 149, 150, 12, 14,
-  31, 114, 116, 23, 10, 8, 33, 27, 29, 16, 219, 177,
-  77, 173, 133, 136, 135, 134, 145, 146, 143, 86, 88, 128,
-  129, 205, 207, 209, 211, 204, 206, 208, 210, 36, 157, 158,
-  103, 104, 105, 106, 37, 233, 234, 89, 171, 79, 81, 100,
-  235, 26, 232, 138, 137, 74, 112, 44, 47, 1, 154, 152,
-  153, 78, 192, 195, 119, 131, 193, 196, 174, 191, 194,
+  4, 3, 6, 5, 62, 54, 53, 55, 52, 57, 63, 64,
+  60, 59, 58, 61, 56, 252, 100, 96, 94, 99, 95, 98,
+  101, 97, 92, 93, 276, 274, 275, 233, 40, 104, 70, 71,
+  86, 87, 7, 123, 124, 253, 112, 161, 162, 127, 103, 126,
+  163, 144, 231, 188, 191, 129, 72, 205, 189, 192, 85, 251,
+  143, 232, 120, 13, 15, 36, 32, 117, 119, 24, 11, 25,
+  9, 34, 28, 22, 30, 17, 222, 177, 149, 187, 190, 122,
+  157, 158, 132, 164, 216, 220, 219, 215, 218, 217, 263, 259,
+  268, 271, 264, 261, 262, 267, 265, 266, 260, 258, 272, 270,
+  269, 273, 257, 255, 254, 256, 21, 19, 74, 73, 20, 18,
+  2, 0, 239, 178, 43, 44, 41, 200, 201, 202, 203, 182,
+  42, 180, 89, 240, 77, 84, 113, 141, 47, 50, 241, 68,
+  238, 69, 153, 227, 228, 229, 224, 225, 226, 170, 78, 223,
+  184, 169, 171, 172, 166, 167, 168, 214, 230, 37, 165, 110,
+  109, 111, 183, 82, 125, 146, 245, 246, 250, 244, 249, 247,
+  248, 128, 243, 75, 115, 134, 45, 48, 186, 51, 174, 204,
+  242, 199, 181, 142, 65, 67, 66, 185, 150, 151, 152, 12,
+  14, 35, 31, 116, 118, 23, 10, 8, 33, 27, 29, 16,
+  221, 179, 79, 175, 135, 138, 137, 136, 147, 148, 145, 88,
+  90, 130, 131, 207, 209, 211, 213, 206, 208, 210, 212, 38,
+  159, 160, 105, 106, 107, 108, 39, 235, 236, 91, 173, 81,
+  83, 102, 237, 26, 234, 140, 139, 76, 114, 46, 49, 1,
+  156, 154, 155, 80, 194, 197, 121, 133, 195, 198, 176, 193,
+  196,
 };
 
 static int

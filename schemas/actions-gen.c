@@ -173,6 +173,7 @@ static const struct gk_arg args_set_selinux[] = { { "selinux", GK_ARG_BOOL } };
 static const struct gk_arg args_set_trace[] = { { "trace", GK_ARG_BOOL } };
 static const struct gk_arg args_set_direct[] = { { "direct", GK_ARG_BOOL } };
 static const struct gk_arg args_set_recovery_proc[] = { { "recoveryproc", GK_ARG_BOOL } };
+static const struct gk_arg args_set_call_timeout[] = { { "secs", GK_ARG_INT } };
 static const struct gk_arg args_mount[] = { { "device", GK_ARG_DEVICE }, { "mountpoint", GK_ARG_STRING } };
 static const struct gk_arg args_touch[] = { { "path", GK_ARG_PATHNAME } };
 static const struct gk_arg args_cat[] = { { "path", GK_ARG_PATHNAME } };
@@ -395,11 +396,11 @@ const struct gk_action gk_actions[] = {
   { "add_drive_ro", -1, GK_RET_ERR, NULL, 1, args_add_drive_ro, GK_ST_CONFIG, 1, NULL, "handle", "attach a disk image with qemu snapshot semantics so the image file is never modified" },
   { "add_drive_opts", -1, GK_RET_ERR, NULL, 1, args_add_drive_opts, GK_ST_CONFIG, 1, NULL, "handle", "attach a disk image with an explicit format (never probed) and optional read-only access" },
   { "config", -1, GK_RET_ERR, NULL, 2, args_config, GK_ST_CONFIG, 1, NULL, "handle", "append a raw qemu command-line option (and optional value) for launch" },
-  { "set_qemu", -1, GK_RET_ERR, NULL, 1, args_set_qemu, GK_ST_CONFIG, 1, NULL, "handle", "choose which qemu executable launch runs (NULL restores the default)" },
+  { "set_qemu", -1, GK_RET_ERR, NULL, 1, args_set_qemu, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "choose which qemu executable launch runs (NULL restores the default)" },
   { "get_qemu", -1, GK_RET_CONSTSTRING, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report which qemu executable will be run" },
-  { "set_path", -1, GK_RET_ERR, NULL, 1, args_set_path, GK_ST_CONFIG, 1, NULL, "handle", "set the colon-separated directory list searched for the kernel/initrd appliance" },
+  { "set_path", -1, GK_RET_ERR, NULL, 1, args_set_path, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "set the colon-separated directory list searched for the kernel/initrd appliance" },
   { "get_path", -1, GK_RET_CONSTSTRING, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report the appliance search path" },
-  { "set_append", -1, GK_RET_ERR, NULL, 1, args_set_append, GK_ST_CONFIG, 1, NULL, "handle", "extra text appended to the appliance kernel command line (NULL clears)" },
+  { "set_append", -1, GK_RET_ERR, NULL, 1, args_set_append, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "extra text appended to the appliance kernel command line (NULL clears)" },
   { "get_append", -1, GK_RET_CONSTOPTSTRING, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report the extra kernel command line text, or NULL if none" },
   { "set_autosync", -1, GK_RET_ERR, NULL, 1, args_set_autosync, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "if true, umount-all then sync are attempted automatically at handle close / program exit" },
   { "get_autosync", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report the autosync flag" },
@@ -410,18 +411,20 @@ const struct gk_action gk_actions[] = {
   { "is_launching", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "true while the appliance is starting (LAUNCHING state)" },
   { "is_busy", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "true while a daemon call is in progress (BUSY state)" },
   { "get_state", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "return the raw state-machine value as an integer (CONFIG=0 LAUNCHING=1 READY=2 BUSY=3)" },
-  { "set_memsize", -1, GK_RET_ERR, NULL, 1, args_set_memsize, GK_ST_CONFIG, 1, NULL, "handle", "set appliance RAM in megabytes (must precede launch)" },
+  { "set_memsize", -1, GK_RET_ERR, NULL, 1, args_set_memsize, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "set appliance RAM in megabytes (takes effect at the next launch)" },
   { "get_memsize", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report appliance RAM in megabytes" },
   { "get_pid", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "return the process id of the qemu child (for debugging)" },
   { "version", -1, GK_RET_STRUCT, &gk_structs[7], 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "return the library's major/minor/release/extra version as a struct" },
-  { "set_selinux", -1, GK_RET_ERR, NULL, 1, args_set_selinux, GK_ST_CONFIG, 1, NULL, "selinux", "ask the appliance kernel to boot with SELinux on or off (before launch)" },
+  { "set_selinux", -1, GK_RET_ERR, NULL, 1, args_set_selinux, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "selinux", "ask the appliance kernel to boot with SELinux on or off (takes effect at the next launch)" },
   { "get_selinux", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "selinux", "report the appliance SELinux boot flag" },
   { "set_trace", -1, GK_RET_ERR, NULL, 1, args_set_trace, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "when on, print each API call and its arguments to stdout (guestfish syntax)" },
   { "get_trace", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report the call-trace flag" },
-  { "set_direct", -1, GK_RET_ERR, NULL, 1, args_set_direct, GK_ST_CONFIG, 1, NULL, "handle", "when on, connect the appliance serial console straight to the caller's stdin/stdout" },
+  { "set_direct", -1, GK_RET_ERR, NULL, 1, args_set_direct, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "when on, connect the appliance serial console straight to the caller's stdin/stdout" },
   { "get_direct", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report the direct-console flag" },
   { "set_recovery_proc", -1, GK_RET_ERR, NULL, 1, args_set_recovery_proc, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "when on, fork a watchdog process that kills qemu if the caller exits abnormally" },
   { "get_recovery_proc", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report the recovery-process flag" },
+  { "set_call_timeout", -1, GK_RET_ERR, NULL, 1, args_set_call_timeout, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "guestkit extension: seconds a daemon call may take before the appliance is killed and the call fails (0: no limit; default GUESTKIT_CALL_TIMEOUT)" },
+  { "get_call_timeout", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "guestkit extension: report the per-call time limit in seconds (0: none)" },
   { "mount", 1, GK_RET_ERR, NULL, 2, args_mount, GK_ST_READY, 1, NULL, "mount", "mount a guest block device at a path inside the appliance's /sysroot tree" },
   { "sync", 2, GK_RET_ERR, NULL, 0, NULL, GK_ST_READY, 1, NULL, "misc", "flush all pending writes in the appliance through to the disk images" },
   { "touch", 3, GK_RET_ERR, NULL, 1, args_touch, GK_ST_READY, 1, NULL, "files", "create an empty file or bump an existing file's timestamps" },
@@ -663,4 +666,4 @@ const struct gk_action gk_actions[] = {
   { "cache_prune", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed" },
   { "cache_clear", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed" },
 };
-const size_t gk_nactions = 275;
+const size_t gk_nactions = 277;

@@ -1,5 +1,7 @@
 /* tests/calls-selinux.c: setcon / getcon against an appliance booted with
- * SELinux (set_selinux and lsm=selinux on the kernel command line).
+ * SELinux by set_selinux alone (the library puts selinux in the kernel's
+ * lsm= list), and the same handle relaunched without it: SELinux is then
+ * not available.
  *
  * No policy is loaded in the appliance, so the kernel takes any context
  * string: enough to check that setcon really changes what getcon reads
@@ -40,6 +42,18 @@ t_getcon_setcon (void)
   CHECK (con_is ("kernel"), "getcon after setcon back");
 }
 
+/* set_selinux 0, relaunch: no SELinux in the appliance. */
+static void
+t_off (void)
+{
+  char *selinux[] = { "selinux", NULL };
+
+  CHECK (guestfs_set_selinux (g, 0) == 0, "set_selinux 0: %s", guestfs_last_error (g));
+  CHECK (guestfs_kill_subprocess (g) == 0 && guestfs_launch (g) == 0, "relaunch: %s",
+         guestfs_last_error (g));
+  CHECK (guestfs_available (g, selinux) == -1, "SELinux available without set_selinux");
+}
+
 int
 main (void)
 {
@@ -48,8 +62,7 @@ main (void)
   if (g == NULL)
     return 1;
   th_quiet (g);
-  if (guestfs_set_selinux (g, 1) == -1 || guestfs_set_append (g, "lsm=selinux") == -1 ||
-      guestfs_launch (g) == -1) {
+  if (guestfs_set_selinux (g, 1) == -1 || guestfs_launch (g) == -1) {
     printf ("FAIL: %s: %s\n", th_name, guestfs_last_error (g));
     guestfs_close (g);
     th_failed++;
@@ -57,6 +70,7 @@ main (void)
   }
   th_run ("selinux-available", t_available);
   th_run ("selinux-getcon-setcon", t_getcon_setcon);
+  th_run ("selinux-off-after-relaunch", t_off);
   guestfs_close (g);
   return th_done ();
 }

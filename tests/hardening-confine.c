@@ -26,12 +26,22 @@
  *  - console-cleaned: a qemu (wrapper) that prints escape sequences and
  *    C1 codes (raw and UTF-8) before dying: the launch error shows them
  *    as '?', and keeps the printable text and UTF-8 letters.
+ *  - setters-after-launch: the 2009 setters succeed on a running handle
+ *    and take effect at the next launch (qemu's -m, from its cmdline).
+ *  - autosync-at-exit: a child process with an autosync handle writes a
+ *    file and calls exit() without closing; the file is on the disk
+ *    afterwards.  Without the exit handler the recovery process would
+ *    SIGKILL its qemu with the write still in the guest's page cache.
+ *  - call-timeout: GUESTKIT_CALL_TIMEOUT sets a new handle's limit;
+ *    with set_call_timeout 2, `sleep 30' fails saying the limit passed,
+ *    the appliance is gone (CONFIG), and a relaunch works.
  *  - garbage-qcow2: a file of noise called qcow2 is reported as corrupt
  *    or not qcow2, not as naming a backing file.
  */
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <stdint.h>
 
@@ -375,6 +385,123 @@ t_host_path_refused (void)
   open_refused ("/etc/hostname");
 }
 
+/* The child of autosync-at-exit: never returns. */
+static void
+write_and_exit (const char *disk, int report)
+{
+  guestfs_h *g = handle ();
+  int pid = -1;
+
+  if (guestfs_set_autosync (g, 1) == 0 && guestfs_add_drive (g, disk) == 0 &&
+      guestfs_launch (g) == 0 && guestfs_mkfs (g, "ext4", "/dev/sda") == 0 &&
+      guestfs_mount (g, "/dev/sda", "/") == 0 &&
+      guestfs_write_file (g, "/left", "written before exit\n", 0) == 0)
+    pid = guestfs_get_pid (g);
+  (void) !write (report, &pid, sizeof pid);
+  exit (0);                     /* no guestfs_close */
+}
+
+static void
+t_autosync_at_exit (void)
+{
+  char *disk = path ("exit.img"), *s;
+  const char *const images[] = { disk, NULL };
+  int p[2], qemu = -1, status;
+  guestfs_h *g;
+  pid_t child;
+
+  CHECK (make_raw (disk, "") == 0 && truncate (disk, 32 << 20) == 0, "%s", disk);
+  CHECK (pipe2 (p, O_CLOEXEC) == 0, "pipe");
+  fflush (stdout);
+  child = fork ();
+  CHECK (child >= 0, "fork");
+  if (child == 0)
+    write_and_exit (disk, p[1]);
+  close (p[1]);
+  CHECK (read (p[0], &qemu, sizeof qemu) == sizeof qemu && qemu > 0, "the child failed");
+  close (p[0]);
+  CHECK (waitpid (child, &status, 0) == child && WIFEXITED (status), "child status");
+  while (kill (qemu, 0) == 0)             /* its qemu, reparented, ends */
+    usleep (100000);
+  g = th_launch (images, 0);
+  CHECK (g != NULL, "relaunch");
+  CHECK (guestfs_mount (g, "/dev/sda", "/") == 0, "mount: %s", guestfs_last_error (g));
+  s = guestfs_cat (g, "/left");
+  CHECK (s && strcmp (s, "written before exit\n") == 0, "the write was lost at exit: %s",
+         s ? s : guestfs_last_error (g));
+  free (s);
+  guestfs_close (g);
+  free (disk);
+}
+
+/* Does the command line of process pid have `opt' followed by `val'? */
+static int
+cmdline_has (int pid, const char *opt, const char *val)
+{
+  char file[64], buf[65536];
+  size_t n;
+  FILE *f;
+
+  snprintf (file, sizeof file, "/proc/%d/cmdline", pid);
+  f = fopen (file, "re");
+  if (f == NULL)
+    return 0;
+  n = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[n] = '\0';
+  for (size_t i = 0; i < n; i += strlen (buf + i) + 1)
+    if (strcmp (buf + i, opt) == 0 && i + strlen (opt) + 1 < n &&
+        strcmp (buf + i + strlen (opt) + 1, val) == 0)
+      return 1;
+  return 0;
+}
+
+static void
+t_setters_after_launch (void)
+{
+  int old = guestfs_get_memsize (shared);
+  char olds[32];
+
+  snprintf (olds, sizeof olds, "%d", old);
+  CHECK (cmdline_has (guestfs_get_pid (shared), "-m", olds), "cannot see qemu's -m %s", olds);
+  CHECK (guestfs_set_memsize (shared, 384) == 0, "set_memsize after launch: %s",
+         guestfs_last_error (shared));
+  CHECK (guestfs_set_selinux (shared, 0) == 0 && guestfs_set_direct (shared, 0) == 0 &&
+         guestfs_set_append (shared, NULL) == 0 && guestfs_set_path (shared, guestfs_get_path (shared)) == 0 &&
+         guestfs_set_qemu (shared, guestfs_get_qemu (shared)) == 0, "a setter failed after launch: %s",
+         guestfs_last_error (shared));
+  CHECK (guestfs_get_memsize (shared) == 384, "get_memsize");
+  CHECK (guestfs_ping_daemon (shared) == 0, "the running appliance was disturbed");
+  CHECK (!cmdline_has (guestfs_get_pid (shared), "-m", "384"), "took effect at once?");
+  CHECK (guestfs_kill_subprocess (shared) == 0 && guestfs_launch (shared) == 0,
+         "relaunch: %s", guestfs_last_error (shared));
+  CHECK (cmdline_has (guestfs_get_pid (shared), "-m", "384"),
+         "the next launch did not use the new memory size");
+  guestfs_set_memsize (shared, old);
+}
+
+static void
+t_call_timeout (void)
+{
+  guestfs_h *g;
+
+  setenv ("GUESTKIT_CALL_TIMEOUT", "7", 1);
+  g = handle ();
+  unsetenv ("GUESTKIT_CALL_TIMEOUT");
+  CHECK (guestfs_get_call_timeout (g) == 7, "GUESTKIT_CALL_TIMEOUT not read");
+  guestfs_close (g);
+  CHECK (guestfs_set_call_timeout (shared, -1) == -1, "a negative limit accepted");
+  CHECK (guestfs_set_call_timeout (shared, 2) == 0 &&
+         guestfs_get_call_timeout (shared) == 2, "set_call_timeout");
+  CHECK (guestfs_sleep (shared, 1) == 0, "a call within the limit failed: %s",
+         guestfs_last_error (shared));
+  CHECK (guestfs_sleep (shared, 30) == -1, "sleep 30 outlived a 2 s limit");
+  CHECK_ERR (shared, "time limit");
+  CHECK (guestfs_is_config (shared) == 1, "the appliance was not ended");
+  CHECK (guestfs_set_call_timeout (shared, 0) == 0 && guestfs_launch (shared) == 0 &&
+         guestfs_ping_daemon (shared) == 0, "relaunch: %s", guestfs_last_error (shared));
+}
+
 int
 main (void)
 {
@@ -394,12 +521,15 @@ main (void)
   th_run ("garbage-qcow2", t_garbage_qcow2);
   th_run ("fds-not-shared", t_fds_not_shared);
   th_run ("console-cleaned", t_console_cleaned);
+  th_run ("autosync-at-exit", t_autosync_at_exit);
   {
     char *disk = path ("disk.img");
     const char *const images[] = { disk, NULL };
     if (make_raw (disk, "") == 0 && truncate (disk, 8 << 20) == 0 && (shared = th_launch (images, 0)) != NULL) {
       th_run ("qemu-confined", t_qemu_confined);
       th_run ("fileout-closed-pipe", t_fileout_closed_pipe);
+      th_run ("setters-after-launch", t_setters_after_launch);
+      th_run ("call-timeout", t_call_timeout);
       guestfs_close (shared);
     }
     free (disk);

@@ -48,7 +48,7 @@ extern int guestfs_is_launching (guestfs_h *g);
 extern int guestfs_is_busy (guestfs_h *g);
 /* return the raw state-machine value as an integer (CONFIG=0 LAUNCHING=1 READY=2 BUSY=3): returns -1 on error */
 extern int guestfs_get_state (guestfs_h *g);
-/* set appliance RAM in megabytes (must precede launch): returns -1 on error */
+/* set appliance RAM in megabytes (takes effect at the next launch): returns -1 on error */
 extern int guestfs_set_memsize (guestfs_h *g, int memsize);
 /* report appliance RAM in megabytes: returns -1 on error */
 extern int guestfs_get_memsize (guestfs_h *g);
@@ -56,7 +56,7 @@ extern int guestfs_get_memsize (guestfs_h *g);
 extern int guestfs_get_pid (guestfs_h *g);
 /* return the library's major/minor/release/extra version as a struct: the caller frees it with guestfs_free_version(); NULL on error */
 extern struct guestfs_version * guestfs_version (guestfs_h *g);
-/* ask the appliance kernel to boot with SELinux on or off (before launch): returns -1 on error */
+/* ask the appliance kernel to boot with SELinux on or off (takes effect at the next launch): returns -1 on error */
 extern int guestfs_set_selinux (guestfs_h *g, int selinux);
 /* report the appliance SELinux boot flag: returns -1 on error */
 extern int guestfs_get_selinux (guestfs_h *g);
@@ -72,6 +72,10 @@ extern int guestfs_get_direct (guestfs_h *g);
 extern int guestfs_set_recovery_proc (guestfs_h *g, int recoveryproc);
 /* report the recovery-process flag: returns -1 on error */
 extern int guestfs_get_recovery_proc (guestfs_h *g);
+/* guestkit extension: seconds a daemon call may take before the appliance is killed and the call fails (0: no limit; default GUESTKIT_CALL_TIMEOUT): returns -1 on error */
+extern int guestfs_set_call_timeout (guestfs_h *g, int secs);
+/* guestkit extension: report the per-call time limit in seconds (0: none): returns -1 on error */
+extern int guestfs_get_call_timeout (guestfs_h *g);
 /* mount a guest block device at a path inside the appliance's /sysroot tree: returns -1 on error */
 extern int guestfs_mount (guestfs_h *g, const char *device, const char *mountpoint);
 /* flush all pending writes in the appliance through to the disk images: returns -1 on error */
