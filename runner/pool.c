@@ -3,8 +3,9 @@
  * N worker threads take pending tasks in order and run each with
  * rn_task_run (one handle and one fresh appliance per task).  Two tasks
  * that write the same image never run at once.  The main thread is the
- * watchdog: every 100 ms it kills (SIGKILL to the qemu pid the worker
- * published) any appliance whose task passed its deadline, reacts to
+ * watchdog: every 100 ms it kills (SIGKILL through the qemu pidfd the
+ * worker published: never a recycled pid) any appliance whose task passed
+ * its deadline, reacts to
  * SIGINT/SIGTERM by killing every appliance so running tasks end as
  * 'interrupted' and no new task starts, and redraws the progress line.
  *
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -212,9 +214,9 @@ kill_slot (struct rn_slot *s, int why, double now)
     pthread_mutex_unlock (&s->lock);
     return;
   }
-  if (s->pid > 0 && s->killed == 0) {
+  if (s->pidfd >= 0 && s->killed == 0) {
     s->killed = why;
-    kill (s->pid, SIGKILL);
+    pidfd_send_signal (s->pidfd, SIGKILL, NULL, 0);   /* ESRCH once reaped */
   } else if (s->killed == 0 && why == RN_INTERRUPTED)
     s->killed = why;         /* launching: it stops before the first step */
   pthread_mutex_unlock (&s->lock);
@@ -319,6 +321,7 @@ rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
   signals_catch ();
   for (int w = 0; w < p.nworkers; w++) {
     pthread_mutex_init (&p.slots[w].lock, NULL);
+    p.slots[w].pidfd = -1;
     p.slots[w].worker = w + 1;
     p.slots[w].pool = &p;
     if (pthread_create (&th[w], NULL, worker, &p.slots[w]) != 0) {

@@ -358,7 +358,7 @@ const char *rn_call_suggest (const char *name);
 /* What the watchdog may do to a worker's appliance. */
 struct rn_slot {
   pthread_mutex_t lock;
-  pid_t pid;                 /* qemu pid while the task runs, else 0 */
+  int pidfd;                 /* pidfd of qemu while the task runs, else -1 */
   double deadline;           /* monotonic time the task must end by */
   int killed;                /* 0, or RN_TIMEOUT / RN_INTERRUPTED */
   int worker;                /* 1.. */
