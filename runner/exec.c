@@ -528,7 +528,7 @@ steps (struct attempt *a, char **why)
   int rw = j->kind == RN_JOB_BUILD || !a->t->image->readonly;
 
   for (size_t i = 0; i < j->nsteps; i++) {
-    if (*a->ctx->stop)
+    if (rn_stopping (a->ctx))
       return RN_INTERRUPTED;
     if (rn_now () > a->slot->deadline)
       return RN_TIMEOUT;
@@ -569,8 +569,8 @@ attempt_once (struct attempt *a, char **why)
     LIB (a, (guestfs_close (a->g), 0));
     a->g = NULL;
   }
-  if ((k = killed (a)) != 0 || *a->ctx->stop || st == RN_TIMEOUT) {
-    st = k ? (enum rn_status) k : *a->ctx->stop ? RN_INTERRUPTED : RN_TIMEOUT;
+  if ((k = killed (a)) != 0 || rn_stopping (a->ctx) || st == RN_TIMEOUT) {
+    st = k ? (enum rn_status) k : rn_stopping (a->ctx) ? RN_INTERRUPTED : RN_TIMEOUT;
     free (*why);
     *why = st == RN_TIMEOUT
       ? rn_asprintf ("timed out after %d s", a->t->job->timeout)
@@ -630,7 +630,7 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
     rn_strv_free (&a.vvalues);
     lib += a.lib;
     rec.attempts = n;
-    if (st == RN_OK || !a.retryable || n > t->job->retries || *ctx->stop)
+    if (st == RN_OK || !a.retryable || n > t->job->retries || rn_stopping (ctx))
       break;
   }
   rn_utc (rec.finished);

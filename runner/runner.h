@@ -367,9 +367,17 @@ struct rn_slot {
 
 struct rn_runctx {
   struct rn_db *db;
-  volatile int *stop;        /* set by SIGINT/SIGTERM */
+  int *stop;                 /* set by SIGINT/SIGTERM: read with rn_stopping */
   int verbose;
 };
+
+/* Has a signal stopped the run?  The watchdog thread sets *stop while
+ * workers read it: an atomic access, not a plain one (a data race). */
+static inline int
+rn_stopping (const struct rn_runctx *ctx)
+{
+  return __atomic_load_n (ctx->stop, __ATOMIC_ACQUIRE);
+}
 
 /* Run t (with its retries) and record the result; returns its status.
  * *overhead_ms: the runner's own time on it (not in the library or
