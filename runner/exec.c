@@ -8,8 +8,15 @@
  *
  * A fresh appliance per task: a handle is never reused for another image.
  * The handle is used by this worker thread only; the watchdog (pool.c)
- * only ever kill(2)s the qemu pid published in the slot, which makes the
- * blocked call fail and lets this thread clean up.  Files written on the
+ * only ever signals the qemu through the pidfd published in the slot,
+ * which makes the blocked call fail and lets this thread clean up.  A
+ * pidfd names one process: once the library has reaped its qemu (it
+ * died, or close), the signal fails with ESRCH instead of reaching
+ * whatever process got the pid since.  A bare pid could not promise
+ * that, and guestfs_kill_subprocess may not be called from another
+ * thread while this one is inside a call (it closes the handle's fds
+ * and reaps under its feet).  The pidfd is opened between calls, when
+ * qemu cannot have been reaped yet, and closed under the slot lock.  Files written on the
  * host (build images, FileOut downloads) go to a temp name first and are
  * renamed into place on success, never over an existing file unless the
  * job says overwrite: true; a failure leaves no partial file.
@@ -24,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,11 +79,22 @@ killed (struct attempt *a)
   return k;
 }
 
+/* Let the watchdog signal this task's qemu (pid > 0), or no longer
+ * (pid 0).  Called between library calls only. */
 static void
-publish_pid (struct attempt *a, pid_t pid)
+publish_qemu (struct attempt *a, pid_t pid)
 {
+  static int warned;
+  int fd = -1;
+
+  if (pid > 0 && (fd = pidfd_open (pid, 0)) == -1 &&
+      __atomic_exchange_n (&warned, 1, __ATOMIC_RELAXED) == 0)
+    fprintf (stderr, "%s: cannot watch qemu (pidfd_open: %s): a timeout or a "
+             "signal only ends a task between its steps\n", rn_progname, strerror (errno));
   pthread_mutex_lock (&a->slot->lock);
-  a->slot->pid = pid;
+  if (a->slot->pidfd >= 0)
+    close (a->slot->pidfd);
+  a->slot->pidfd = fd;
   pthread_mutex_unlock (&a->slot->lock);
 }
 
@@ -370,7 +389,7 @@ steps (struct attempt *a, char **why)
   if (j->kind == RN_JOB_BUILD && LIB (a, rn_build_grow_base (a->g, j, why)) == -1)
     return RN_FAILED;
   for (size_t i = 0; i < j->nsteps; i++) {
-    if (*a->ctx->stop)
+    if (rn_stopping (a->ctx))
       return RN_INTERRUPTED;
     if (rn_now () > a->slot->deadline)
       return RN_TIMEOUT;
@@ -451,17 +470,17 @@ attempt_once (struct attempt *a, char **why)
     if (a->t->job->memsize)
       guestfs_set_memsize (a->g, a->t->job->memsize);
     if (launch (a, why) == 0) {
-      publish_pid (a, guestfs_get_pid (a->g));
+      publish_qemu (a, guestfs_get_pid (a->g));
       st = steps (a, why);
     }
-    publish_pid (a, 0);
+    publish_qemu (a, 0);
     LIB (a, (guestfs_close (a->g), 0));
     a->g = NULL;
   }
   if (st == RN_OK && a->tmp_image && finish_build (a, why) == -1)
     st = RN_FAILED;
-  if ((k = killed (a)) != 0 || *a->ctx->stop || st == RN_TIMEOUT) {
-    st = k ? (enum rn_status) k : *a->ctx->stop ? RN_INTERRUPTED : RN_TIMEOUT;
+  if ((k = killed (a)) != 0 || rn_stopping (a->ctx) || st == RN_TIMEOUT) {
+    st = k ? (enum rn_status) k : rn_stopping (a->ctx) ? RN_INTERRUPTED : RN_TIMEOUT;
     free (*why);
     *why = st == RN_TIMEOUT
       ? rn_asprintf ("timed out after %d s", a->t->job->timeout)
@@ -531,7 +550,6 @@ static void
 slot_arm (struct rn_slot *slot, int timeout)
 {
   pthread_mutex_lock (&slot->lock);
-  slot->pid = 0;
   slot->killed = 0;
   slot->deadline = rn_now () + timeout;
   pthread_mutex_unlock (&slot->lock);
@@ -567,7 +585,7 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
     rn_strv_free (&a.vvalues);
     lib += a.lib;
     rec.attempts = n;
-    if (st == RN_OK || !a.retryable || n > t->job->retries || *ctx->stop)
+    if (st == RN_OK || !a.retryable || n > t->job->retries || rn_stopping (ctx))
       break;
   }
   rn_utc (rec.finished);

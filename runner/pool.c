@@ -3,10 +3,18 @@
  * N worker threads take pending tasks in order and run each with
  * rn_task_run (one handle and one fresh appliance per task).  Two tasks
  * that write the same image never run at once.  The main thread is the
- * watchdog: every 100 ms it kills (SIGKILL to the qemu pid the worker
- * published) any appliance whose task passed its deadline, reacts to
+ * watchdog: every 100 ms it kills (SIGKILL through the qemu pidfd the
+ * worker published: never a recycled pid) any appliance whose task passed
+ * its deadline, reacts to
  * SIGINT/SIGTERM by killing every appliance so running tasks end as
  * 'interrupted' and no new task starts, and redraws the progress line.
+ *
+ * Signals: the handler only stores the signal number (an atomic store,
+ * async-signal-safe) and wakes the watchdog through a pipe; the
+ * watchdog sets the run's stop flag, which workers read atomically
+ * (rn_stopping).  Both were plain volatile accesses from several
+ * threads, data races that ThreadSanitizer reported at random on
+ * SIGINT/SIGTERM (exit 66 in tests/runner-resume.sh).
  *
  * Output: on a terminal, one progress line (done/failed/total, elapsed,
  * ETA) with failures printed above it; otherwise one plain line per
@@ -19,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -43,14 +52,14 @@ struct pool {
   int drawn;                 /* a progress line is on the screen */
 };
 
-static volatile sig_atomic_t got_signal;
+static int got_signal;       /* the signal caught, 0 if none: atomic */
 static int wake_pipe[2] = { -1, -1 };
 
 static void
 on_signal (int sig)
 {
   int e = errno;
-  got_signal = sig;
+  __atomic_store_n (&got_signal, sig, __ATOMIC_RELEASE);
   if (wake_pipe[1] >= 0 && write (wake_pipe[1], "x", 1) == -1) {
     /* nothing to do: the main loop polls anyway */
   }
@@ -166,7 +175,7 @@ worker (void *arg)
   int w = slot->worker - 1;
 
   pthread_mutex_lock (&p->lock);
-  while (!*p->ctx.stop) {
+  while (!rn_stopping (&p->ctx)) {
     int none;
     struct rn_task *t = next_task (p, &none);
     enum rn_status st;
@@ -212,16 +221,16 @@ kill_slot (struct rn_slot *s, int why, double now)
     pthread_mutex_unlock (&s->lock);
     return;
   }
-  if (s->pid > 0 && s->killed == 0) {
+  if (s->pidfd >= 0 && s->killed == 0) {
     s->killed = why;
-    kill (s->pid, SIGKILL);
+    pidfd_send_signal (s->pidfd, SIGKILL, NULL, 0);   /* ESRCH once reaped */
   } else if (s->killed == 0 && why == RN_INTERRUPTED)
     s->killed = why;         /* launching: it stops before the first step */
   pthread_mutex_unlock (&s->lock);
 }
 
 static void
-watch (struct pool *p, volatile int *stop)
+watch (struct pool *p, int *stop)
 {
   struct pollfd pf = { .fd = wake_pipe[0], .events = POLLIN };
   char buf[64];
@@ -235,13 +244,14 @@ watch (struct pool *p, volatile int *stop)
     }
     progress (p);
     pthread_mutex_unlock (&p->lock);
-    if (got_signal && !*stop) {
-      *stop = 1;
+    int sig = __atomic_load_n (&got_signal, __ATOMIC_ACQUIRE);
+    if (sig && !*stop) {
+      __atomic_store_n (stop, 1, __ATOMIC_RELEASE);   /* only this thread writes it */
       pthread_mutex_lock (&p->lock);
       if (p->drawn)
         printf ("\r\033[K");
       printf ("%s: %s: stopping; running tasks are recorded as interrupted\n",
-              rn_progname, strsignal (got_signal));
+              rn_progname, strsignal (sig));
       fflush (stdout);
       p->drawn = 0;
       pthread_cond_broadcast (&p->changed);
@@ -295,7 +305,7 @@ int
 rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
              const struct rn_pool_opts *o, int *interrupted)
 {
-  static volatile int stop;
+  static int stop;
   struct pool p = { .v = v, .n = n };
   pthread_t *th;
 
@@ -319,6 +329,7 @@ rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
   signals_catch ();
   for (int w = 0; w < p.nworkers; w++) {
     pthread_mutex_init (&p.slots[w].lock, NULL);
+    p.slots[w].pidfd = -1;
     p.slots[w].worker = w + 1;
     p.slots[w].pool = &p;
     if (pthread_create (&th[w], NULL, worker, &p.slots[w]) != 0) {

@@ -692,7 +692,7 @@ char *rn_temp_beside (const char *path, int *fd);
 /* What the watchdog may do to a worker's appliance. */
 struct rn_slot {
   pthread_mutex_t lock;
-  pid_t pid;                 /* qemu pid while the task runs, else 0 */
+  int pidfd;                 /* pidfd of qemu while the task runs, else -1 */
   double deadline;           /* monotonic time the task must end by */
   int killed;                /* 0, or RN_TIMEOUT / RN_INTERRUPTED */
   int worker;                /* 1.. */
@@ -701,9 +701,17 @@ struct rn_slot {
 
 struct rn_runctx {
   struct rn_db *db;
-  volatile int *stop;        /* set by SIGINT/SIGTERM */
+  int *stop;                 /* set by SIGINT/SIGTERM: read with rn_stopping */
   int verbose;
 };
+
+/* Has a signal stopped the run?  The watchdog thread sets *stop while
+ * workers read it: an atomic access, not a plain one (a data race). */
+static inline int
+rn_stopping (const struct rn_runctx *ctx)
+{
+  return __atomic_load_n (ctx->stop, __ATOMIC_ACQUIRE);
+}
 
 /* Run t (with its retries) and record the result; returns its status.
  * *overhead_ms: the runner's own time on it (not in the library or

@@ -160,7 +160,7 @@ extern int guestfs_vgcreate (guestfs_h *g, const char *volgroup, char *const *ph
 extern int guestfs_lvcreate (guestfs_h *g, const char *logvol, const char *volgroup, int mbytes);
 /* create a filesystem of the given type (ext2, ext3, vfat...) on a device: returns -1 on error */
 extern int guestfs_mkfs (guestfs_h *g, const char *fstype, const char *device);
-/* write a partition table with sfdisk from a list of sfdisk input lines plus C/H/S geometry: returns -1 on error */
+/* write a partition table with sfdisk from a list of sfdisk input lines; cyls, heads and sectors are checked (not negative) but ignored, as sfdisk no longer takes a geometry: returns -1 on error */
 extern int guestfs_sfdisk (guestfs_h *g, const char *device, int cyls, int heads, int sectors, char *const *lines);
 /* create/overwrite a file with given content (size 0 means take strlen): returns -1 on error */
 extern int guestfs_write_file (guestfs_h *g, const char *path, const char *content, int size);
@@ -196,7 +196,7 @@ extern int guestfs_blockdev_getro (guestfs_h *g, const char *device);
 extern int guestfs_blockdev_getss (guestfs_h *g, const char *device);
 /* return kernel block size of a device: returns -1 on error */
 extern int guestfs_blockdev_getbsz (guestfs_h *g, const char *device);
-/* change kernel block size of a device: returns -1 on error */
+/* change the kernel's soft block size of a device: a power of two from 512 to the page size (4096 on x86-64; the kernel refuses more), kept only while the device stays open: returns -1 on error */
 extern int guestfs_blockdev_setbsz (guestfs_h *g, const char *device, int blocksize);
 /* return device size counted in 512-byte sectors: returns -1 on error */
 extern int64_t guestfs_blockdev_getsz (guestfs_h *g, const char *device);
@@ -272,7 +272,7 @@ extern char * guestfs_hexdump (guestfs_h *g, const char *path);
 extern int guestfs_zerofree (guestfs_h *g, const char *device);
 /* grow/shrink a PV to match its underlying device size: returns -1 on error */
 extern int guestfs_pvresize (guestfs_h *g, const char *device);
-/* rewrite a single partition entry via sfdisk -N with geometry: returns -1 on error */
+/* rewrite a single partition entry via sfdisk -N; cyls, heads and sectors are checked (not negative) but ignored, as sfdisk no longer takes a geometry: returns -1 on error */
 extern int guestfs_sfdisk_N (guestfs_h *g, const char *device, int partnum, int cyls, int heads, int sectors, const char *line);
 /* return sfdisk -l output for a device: the caller frees the string with free(); NULL on error */
 extern char * guestfs_sfdisk_l (guestfs_h *g, const char *device);
