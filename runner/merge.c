@@ -35,8 +35,8 @@
  *
  * The shard is ATTACHed read-only as "s"; its schema may be older than
  * OUT's (fewer columns) but not newer.  Exit: 0 every shard merged and
- * every task of the run present; 1 a shard refused, a conflict, or tasks
- * missing (a shard not merged yet); 2 usage, or OUT cannot be opened.
+ * every task of the run present and finished; 1 a shard refused, a
+ * conflict, or tasks missing or unfinished; 2 usage, or OUT unusable.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -1126,7 +1126,7 @@ summary (struct merge *m, const char *out)
 {
   sqlite3_stmt *st;
   char *err = NULL;
-  int64_t have, want, count;
+  int64_t have, want, count, unfinished;
   struct rn_buf missing = { 0 };
 
   if (m->run == 0) {
@@ -1134,6 +1134,8 @@ summary (struct merge *m, const char *out)
     return;
   }
   have = int_of (m, "SELECT count(*) FROM main.tasks WHERE run_id = ?1", m->run, 0);
+  unfinished = int_of (m, "SELECT count(*) FROM main.tasks WHERE run_id = ?1 AND "
+                       "status IN ('pending', 'running', 'interrupted')", m->run, 0);
   want = int_of (m, "SELECT ntasks FROM main.runs WHERE id = ?1", m->run, 0);
   count = int_of (m, "SELECT json_extract (options, '$.shard.count') FROM main.runs "
                   "WHERE id = ?1", m->run, 0);
@@ -1150,11 +1152,14 @@ summary (struct merge *m, const char *out)
     sqlite3_finalize (st);
   }
   free (err);
-  printf ("%s: run %lld (group %s): %lld of %lld task%s%s%s%s\n", out, (long long) m->run,
+  printf ("%s: run %lld (group %s): %lld of %lld task%s%s%s%s", out, (long long) m->run,
           m->group, (long long) have, (long long) want, want == 1 ? "" : "s",
           missing.len ? "; shards not merged yet: " : "", missing.len ? missing.s : "",
           have < want ? "" : ", all there");
-  if (have < want)
+  if (unfinished)
+    printf ("; %lld unfinished (rerun their shards)", (long long) unfinished);
+  printf ("\n");
+  if (have < want || unfinished)
     m->bad = 1;
   rn_buf_free (&missing);
 }

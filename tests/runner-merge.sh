@@ -155,7 +155,8 @@ rdb=$out/rerun.db
 $gk merge "$rdb" "$out/r/cancelled.db" "$out/r/rerun.shard-1.db" >"$out/r1.out" 2>&1; st1=$?
 s1=$(q "$rdb" "SELECT status FROM runs")
 $gk merge "$rdb" "$r0" >"$out/r2.out" 2>&1; st2=$?
-if [ $st1 = 0 ] && [ "$s1" = interrupted ] && [ $st2 = 0 ] &&
+if [ $st1 = 1 ] && [ "$s1" = interrupted ] && [ $st2 = 0 ] &&
+   grep -q "1 unfinished" "$out/r1.out" &&
    grep -q "0 new, 1 updated, 2 unchanged" "$out/r2.out" &&
    [ "$(q "$rdb" "SELECT status || ' ' || (SELECT count(*) FROM facts f JOIN tasks t ON t.id = f.task_id WHERE t.seq = 3) ||
        ' ' || (SELECT count(*) FROM xt_findings f JOIN tasks t ON t.id = f.task_id WHERE t.seq = 3) FROM tasks WHERE seq = 3")" = "ok 15 2" ] &&
