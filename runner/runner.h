@@ -214,6 +214,8 @@ struct rn_job {
   char *build_format;
   char *build_output;        /* template, relative to dir */
   int build_line, build_col; /* position of build.output */
+  struct rn_check *checks;   /* checks: (checks.c) */
+  size_t nchecks;
 };
 
 /* Settings from the command line that change a job. */
@@ -236,7 +238,7 @@ struct rn_jv {
   struct rn_errs *e;
   const char *file;
   struct rn_job *j;
-  const struct rn_node *top[16];   /* by index in job.c's top_keys */
+  const struct rn_node *top[24];   /* by index in job.c's top_keys */
   struct rn_strv known;      /* variables defined for the current check */
 };
 /* An error at node n of the job being validated. */
@@ -275,6 +277,9 @@ int rn_jv_var_name (struct rn_jv *v, const struct rn_node *k, const char *what);
 /* ---- job-steps.c: the `steps' list ---- */
 
 void rn_jv_steps (struct rn_jv *v);
+
+/* checks.c: the `checks' list */
+void rn_jv_checks (struct rn_jv *v);
 
 /* ---- job-args.c: argument values, checked and converted ---- */
 
@@ -461,10 +466,45 @@ struct rn_apprec *rn_audit_new_app (struct rn_audit *a);
 struct rn_fsrec *rn_audit_new_fs (struct rn_audit *a);
 struct rn_findrec *rn_audit_new_finding (struct rn_audit *a);
 void rn_audit_free (struct rn_audit *a);    /* NULL is fine */
+/* Drop the os, applications and filesystems rows (not the findings). */
+void rn_audit_clear_inventory (struct rn_audit *a);
 /* Inside write_task's transaction: replace the task's audit rows with
  * a's (a NULL: just remove them). */
 int rn_db_audit_write (struct rn_db *db, int64_t task_id, const struct rn_audit *a,
                        char **err);
+/* How many checks of severity high failed in the latest result of the
+ * run's tasks (-1 if the database cannot say). */
+int64_t rn_db_high_failures (struct rn_db *db, int64_t run_id);
+
+/* ---- checks.c: a job's checks: -> findings ---- */
+
+enum rn_checkkind { RN_CK_EXISTS, RN_CK_ABSENT, RN_CK_FILE, RN_CK_TREE, RN_CK_CONFIG,
+                    RN_CK_PACKAGE, RN_CK_FACT };
+struct rn_check {
+  char *id, *severity, *description;
+  enum rn_checkkind kind;
+  char *path;                /* file, tree, Augeas path */
+  char *mode, *owner;        /* regexes; tree: mode is mode_not */
+  char *content, *no_content;/* EREs, matched by grep in the appliance */
+  char *key, *lens;          /* config: the key below path, the lens or NULL */
+  char *value;               /* config: regex over the value */
+  int missing_pass;          /* config: an absent key passes */
+  char *name;                /* package or fact name */
+  int installed;             /* package: must be (1) or must not be (0) */
+  char *min_version;         /* package: fails when installed below it */
+  struct rn_strv equals;     /* fact: any of these */
+  int line, col;
+};
+/* After the steps: mount the OS if nothing is mounted, take the
+ * inventory if a package or fact check needs it and none was taken,
+ * then add one finding per check of j to a.  *result: the counts as JSON
+ * (caller frees).  -1 and *err (caller frees) when the appliance fails. */
+int rn_checks_task (guestfs_h *g, const struct rn_job *j, int readonly,
+                    struct rn_audit *a, struct rn_vars *vars, char **result,
+                    char **err);
+/* Do j's checks read the inventory (package and fact checks)? */
+int rn_checks_need_inventory (const struct rn_job *j);
+void rn_checks_free (struct rn_job *j);
 
 /* ---- json.c: results as JSON text ---- */
 
@@ -503,6 +543,8 @@ struct rn_sarg {
 };
 
 #define RN_HS_WRITES   1u    /* changes the image: not in a read-only job */
+#define RN_HS_NOMOUNT  2u    /* the dispatcher does not mount the OS first:
+                              * the step inspects and mounts by itself */
 
 /* ---- steps-changes.c: what the steps changed ---- */
 
@@ -566,6 +608,7 @@ struct rn_sctx {
   int readonly;              /* the image is read-only */
   struct rn_buf result;      /* the step's result as JSON; empty: null */
   struct rn_changes *chg;    /* the task's record of changes, or NULL */
+  struct rn_audit *audit;    /* the task's inventory and findings */
   char *err;                 /* why it failed (caller frees) */
 };
 /* Arguments by name (the name must be one of the step's). */
@@ -584,6 +627,9 @@ void rn_step_before (struct rn_sctx *c, const char *path);
 /* Mount the guest's operating system (by inspection) if nothing is
  * mounted yet. */
 int rn_step_mount (struct rn_sctx *c);
+/* Mount the filesystems of root (an inspect_os root) at their
+ * mountpoints, read-only when c->readonly. */
+int rn_step_mount_root (struct rn_sctx *c, const char *root);
 /* A guest file's content (caller frees): NULL with *missing set if it
  * does not exist, NULL with c->err on another error. */
 char *rn_gfile_read (struct rn_sctx *c, const char *path, size_t *len,
@@ -599,6 +645,16 @@ int rn_cmd_steps (int argc, char **argv);
 
 /* steps-system.c */
 int rn_step_hostname (struct rn_sctx *c);
+
+/* steps-inventory.c */
+int rn_step_inventory (struct rn_sctx *c);
+/* The inventory of every OS on g into a (strings and rows capped; the
+ * packages if with_apps), and rn_inventory_usage the size and use of
+ * what is mounted afterwards; *roots (caller frees,
+ * NULL-terminated) for mounting.  -1 with the handle's error. */
+int rn_inventory_collect (guestfs_h *g, struct rn_audit *a, int with_apps, char ***roots,
+                          int *cut);
+void rn_inventory_usage (guestfs_h *g, struct rn_audit *a);
 
 /* ---- exec.c: one task on one handle ---- */
 

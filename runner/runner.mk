@@ -6,7 +6,8 @@ RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
   runner/db.c runner/exec.c runner/pool.c runner/report.c \
   runner/calls-gen.c runner/results-sql-gen.c \
   runner/shell.c runner/shell-parse.c runner/inspect-cli.c runner/vercmp.c runner/db-inventory.c \
-  runner/report-fleet.c runner/report-html.c
+  runner/report-fleet.c runner/report-html.c \
+  runner/checks.c runner/steps-inventory.c
 RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
 RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
 RUNNER_CFLAGS := -Icore/include -Irunner
@@ -74,4 +75,4 @@ QUICK_TESTS += tests/runner-steps-doc.sh
 # Fleet audits (report --packages/--findings/--diff/--baseline/html):
 # the report views need no VM; the browser test is slow, so not quick.
 QUICK_TESTS += tests/audit-report.sh
-VM_TESTS += tests/audit-html.sh
+VM_TESTS += tests/audit-html.sh tests/audit-checks.sh

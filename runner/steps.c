@@ -38,10 +38,20 @@ static const struct rn_sarg hostname_args[] = {
 #define STEP(n, area, flags, summary, records, args) \
   { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n }
 
+static const struct rn_sarg inventory_args[] = {
+  { "applications", RN_ARG_BOOL, 0, "record the installed packages too (default true)" },
+};
+
 const struct rn_hstep rn_hsteps[] = {
   STEP (hostname, "system", RN_HS_WRITES,
         "set the host name: /etc/hostname, and the 127.0.1.1 line of /etc/hosts",
         "{\"old\": previous name or null, \"new\": name}", hostname_args),
+  STEP (inventory, "audit", RN_HS_NOMOUNT,
+        "record the OS (inspection), its packages and the filesystems with their "
+        "size and use in the os, applications and filesystems tables; leaves the "
+        "OS mounted",
+        "{\"roots\": [root devices], \"applications\": count, \"filesystems\": "
+        "count, \"cut\": true when a cap left rows out}", inventory_args),
 };
 const size_t rn_nhsteps = sizeof rn_hsteps / sizeof rn_hsteps[0];
 
@@ -157,24 +167,13 @@ by_length (const void *a, const void *b)
   return lx < ly ? -1 : lx > ly ? 1 : strcmp (x[0], y[0]);
 }
 
-static int
-mount_os (struct rn_sctx *c)
+int
+rn_step_mount_root (struct rn_sctx *c, const char *root)
 {
-  char **roots = guestfs_inspect_os (c->g), **mp;
+  char **mp = guestfs_inspect_get_mountpoints (c->g, root);
   size_t n = 0;
   int r = 0;
 
-  if (roots == NULL)
-    return rn_step_gfail (c, "finding the guest's operating system");
-  if (roots[0] == NULL) {
-    free (roots);
-    return rn_step_fail (c, "no operating system found on the image "
-                         "(mount its filesystems with 'mount' steps first)");
-  }
-  mp = guestfs_inspect_get_mountpoints (c->g, roots[0]);
-  for (size_t i = 0; roots[i]; i++)
-    free (roots[i]);
-  free (roots);
   if (mp == NULL)
     return rn_step_gfail (c, "the guest's mountpoints");
   while (mp[n])
@@ -187,6 +186,26 @@ mount_os (struct rn_sctx *c)
   for (size_t i = 0; i < n; i++)
     free (mp[i]);
   free (mp);
+  return r;
+}
+
+static int
+mount_os (struct rn_sctx *c)
+{
+  char **roots = guestfs_inspect_os (c->g);
+  int r;
+
+  if (roots == NULL)
+    return rn_step_gfail (c, "finding the guest's operating system");
+  if (roots[0] == NULL) {
+    free (roots);
+    return rn_step_fail (c, "no operating system found on the image "
+                         "(mount its filesystems with 'mount' steps first)");
+  }
+  r = rn_step_mount_root (c, roots[0]);
+  for (size_t i = 0; roots[i]; i++)
+    free (roots[i]);
+  free (roots);
   return r;
 }
 
@@ -208,7 +227,7 @@ rn_step_mount (struct rn_sctx *c)
 int
 rn_hstep_run (struct rn_sctx *c)
 {
-  if (rn_step_mount (c) == -1)
+  if (!(c->h->flags & RN_HS_NOMOUNT) && rn_step_mount (c) == -1)
     return -1;
   return c->h->run (c);
 }
