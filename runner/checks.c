@@ -450,6 +450,10 @@ eval_file (guestfs_h *g, const struct rn_check *c, struct outcome *o)
   }
   if ((o->value = mode_owner (c, mode, uid, gid)) != NULL)
     return 0;
+  if ((c->content || c->no_content) && (mode & S_IFMT) != S_IFREG) {
+    o->value = rn_asprintf ("not a regular file (%s)", file_type (mode));
+    return 0;                  /* grep would follow it, or block on a FIFO */
+  }
   if (c->content) {
     if (first_match (g, c->content, c->path, &line) == -1)
       return -1;

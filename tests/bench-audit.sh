@@ -12,7 +12,8 @@
 cd "$(dirname "$0")/.." || exit 1
 gk=$PWD/runner/guestkit
 NIMAGES=${BENCH_AUDIT_IMAGES:-10000} NPKGS=${BENCH_AUDIT_PKGS:-150}
-key=$(cat schemas/results.sql tests/bench-audit.sh | sha256sum | cut -c1-12)
+RECIPE=1                       # bump when make_db below changes
+key=$( (cat schemas/results.sql; echo "$RECIPE") | sha256sum | cut -c1-12)
 db=/var/tmp/gk-bench-audit-$NIMAGES-$NPKGS-$key.db
 
 make_db() {
