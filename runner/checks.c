@@ -336,6 +336,7 @@ struct rn_checkctx {
   guestfs_h *g;              /* the OS mounted */
   struct rn_audit *audit;    /* the inventory; findings are added here */
   struct rn_vars *vars;      /* for fact checks: saved facts, variables */
+  const char *aug_error;     /* why the config files did not load, or NULL */
 };
 
 /* The outcome of one check: pass/fail and the evidence (malloc'd). */
@@ -412,9 +413,7 @@ first_match (guestfs_h *g, const char *regex, const char *path, char **line)
     return -1;
   if (l[0])
     *line = rn_audit_str (l[0], RN_AUDIT_EVIDENCE_MAX);
-  for (size_t i = 0; l[i]; i++)
-    free (l[i]);
-  free (l);
+  rn_gfree_list (l);
   return 0;
 }
 
@@ -563,9 +562,7 @@ eval_tree (guestfs_h *g, const struct rn_check *c, struct outcome *o)
     rn_strv_free (&gr[i].names);
   }
   free (gr);
-  for (size_t i = 0; names[i]; i++)
-    free (names[i]);
-  free (names);
+  rn_gfree_list (names);
   if (r == -1)
     return -1;
   o->passed = bad == 0;
@@ -582,66 +579,84 @@ eval_tree (guestfs_h *g, const struct rn_check *c, struct outcome *o)
 
 /* ---- config: a value read through Augeas ---- */
 
-#define AUG_NO_LOAD          32   /* augeas.h's flags (not in guestfs.h) */
-#define AUG_NO_MODL_AUTOLOAD 64
+#define AUG_NO_LOAD 32            /* augeas.h's flag (not in guestfs.h) */
 
-/* The distinct files of j's config checks; *all_lenses: each names its
- * lens. */
+/* The distinct files of j's config checks, each with its lens (given,
+ * or set_config's default for the file, or "" when none is known). */
 static void
-config_files (const struct rn_job *j, struct rn_strv *files, struct rn_strv *lenses,
-              int *all_lenses)
+config_files (const struct rn_job *j, struct rn_strv *files, struct rn_strv *lenses)
 {
-  *all_lenses = 1;
   for (size_t i = 0; i < j->nchecks; i++) {
     const struct rn_check *c = &j->checks[i];
+    const char *lens;
     size_t k;
     if (c->kind != RN_CK_CONFIG)
       continue;
+    lens = c->lens ? c->lens : rn_aug_default_lens (c->path);
     for (k = 0; k < files->n && strcmp (files->v[k], c->path) != 0; k++)
       ;
-    if (k < files->n)
-      continue;
-    rn_strv_add (files, rn_strdup (c->path));
-    rn_strv_add (lenses, rn_strdup (c->lens ? c->lens : ""));
-    *all_lenses &= c->lens != NULL;
+    if (k == files->n) {
+      rn_strv_add (files, rn_strdup (c->path));
+      rn_strv_add (lenses, rn_strdup (lens ? lens : ""));
+    }
   }
 }
 
-/* Open Augeas on the guest with only the config checks' files loaded:
- * with their lenses when every check names one (fast: no other lens is
- * compiled), else every lens whose incl names one of the files.  0 if
- * there is nothing to load, 1 loaded, -1 the library's error. */
+/* No lens known for some file: every lens whose incl names one of the
+ * files (Augeas compiles all its modules: seconds on TCG). */
 static int
-config_load (guestfs_h *g, const struct rn_job *j)
+config_load_any (guestfs_h *g, const struct rn_strv *files)
+{
+  struct rn_buf rm = { 0 };
+  int r;
+
+  rn_buf_adds (&rm, "/augeas/load/*/incl[");
+  for (size_t i = 0; i < files->n; i++)
+    rn_buf_addf (&rm, "%s. != '%s'", i ? " and " : "", files->v[i]);
+  rn_buf_addc (&rm, ']');
+  r = guestfs_aug_init (g, "/", AUG_NO_LOAD) == -1 || guestfs_aug_rm (g, rm.s) == -1 ||
+      guestfs_aug_load (g) == -1 ? -1 : 0;
+  rn_buf_free (&rm);
+  return r;
+}
+
+/* Open Augeas with only the config checks' files loaded, as set_config
+ * does (rn_aug_load: one lens per file) when every file has a lens.
+ * 0 nothing to load, 1 loaded, 2 not loaded but the appliance is fine
+ * (a file Augeas cannot parse: *why, caller frees), -1 the library's
+ * error (*why). */
+static int
+config_load (guestfs_h *g, const struct rn_job *j, char **why)
 {
   struct rn_strv files = { 0 }, lenses = { 0 };
-  struct rn_buf rm = { 0 };
-  int all, r;
+  struct rn_sctx c = { .g = g, .j = j };
+  int all = 1, r;
 
-  config_files (j, &files, &lenses, &all);
+  config_files (j, &files, &lenses);
+  for (size_t i = 0; i < lenses.n; i++)
+    all &= lenses.v[i][0] != '\0';
   if (files.n == 0)
-    return 0;
-  r = guestfs_aug_init (g, "/", AUG_NO_LOAD | (all ? AUG_NO_MODL_AUTOLOAD : 0));
-  rn_buf_adds (&rm, "/augeas/load/*/incl[");
-  for (size_t i = 0; i < files.n && r == 0; i++) {
-    if (all) {
-      char *l = rn_asprintf ("/augeas/load/gk%zu/lens", i);
-      char *f = rn_asprintf ("/augeas/load/gk%zu/incl", i);
-      r = guestfs_aug_set (g, l, lenses.v[i]) == -1 || guestfs_aug_set (g, f, files.v[i]) == -1;
-      free (l);
-      free (f);
-    } else
-      rn_buf_addf (&rm, "%s. != '%s'", i ? " and " : "", files.v[i]);
+    r = 0;
+  else if (all)
+    r = rn_aug_load (&c, files.n, (const char *const *) files.v,
+                     (const char *const *) lenses.v) == -1 ? -1 : 1;
+  else if ((r = config_load_any (g, &files)) == 0)
+    r = 1;
+  else
+    c.err = rn_strdup (guestfs_last_error (g) ? guestfs_last_error (g) : "Augeas failed");
+  if (r == -1) {
+    *why = c.err ? c.err : rn_strdup ("Augeas failed");
+    c.err = NULL;
+    if (guestfs_is_ready (g) == 1) {
+      guestfs_aug_close (g);
+      r = 2;
+    }
   }
-  rn_buf_addc (&rm, ']');
-  if (r == 0 && !all)
-    r = guestfs_aug_rm (g, rm.s) == -1;
-  if (r == 0)
-    r = guestfs_aug_load (g) == -1;
-  rn_buf_free (&rm);
+  free (c.err);
+  rn_buf_free (&c.result);
   rn_strv_free (&files);
   rn_strv_free (&lenses);
-  return r ? -1 : 1;
+  return r;
 }
 
 /* The value at /files FILE / KEY: 1 and *value (caller frees), 0 not
@@ -660,17 +675,23 @@ config_get (guestfs_h *g, const struct rn_check *c, char **path, char **value)
     *value = guestfs_aug_get (g, m[0]);
     r = *value ? 1 : -1;
   }
-  for (size_t i = 0; m[i]; i++)
-    free (m[i]);
-  free (m);
+  rn_gfree_list (m);
   return r;
 }
 
 static int
-eval_config (guestfs_h *g, const struct rn_check *c, struct outcome *o)
+eval_config (const struct rn_checkctx *x, const struct rn_check *c, struct outcome *o)
 {
+  guestfs_h *g = x->g;
   char *value = NULL;
-  int found = config_get (g, c, &o->path, &value);
+  int found;
+
+  if (x->aug_error) {          /* the config could not be loaded: a finding */
+    o->path = rn_asprintf ("/files%s/%s", c->path, c->key);
+    o->value = rn_audit_str (x->aug_error, RN_AUDIT_EVIDENCE_MAX);
+    return 0;
+  }
+  found = config_get (g, c, &o->path, &value);
 
   if (found == -1)
     return -1;
@@ -794,7 +815,7 @@ eval (const struct rn_checkctx *x, const struct rn_check *c, struct outcome *o)
   case RN_CK_EXISTS: case RN_CK_ABSENT: return eval_exists (x->g, c, o);
   case RN_CK_FILE: return eval_file (x->g, c, o);
   case RN_CK_TREE: return eval_tree (x->g, c, o);
-  case RN_CK_CONFIG: return eval_config (x->g, c, o);
+  case RN_CK_CONFIG: return eval_config (x, c, o);
   case RN_CK_PACKAGE: return eval_package (x->audit, c, o);
   case RN_CK_FACT: return eval_fact (x, c, o);
   }
@@ -863,6 +884,7 @@ rn_checks_task (guestfs_h *g, const struct rn_job *j, int readonly, struct rn_au
   struct rn_checkctx x = { .g = g, .audit = a, .vars = vars };
   size_t first = a->nfindings, failed = 0;
   int high = 0, aug, r;
+  char *why = NULL;
 
   *result = NULL;
   if (a->nos == 0 && rn_checks_need_inventory (j)) {
@@ -874,18 +896,18 @@ rn_checks_task (guestfs_h *g, const struct rn_job *j, int readonly, struct rn_au
       *err = rn_asprintf ("inventory: %s", e ? e : "failed");
       return -1;
     }
-    for (size_t i = 0; roots[i]; i++)
-      free (roots[i]);
-    free (roots);
+    rn_gfree_list (roots);
   }
   if (mount_for_checks (g, j, readonly, err) == -1)
     return -1;
-  if ((aug = config_load (g, j)) == -1) {
-    const char *e = guestfs_last_error (g);
-    *err = rn_asprintf ("Augeas: %s", e ? e : "failed");
+  if ((aug = config_load (g, j, &why)) == -1) {
+    *err = rn_asprintf ("Augeas: %s", why);
+    free (why);
     return -1;
   }
+  x.aug_error = why;
   r = checks_run (&x, j, &high, err);
+  free (why);
   if (aug == 1)
     guestfs_aug_close (g);
   if (r == -1)

@@ -22,7 +22,7 @@
 
 #include "runner.h"
 
-#define SCHEMA_VERSION 2           /* 2: the audit tables */
+#define SCHEMA_VERSION 2           /* 2: the audit and changes tables */
 #define BUSY_TIMEOUT_MS 60000
 #define RN_STR_(x) #x
 #define RN_STR(x) RN_STR_ (x)
@@ -440,6 +440,8 @@ write_task (struct rn_db *db, const struct rn_task *t, const struct rn_taskrec *
              "VALUES (?, ?, ?)", "itt", t->db_id, r->fact_names.v[i],
              r->fact_values.v[i]) == -1)
       return -1;
+  if (r->changes && rn_db_write_changes (db->h, t->db_id, r->changes, err) == -1)
+    return -1;
   if (rn_db_audit_write (db, t->db_id, r->audit, err) == -1)   /* db-inventory.c */
     return -1;
   return run (db, err, "UPDATE tasks SET status = ?, attempts = ?, step_errors = ?, "

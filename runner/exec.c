@@ -47,6 +47,7 @@ struct attempt {
   struct rn_vars vars;
   char *tmp_image;           /* build: the temp image */
   struct rn_changes chg;     /* what the high-level steps changed */
+  char *overlay;             /* all-or-nothing writes: the task's overlay */
 };
 
 /* ---- time accounting ---- */
@@ -124,15 +125,17 @@ put_in_place (const char *tmp, const char *final, int overwrite, char **err)
   return 0;
 }
 
-/* Run argv, its output collected; 0 if it exited 0, else -1 and *err. */
-static int
-run_command (char *const *argv, char **err)
+#define OUTPUT_MAX (16u << 20)    /* what rn_run_output keeps */
+
+int
+rn_run_output (char *const *argv, char **output, char **err)
 {
   posix_spawn_file_actions_t fa;
+  struct rn_buf b = { 0 };
   int p[2], status;
   pid_t pid;
-  char out[1024];
-  ssize_t n, got = 0;
+  char chunk[4096];
+  ssize_t n;
 
   if (pipe2 (p, O_CLOEXEC) == -1) {
     *err = rn_asprintf ("pipe: %s", strerror (errno));
@@ -149,20 +152,32 @@ run_command (char *const *argv, char **err)
     close (p[0]);
     return -1;
   }
-  while ((n = read (p[0], out + got, sizeof out - 1 - (size_t) got)) > 0 ||
-         (n == -1 && errno == EINTR))
-    if (n > 0)
-      got += n;
+  while ((n = read (p[0], chunk, sizeof chunk)) > 0 || (n == -1 && errno == EINTR))
+    if (n > 0 && b.len < OUTPUT_MAX)     /* beyond: read and dropped */
+      rn_buf_add (&b, chunk, (size_t) n);
   close (p[0]);
-  out[got] = '\0';
+  rn_buf_addc (&b, '\0');
+  b.len--;
   while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
     ;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0) {
+    if (output)
+      *output = rn_buf_take (&b);
+    rn_buf_free (&b);
     return 0;
-  while (got > 0 && out[got - 1] == '\n')
-    out[--got] = '\0';
-  *err = rn_asprintf ("%s failed: %s", argv[0], got ? out : "no message");
+  }
+  while (b.len > 0 && b.s[b.len - 1] == '\n')
+    b.s[--b.len] = '\0';
+  *err = rn_asprintf ("%s failed: %s", argv[0],
+                      b.len ? b.s + (b.len > 1000 ? b.len - 1000 : 0) : "no message");
+  rn_buf_free (&b);
   return -1;
+}
+
+int
+rn_run_command (char *const *argv, char **err)
+{
+  return rn_run_output (argv, NULL, err);
 }
 
 /* Build: an empty image of the job's size and format, at a temp name. */
@@ -190,7 +205,7 @@ make_image (struct attempt *a, char **err)
     char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", a->tmp_image, size, NULL };
     close (fd);
     snprintf (size, sizeof size, "%llu", (unsigned long long) j->build_size);
-    r = run_command (argv, err);
+    r = rn_run_command (argv, err);
   }
   a->lib += rn_now () - t0;
   return r;
@@ -393,19 +408,22 @@ launch (struct attempt *a, char **why)
   const struct rn_job *j = t->job;
   int build = j->kind == RN_JOB_BUILD;
   struct guestfs_add_drive_opts_argv o = {
-    .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK,
-    .format = build ? j->build_format : t->image->format,
+    .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK |
+               GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING_BITMASK,
+    .format = build ? j->build_format : a->overlay ? "qcow2" : t->image->format,
     .readonly = build ? 0 : t->image->readonly,
+    .trust_backing = a->overlay != NULL,   /* we made it, over the checked image */
   };
-  const char *path = build ? a->tmp_image : t->image_path;
+  const char *path = build ? a->tmp_image : a->overlay ? a->overlay : t->image_path;
   struct rn_buf js = { 0 };
   double t0 = rn_now ();
   int r;
 
   rn_buf_adds (&js, "{\"image\":");
   rn_json_strz (&js, t->image_path);
-  rn_buf_addf (&js, ",\"format\":\"%s\",\"readonly\":%s}", o.format,
-               o.readonly ? "true" : "false");
+  rn_buf_addf (&js, ",\"format\":\"%s\",\"readonly\":%s%s}",
+               a->overlay ? t->image->format : o.format,
+               o.readonly ? "true" : "false", a->overlay ? ",\"overlay\":true" : "");
   r = guestfs_add_drive_opts_argv (a->g, path, &o);
   if (r == 0)
     r = guestfs_launch (a->g);
@@ -476,8 +494,11 @@ steps (struct attempt *a, char **why)
       a->retryable = 1;
     return RN_FAILED;
   }
-  if (rw && finish_writes (a, why) == -1)
-    return RN_FAILED;
+  if (rw) {
+    LIB (a, (rn_chg_finish (&a->chg, a->g), 0));
+    if (finish_writes (a, why) == -1)
+      return RN_FAILED;
+  }
   return RN_OK;
 }
 
@@ -489,6 +510,13 @@ attempt_once (struct attempt *a, char **why)
 
   if (a->t->job->kind == RN_JOB_BUILD && make_image (a, why) == -1)
     return RN_FAILED;
+  if (rn_task_atomic (a->t)) {
+    double t0 = rn_now ();
+    int r = rn_overlay_make (a->t, &a->overlay, why);
+    a->lib += rn_now () - t0;
+    if (r == -1)
+      return RN_FAILED;
+  }
   a->g = LIB (a, guestfs_create ());
   if (a->g == NULL) {
     *why = rn_strdup ("guestfs_create: out of memory");
@@ -517,14 +545,58 @@ attempt_once (struct attempt *a, char **why)
     *why = rn_strdup ("interrupted");
   }
   if (a->tmp_image) {
-    if (st == RN_OK &&
+    if (st == RN_OK && !rn_dry_run &&
         put_in_place (a->tmp_image, a->t->image_path, a->t->job->overwrite, why) == -1)
       st = RN_FAILED;
-    else if (st != RN_OK)
+    else if (st != RN_OK || rn_dry_run)
       unlink (a->tmp_image);
     free (a->tmp_image);
     a->tmp_image = NULL;
   }
+  if (a->overlay && (st != RN_OK || rn_dry_run)) {
+    unlink (a->overlay);        /* the image was never written */
+    free (a->overlay);
+    a->overlay = NULL;
+  }
+  return st;
+}
+
+/* The steps succeeded on the overlay: record 'committing' with the
+ * task's steps, commit, record the commit (exec-commit.c). */
+static enum rn_status
+commit (struct rn_runctx *ctx, struct rn_task *t, struct rn_taskrec *rec,
+        const char *overlay, char **why)
+{
+  double t0;
+  char *err = NULL;
+  enum rn_status st;
+
+  if (rn_overlay_sync (overlay, &err) == -1) {
+    unlink (overlay);
+    rec->status = RN_FAILED;
+    rec->error = err;
+    *why = rn_strdup (err);
+    rn_db_task_finish (ctx->db, t, rec);
+    return RN_FAILED;
+  }
+  rec->status = RN_COMMITTING;
+  if (rn_db_task_finish (ctx->db, t, rec) == -1) {
+    unlink (overlay);               /* not recorded: as if never run */
+    *why = rn_strdup ("cannot record the task before its commit");
+    return RN_FAILED;
+  }
+  t0 = rn_now ();
+  st = rn_overlay_commit (overlay, t->image_path, &err) == 0 ? RN_OK : RN_COMMITTING;
+  if (rn_db_task_committed (ctx->db, t, (rn_now () - t0) * 1000, st, err) == 0 &&
+      st == RN_OK)
+    unlink (overlay);
+  if (err) {
+    *why = rn_asprintf ("commit: %s (the overlay %s is kept: guestkit run "
+                        "--resume %lld finishes the commit)", err, overlay,
+                        (long long) t->run_id);
+    free (err);
+  }
+  rec->ms += (rn_now () - t0) * 1000;
   return st;
 }
 
@@ -543,7 +615,7 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
              double *overhead_ms, char **error)
 {
   struct rn_taskrec rec = { 0 };
-  struct attempt a;
+  struct attempt a = { 0 };
   double t0 = rn_now (), tw, lib = 0;
   enum rn_status st;
   char *why = NULL;
@@ -552,6 +624,7 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
   for (int n = 1;; n++) {
     rn_taskrec_free (&rec);
     rec.worker = slot->worker;
+    rn_chg_free (&a.chg);
     memset (&a, 0, sizeof a);
     a.ctx = ctx, a.slot = slot, a.t = t, a.rec = &rec;
     a.vars.t = t;
@@ -564,7 +637,6 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
     why = NULL;
     st = attempt_once (&a, &why);
     rn_strv_free (&a.vnames);
-    rn_chg_free (&a.chg);
     rn_strv_free (&a.vvalues);
     lib += a.lib;
     rec.attempts = n;
@@ -576,9 +648,18 @@ rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot, struct rn_task *t,
   rec.error = why ? rn_strdup (why) : NULL;
   rec.ms = (rn_now () - t0) * 1000;
   rec.overhead_ms = rec.ms - lib * 1000;
+  /* What changed, for a writing task that succeeded (after a failure,
+   * nothing was: the overlay is discarded). */
+  if (st == RN_OK && (t->job->kind == RN_JOB_BUILD || !t->image->readonly))
+    rec.changes = &a.chg;
   tw = rn_now ();
-  rn_db_task_finish (ctx->db, t, &rec);
+  if (a.overlay)
+    st = commit (ctx, t, &rec, a.overlay, &why);
+  else
+    rn_db_task_finish (ctx->db, t, &rec);
   *overhead_ms = rec.overhead_ms + (rn_now () - tw) * 1000;
+  rn_chg_free (&a.chg);
+  free (a.overlay);
   t->status = st;
   t->attempts = rec.attempts;
   rn_taskrec_free (&rec);

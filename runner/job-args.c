@@ -318,7 +318,17 @@ sarg_value (struct rn_jv *v, const struct rn_node *n, const struct rn_sarg *a,
 
   if (a->flags & RN_SA_MAP)
     map_arg (v, n, a, out);
-  else
+  else if (a->type == RN_ARG_STRINGLIST && n->kind == RN_Y_SCALAR &&
+           !rn_node_is_null (n)) {
+    char *s;                       /* one item: the list of it */
+    out->line = n->line;
+    out->col = n->col;
+    if (rn_jv_str (v, n, a->name, &s) == 0) {
+      rn_jv_tmpl (v, n, s);
+      out->kind = RN_V_LIST;
+      rn_strv_add (&out->list, s);
+    }
+  } else
     rn_jv_arg (v, n, &d, out);
 }
 

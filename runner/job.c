@@ -40,7 +40,7 @@ static const char *const formats[] = {
 static const char *const top_keys[] = {
   "name", "description", "images", "format", "readonly", "matrix", "vars",
   "steps", "workers", "timeout", "retries", "memsize", "overwrite", "build",
-  "checks", NULL,
+  "atomic", "checks", NULL,
 };
 
 #define ERR RN_JV_ERR
@@ -519,6 +519,27 @@ parse_images (struct rn_jv *v, const struct rn_overrides *o)
   free (fmt);
 }
 
+/* All-or-nothing writes commit an overlay into the image: qemu-img
+ * commits into raw and qcow2 images; refuse the others before anything
+ * runs. */
+static void
+atomic_check (struct rn_jv *v)
+{
+  const struct rn_node *at = rn_jv_top (v, "images");
+  struct rn_job *j = v->j;
+
+  if (!j->atomic)
+    return;
+  for (size_t i = 0; i < j->nimages; i++) {
+    const char *f = j->images[i].format;
+    if (!j->images[i].readonly && strcmp (f, "raw") && strcmp (f, "qcow2"))
+      rn_err (v->e, v->file, at ? at->line : 1, at ? at->col : 1,
+              "all-or-nothing writes need a raw or qcow2 image, not %s: "
+              "'%s' (set atomic: false to write it in place)",
+              f, j->images[i].path);
+  }
+}
+
 /* ---- build ---- */
 
 static void
@@ -590,6 +611,8 @@ parse_settings (struct rn_jv *v)
     j->memsize = (int) x;
   if ((n = rn_jv_top (v, "overwrite")) != NULL)
     rn_jv_bool (v, n, "overwrite", &j->overwrite);
+  if ((n = rn_jv_top (v, "atomic")) != NULL)
+    rn_jv_bool (v, n, "atomic", &j->atomic);
   if ((n = rn_jv_top (v, "timeout")) != NULL) {
     if (n->kind != RN_Y_SCALAR || rn_parse_duration (n->str, &x) == -1)
       ERR (v, n, "timeout: expected seconds (or 90s, 10m, 1h), got %s",
@@ -627,7 +650,7 @@ parse_top (struct rn_jv *v, const struct rn_node *root)
       else
         ERR (v, k, "unknown key '%s'; a job has: name, description, images, "
              "format, readonly, matrix, vars, steps, workers, timeout, retries, "
-             "memsize, overwrite, build, checks", k->str);
+             "memsize, overwrite, build, atomic, checks", k->str);
     }
   }
 }
@@ -664,8 +687,10 @@ validate (struct rn_jv *v, const struct rn_node *root, const struct rn_overrides
     parse_build (v);
     rn_strv_free (&v->known);
     v->known = saved;
-  } else
+  } else {
     parse_images (v, o);
+    atomic_check (v);
+  }
   rn_jv_steps (v);
   rn_jv_checks (v);                /* checks.c */
 }
@@ -696,6 +721,7 @@ rn_job_load (const char *file, const char *text, const struct rn_overrides *o,
   j->text = buf ? buf : rn_strdup (text);
   j->name = file_stem (file);
   j->timeout = DEFAULT_TIMEOUT;
+  j->atomic = 1;
   if (rn_yaml_parse (&d, file, j->text, len, e) == 0) {
     validate (&v, d.root, o);
     rn_yaml_free (&d);

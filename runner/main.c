@@ -53,6 +53,8 @@ run_usage (FILE *f)
 "  --format FORMAT    the format of --images (default: the job's, else raw)\n"
 "  --resume RUN       run the unfinished tasks of RUN again\n"
 "  -n, --check        validate and list the tasks; run nothing\n"
+"  --dry-run          run every step on a throw-away overlay and record what\n"
+"                     changed; commit nothing to the images\n"
 "  -q, --quiet        print only tasks that are not ok, and the summary\n"
 "  -v, --verbose      more messages\n"
 "  -h, --help         this text\n"
@@ -110,6 +112,7 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
     { "format", required_argument, NULL, 'F' },
     { "resume", required_argument, NULL, 'R' },
     { "check", no_argument, NULL, 'n' },
+    { "dry-run", no_argument, NULL, 'D' },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -140,6 +143,7 @@ parse_run_args (int argc, char **argv, struct run_opts *o)
       o->resume = x;
       break;
     case 'n': o->check = 1; break;
+    case 'D': rn_dry_run = 1; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': return -2;
@@ -362,6 +366,8 @@ load_resume (struct rn_db *db, struct run_opts *o, struct runset *rs)
     goto fail;
   for (size_t i = 0; i < rs->ntasks; i++) {
     enum rn_status s = rs->tasks[i].status;
+    if (s == RN_COMMITTING)         /* killed while committing: finish it */
+      rn_task_resume_commit (db, &rs->tasks[i]);
     if (s == RN_PENDING || s == RN_RUNNING || s == RN_INTERRUPTED) {
       rs->tasks[i].status = RN_PENDING;   /* the pool runs these only */
       again++;

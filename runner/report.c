@@ -187,7 +187,7 @@ struct report_opts {
   int all;
   const char *image;          /* glob on the path or the file name */
   int failed;
-  int view;                   /* 't' tasks, 'f' facts, 's' steps */
+  int view;                   /* 't' tasks, 'f' facts, 's' steps, 'c' changes */
   enum rn_fmt fmt;
 };
 
@@ -207,6 +207,8 @@ report_usage (FILE *f)
 "  --failed           only tasks that did not end ok (and failed steps)\n"
 "  --facts            saved values (save_as) instead of tasks\n"
 "  --steps            every step with its result or error\n"
+"  --changes          what writing tasks changed: path, kind, type, mode,\n"
+"                     owner, size and sha256 before and after\n"
 "  --by-image         each image once: its tasks over all runs (or --run)\n"
 "                     and its latest result\n"
 "  --format FORMAT    table (default), json or csv\n"
@@ -252,6 +254,16 @@ report_sql (const struct report_opts *o, const char **kinds)
       "s.args, s.result, s.error, round(s.duration_ms, 1) AS ms "
       "FROM steps s JOIN tasks t ON t.id = s.task_id%s ORDER BY t.run_id, t.seq, s.seq", w);
   }
+  if (o->view == 'c') {
+    *kinds = "nnssssssssnnss";
+    return rn_asprintf (
+      "SELECT t.run_id AS run, t.seq AS task, t.image, c.path, c.kind, c.type, "
+      "printf('%%o', c.mode_before) AS mode_before, printf('%%o', c.mode_after) AS mode_after, "
+      "c.uid_before || ':' || c.gid_before AS owner_before, "
+      "c.uid_after || ':' || c.gid_after AS owner_after, "
+      "c.size_before, c.size_after, c.sha256_before, c.sha256_after "
+      "FROM changes c JOIN tasks t ON t.id = c.task_id%s ORDER BY t.run_id, t.seq, c.path", w);
+  }
   if (o->view == 'i') {
     struct report_opts all = *o;
     all.failed = 0;                /* --failed: the latest result, below */
@@ -287,7 +299,7 @@ parse_report_args (int argc, char **argv, struct report_opts *o)
     { "all", no_argument, NULL, 'a' }, { "image", required_argument, NULL, 'i' },
     { "failed", no_argument, NULL, 'F' }, { "facts", no_argument, NULL, 'f' },
     { "steps", no_argument, NULL, 's' }, { "format", required_argument, NULL, 'o' },
-    { "by-image", no_argument, NULL, 'b' },
+    { "by-image", no_argument, NULL, 'b' }, { "changes", no_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
   };
   int c;
@@ -311,6 +323,7 @@ parse_report_args (int argc, char **argv, struct report_opts *o)
     case 'f': o->view = 'f'; break;
     case 's': o->view = 's'; break;
     case 'b': o->view = 'i'; break;
+    case 'c': o->view = 'c'; break;
     case 'o':
       if (strcmp (optarg, "table") == 0) o->fmt = RN_FMT_TABLE;
       else if (strcmp (optarg, "json") == 0) o->fmt = RN_FMT_JSON;

@@ -210,6 +210,8 @@ struct rn_job {
   int retries;
   int memsize;               /* MiB, 0: the library's default */
   int overwrite;             /* build outputs and FileOut may replace files */
+  int atomic;                /* writes go to an overlay, committed on success
+                              * (default 1; `atomic: false') */
   uint64_t build_size;       /* RN_JOB_BUILD */
   char *build_format;
   char *build_output;        /* template, relative to dir */
@@ -317,8 +319,12 @@ void rn_argbufs_free (struct rn_argbufs *b);
 
 /* ---- tasks (task.c): what workers run ---- */
 
+/* RN_COMMITTING: the steps succeeded and their overlay is being committed
+ * into the image (all-or-nothing writes); --resume finishes the commit.
+ * It sorts before RN_INTERRUPTED so that loops up to RN_INTERRUPTED
+ * (db.c) know every state. */
 enum rn_status { RN_PENDING, RN_RUNNING, RN_OK, RN_FAILED, RN_TIMEOUT,
-                 RN_INTERRUPTED };
+                 RN_COMMITTING, RN_INTERRUPTED };
 const char *rn_status_name (enum rn_status s);
 
 struct rn_task {
@@ -406,6 +412,7 @@ struct rn_taskrec {
   size_t nsteps;
   struct rn_strv fact_names, fact_values;   /* values are JSON */
   struct rn_audit *audit;    /* inventory and findings, or NULL (owned) */
+  const struct rn_changes *changes;         /* or NULL: not a writing task */
 };
 int rn_db_task_finish (struct rn_db *db, const struct rn_task *t,
                        const struct rn_taskrec *r);
@@ -505,6 +512,16 @@ int rn_checks_task (guestfs_h *g, const struct rn_job *j, int readonly,
 /* Do j's checks read the inventory (package and fact checks)? */
 int rn_checks_need_inventory (const struct rn_job *j);
 void rn_checks_free (struct rn_job *j);
+/* ---- db-changes.c: changes and commits of writing tasks ---- */
+
+struct sqlite3;
+/* Inside the task's transaction (db.c): replace its changes rows. */
+int rn_db_write_changes (struct sqlite3 *h, int64_t task_id,
+                         const struct rn_changes *c, char **err);
+/* The end of a commit (exec-commit.c): its step recorded (error NULL if
+ * it succeeded), the task's state set to status. */
+int rn_db_task_committed (struct rn_db *db, const struct rn_task *t, double ms,
+                          enum rn_status status, const char *error);
 
 /* ---- json.c: results as JSON text ---- */
 
@@ -630,6 +647,8 @@ int rn_step_mount (struct rn_sctx *c);
 /* Mount the filesystems of root (an inspect_os root) at their
  * mountpoints, read-only when c->readonly. */
 int rn_step_mount_root (struct rn_sctx *c, const char *root);
+/* Free a NULL-terminated list the library returned (NULL is fine). */
+void rn_gfree_list (char **l);
 /* A guest file's content (caller frees): NULL with *missing set if it
  * does not exist, NULL with c->err on another error. */
 char *rn_gfile_read (struct rn_sctx *c, const char *path, size_t *len,
@@ -638,6 +657,10 @@ char *rn_gfile_read (struct rn_sctx *c, const char *path, size_t *len,
  * noted as touched.  rn_gfile_update writes only if the content differs. */
 int rn_gfile_write (struct rn_sctx *c, const char *path, const char *s, size_t len);
 int rn_gfile_update (struct rn_sctx *c, const char *path, const char *s, size_t len);
+/* Add each line the file lacks at its end (created if missing); *added
+ * counts them. */
+int rn_gfile_add_lines (struct rn_sctx *c, const char *path, char *const *lines,
+                        int *added);
 /* The dispatcher: mount if needed, then run c->h. */
 int rn_hstep_run (struct rn_sctx *c);
 /* guestkit steps [--markdown | STEP], guestkit help STEP */
@@ -645,6 +668,8 @@ int rn_cmd_steps (int argc, char **argv);
 
 /* steps-system.c */
 int rn_step_hostname (struct rn_sctx *c);
+int rn_step_timezone (struct rn_sctx *c);
+int rn_step_run (struct rn_sctx *c);
 
 /* steps-inventory.c */
 int rn_step_inventory (struct rn_sctx *c);
@@ -656,8 +681,43 @@ int rn_inventory_collect (guestfs_h *g, struct rn_audit *a, int with_apps, char 
                           int *cut);
 void rn_inventory_usage (guestfs_h *g, struct rn_audit *a);
 
+/* steps-packages.c */
+int rn_step_packages (struct rn_sctx *c);
+
+/* steps-users.c */
+int rn_step_user (struct rn_sctx *c);
+int rn_step_ssh_inject (struct rn_sctx *c);
+
+/* steps-files.c */
+int rn_step_write (struct rn_sctx *c);
+int rn_step_append_line (struct rn_sctx *c);
+int rn_step_delete (struct rn_sctx *c);
+int rn_step_copy_in (struct rn_sctx *c);
+int rn_step_chmod (struct rn_sctx *c);
+int rn_step_chown (struct rn_sctx *c);
+
+/* steps-config.c */
+int rn_step_set_config (struct rn_sctx *c);
+/* Open Augeas on the guest with only these n files loaded, each with its
+ * lens; a file Augeas cannot parse is an error. */
+int rn_aug_load (struct rn_sctx *c, size_t n, const char *const *files,
+                 const char *const *lens);
+/* The lens set_config uses for a file it is not told one for, or NULL
+ * (also for the config checks of checks.c). */
+const char *rn_aug_default_lens (const char *file);
+/* user and group (names, looked up in the guest's /etc/passwd and
+ * /etc/group, or numbers; NULL: not wanted) into *uid and *gid. */
+int rn_guest_ids (struct rn_sctx *c, const char *user, const char *group,
+                  int64_t *uid, int64_t *gid);
+
 /* ---- exec.c: one task on one handle ---- */
 
+/* Run argv (no shell), its output collected; 0 if it exited 0, else -1
+ * and *err (caller frees) with its output. */
+int rn_run_command (char *const *argv, char **err);
+/* The same, and *output (caller frees; at most 16 MiB kept) when it
+ * exited 0. */
+int rn_run_output (char *const *argv, char **output, char **err);
 /* A new temp file beside path (same directory, so a rename into place is
  * atomic), its fd in *fd; NULL with errno.  Caller frees the name. */
 char *rn_temp_beside (const char *path, int *fd);
@@ -684,6 +744,22 @@ struct rn_runctx {
  * ok (caller frees) or NULL. */
 enum rn_status rn_task_run (struct rn_runctx *ctx, struct rn_slot *slot,
                             struct rn_task *t, double *overhead_ms, char **error);
+
+/* ---- exec-commit.c: all-or-nothing writes (an overlay, committed) ---- */
+
+extern int rn_dry_run;       /* --dry-run: steps on an overlay, no commit */
+/* Does t write through an overlay? */
+int rn_task_atomic (const struct rn_task *t);
+/* The overlay's path, fixed by the run and task (caller frees). */
+char *rn_overlay_path (const struct rn_task *t);
+/* Create it over the image (checked first); -1 and *err. */
+int rn_overlay_make (const struct rn_task *t, char **overlay, char **err);
+/* fsync it and its directory before 'committing' is recorded. */
+int rn_overlay_sync (const char *overlay, char **err);
+/* qemu-img commit it into image, then fsync the image. */
+int rn_overlay_commit (const char *overlay, const char *image, char **err);
+/* --resume of a task left 'committing': commit again, record it. */
+int rn_task_resume_commit (struct rn_db *db, struct rn_task *t);
 
 /* ---- pool.c: the worker pool, watchdog, signals and progress ---- */
 

@@ -2,7 +2,7 @@
 # library only through core/include/guestfs.h, like any program.
 
 RUNNER_SRCS := runner/main.c runner/util.c runner/errors.c runner/yaml.c \
-  runner/template.c runner/job.c runner/job-steps.c runner/job-args.c runner/steps.c runner/steps-changes.c runner/steps-system.c runner/task.c runner/json.c runner/calls.c \
+  runner/template.c runner/job.c runner/job-steps.c runner/job-args.c runner/steps.c runner/steps-changes.c runner/steps-system.c runner/steps-files.c runner/steps-config.c runner/steps-users.c runner/steps-packages.c runner/exec-commit.c runner/db-changes.c runner/task.c runner/json.c runner/calls.c \
   runner/db.c runner/exec.c runner/pool.c runner/report.c \
   runner/calls-gen.c runner/results-sql-gen.c \
   runner/shell.c runner/shell-parse.c runner/inspect-cli.c runner/vercmp.c runner/db-inventory.c \
@@ -63,7 +63,7 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 # guestkit shell and guestkit inspect
 QUICK_TESTS += tests/shell-errors.sh
 VM_TESTS += tests/shell-basic.sh tests/inspect-cli.sh
-VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh
+VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh tests/runner-steps-atomic.sh tests/runner-steps-files.sh tests/runner-steps-patch.sh
 
 # The high-level steps section of schemas/job-schema.md, from the step
 # table (tests/runner-steps-doc.sh checks that it is current).
@@ -71,6 +71,19 @@ steps-doc: $(RUNNER_BIN)
 	$(PYTHON) tests/steps-doc.py schemas/job-schema.md $(RUNNER_BIN) --write
 .PHONY: steps-doc
 QUICK_TESTS += tests/runner-steps-doc.sh
+
+# The local package jobs/patch.yaml installs.
+RUNNER_FLEET_DEB := $(shell find jobs/files/fleet-deb -type f 2>/dev/null)
+jobs/samples/guestkit-fleet.deb: $(RUNNER_FLEET_DEB)
+	@mkdir -p jobs/samples
+	SOURCE_DATE_EPOCH=0 dpkg-deb --root-owner-group -b jobs/files/fleet-deb $@.tmp >/dev/null && mv $@.tmp $@
+samples: jobs/samples/guestkit-fleet.deb
+
+# make bench: the patch task (tests/bench-patch.sh), beside tests/bench.sh.
+bench: bench-patch
+bench-patch: all
+	@tests/bench-patch.sh
+.PHONY: bench-patch
 
 # Fleet audits (report --packages/--findings/--diff/--baseline/html):
 # the report views need no VM; the browser test is slow, so not quick.

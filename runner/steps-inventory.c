@@ -26,14 +26,6 @@
 #define RN_INV_MAX_APPS  50000     /* packages recorded per OS */
 #define RN_INV_MAX_FS    256       /* filesystems recorded per image */
 
-static void
-strv_free (char **l)
-{
-  for (size_t i = 0; l && l[i]; i++)
-    free (l[i]);
-  free (l);
-}
-
 /* Take a library string, capped; NULL stays NULL. */
 static char *
 take (char *s)
@@ -84,7 +76,7 @@ os_record (guestfs_h *g, const char *root, struct rn_audit *a)
       (mp = guestfs_inspect_get_mountpoints (g, root)) == NULL)
     return -1;
   o->mountpoints = mountpoints_json (mp);
-  strv_free (mp);
+  rn_gfree_list (mp);
   return 0;
 }
 
@@ -170,10 +162,10 @@ all_devices (guestfs_h *g)
     char **devs = guestfs_list_devices (g);
     for (size_t i = 0; devs && devs[i]; i++)
       rn_strv_add (&v, rn_strdup (devs[i]));
-    strv_free (devs);
+    rn_gfree_list (devs);
   }
-  strv_free (parts);
-  strv_free (lvs);
+  rn_gfree_list (parts);
+  rn_gfree_list (lvs);
   if (v.v == NULL)
     v.v = rn_calloc (1, sizeof (char *));
   return v.v;
@@ -188,13 +180,13 @@ fs_records (guestfs_h *g, char *const *roots, struct rn_audit *a, int *cut)
       return -1;
     for (size_t i = 0; devs[i]; i++)
       fs_record (g, devs[i], a, cut);
-    strv_free (devs);
+    rn_gfree_list (devs);
   }
   if (roots[0] == NULL) {
     char **devs = all_devices (g);
     for (size_t i = 0; devs[i]; i++)
       fs_record (g, devs[i], a, cut);
-    strv_free (devs);
+    rn_gfree_list (devs);
   }
   return 0;
 }
@@ -216,7 +208,7 @@ fs_usage (guestfs_h *g, struct rn_audit *a)
       a->fs[k].used = (s->blocks - s->bfree) * s->frsize;
       guestfs_free_statvfs (s);
     }
-  strv_free (mp);
+  rn_gfree_list (mp);
 }
 
 int
@@ -231,11 +223,11 @@ rn_inventory_collect (guestfs_h *g, struct rn_audit *a, int with_apps, char ***r
   for (size_t r = 0; roots[r]; r++)
     if (os_record (g, roots[r], a) == -1 ||
         (with_apps && app_records (g, roots[r], a, cut) == -1)) {
-      strv_free (roots);
+      rn_gfree_list (roots);
       return -1;
     }
   if (fs_records (g, roots, a, cut) == -1) {
-    strv_free (roots);
+    rn_gfree_list (roots);
     return -1;
   }
   *rootsp = roots;
@@ -274,6 +266,6 @@ rn_step_inventory (struct rn_sctx *c)
     rn_inventory_usage (c->g, c->audit);
     step_result (c, roots, cut);
   }
-  strv_free (roots);
+  rn_gfree_list (roots);
   return r;
 }

@@ -108,3 +108,67 @@ rn_step_hostname (struct rn_sctx *c)
   free (old);
   return r;
 }
+
+/* ---- timezone ---- */
+
+static int
+zone_ok (const char *z)
+{
+  if (z[0] == '\0' || z[0] == '/' || strstr (z, "..") || strlen (z) > 255)
+    return 0;
+  for (const char *p = z; *p; p++)
+    if (!isalnum ((unsigned char) *p) && !strchr ("/_+-", *p))
+      return 0;
+  return 1;
+}
+
+int
+rn_step_timezone (struct rn_sctx *c)
+{
+  const char *zone = rn_sa_str (c, "zone");
+  char *file, *target, *old, *line;
+  int r = 0;
+
+  if (!zone_ok (zone))
+    return rn_step_fail (c, "'%s' is not a time zone name (like Europe/Paris)", zone);
+  file = rn_asprintf ("/usr/share/zoneinfo/%s", zone);
+  target = rn_asprintf ("..%s", file);
+  if (guestfs_is_file (c->g, file) != 1)
+    r = rn_step_fail (c, "no time zone '%s' in the guest (%s)", zone, file);
+  else {
+    old = guestfs_readlink (c->g, "/etc/localtime");   /* NULL: not a link */
+    if (old == NULL || strcmp (old, target) != 0) {
+      rn_step_before (c, "/etc/localtime");
+      if (guestfs_ln_sf (c->g, target, "/etc/localtime") == -1)
+        r = rn_step_gfail (c, "/etc/localtime");
+    }
+    free (old);
+    line = rn_asprintf ("%s\n", zone);
+    if (r == 0)
+      r = rn_gfile_update (c, "/etc/timezone", line, strlen (line));
+    free (line);
+  }
+  free (file);
+  free (target);
+  return r;
+}
+
+/* ---- run ---- */
+
+int
+rn_step_run (struct rn_sctx *c)
+{
+  char *const *touches = rn_sa_list (c, "touches");
+  char *out;
+
+  for (size_t i = 0; touches[i]; i++)
+    rn_step_before (c, touches[i]);
+  out = guestfs_sh (c->g, rn_sa_str (c, "command"));
+  if (out == NULL)
+    return rn_step_gfail (c, "the command failed");
+  rn_buf_adds (&c->result, "{\"output\":");
+  rn_json_strz (&c->result, out);
+  rn_buf_addc (&c->result, '}');
+  free (out);
+  return 0;
+}

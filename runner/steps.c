@@ -35,6 +35,68 @@ static const struct rn_sarg hostname_args[] = {
   { "name", RN_ARG_STRING, REQ, "the host name (a label, or a dotted name)" },
 };
 
+static const struct rn_sarg write_args[] = {
+  { "path", RN_ARG_PATHNAME, REQ, "the guest file" },
+  { "content", RN_ARG_STRING, 0, "its content (this or file)" },
+  { "file", RN_ARG_FILEIN, 0, "a host file with its content, relative to the job" },
+  { "mode", RN_ARG_INT, 0, "permission bits, e.g. 0644 (default: kept, 0644 if new)" },
+  { "owner", RN_ARG_STRING, 0, "user, user:group or :group, by name (the guest's) or number" },
+};
+static const struct rn_sarg append_line_args[] = {
+  { "path", RN_ARG_PATHNAME, REQ, "the guest file (created if missing)" },
+  { "line", RN_ARG_STRING, REQ, "the line, added at the end unless the file has it" },
+};
+static const struct rn_sarg delete_args[] = {
+  { "paths", RN_ARG_STRINGLIST, REQ, "guest paths or glob patterns (a path or a list); "
+    "directories go with their contents" },
+};
+static const struct rn_sarg copy_in_args[] = {
+  { "from", RN_ARG_STRING, REQ, "a host file or directory, relative to the job" },
+  { "to", RN_ARG_PATHNAME, REQ, "the guest directory it goes into (made if missing)" },
+};
+static const struct rn_sarg chmod_args[] = {
+  { "mode", RN_ARG_INT, REQ, "permission bits, e.g. 0640" },
+  { "path", RN_ARG_PATHNAME, REQ, "a guest path or glob pattern" },
+};
+static const struct rn_sarg chown_args[] = {
+  { "owner", RN_ARG_STRING, REQ, "user name (looked up in the guest's /etc/passwd) or uid" },
+  { "group", RN_ARG_STRING, 0, "group name (the guest's /etc/group) or gid (default: kept)" },
+  { "path", RN_ARG_PATHNAME, REQ, "a guest path or glob pattern" },
+};
+static const struct rn_sarg timezone_args[] = {
+  { "zone", RN_ARG_STRING, REQ, "a zone of the guest's tzdata, e.g. Europe/Paris" },
+};
+static const struct rn_sarg run_args[] = {
+  { "command", RN_ARG_STRING, REQ, "a shell command, run by /bin/sh in the guest tree" },
+  { "touches", RN_ARG_STRINGLIST, 0, "guest paths it changes, for the changes record" },
+};
+static const struct rn_sarg user_args[] = {
+  { "name", RN_ARG_STRING, REQ, "the user name" },
+  { "uid", RN_ARG_INT, 0, "its uid (default: the guest's useradd chooses)" },
+  { "groups", RN_ARG_STRINGLIST, 0, "supplementary groups it must be in" },
+  { "shell", RN_ARG_STRING, 0, "login shell, e.g. /bin/bash" },
+  { "password_file", RN_ARG_FILEIN, 0, "host file with a crypt hash ($6$..., $y$...); "
+    "the hash is never recorded" },
+  { "ssh_keys", RN_ARG_STRINGLIST, 0, "public keys for ~/.ssh/authorized_keys" },
+};
+static const struct rn_sarg ssh_inject_args[] = {
+  { "user", RN_ARG_STRING, REQ, "an existing user of the guest" },
+  { "keys", RN_ARG_STRINGLIST, REQ, "public keys added to its ~/.ssh/authorized_keys" },
+};
+static const struct rn_sarg packages_args[] = {
+  { "debs", RN_ARG_STRINGLIST, 0, "local .deb files (host paths, relative to the job) "
+    "installed with the guest's dpkg" },
+  { "remove", RN_ARG_STRINGLIST, 0, "packages to remove (when installed)" },
+  { "install", RN_ARG_STRINGLIST, 0, "packages to install from the network "
+    "(not supported yet: the appliance has no network)" },
+};
+static const struct rn_sarg set_config_args[] = {
+  { "file", RN_ARG_PATHNAME, REQ, "the guest's config file" },
+  { "set", RN_ARG_STRINGLIST, RN_SA_MAP, "keys (Augeas paths below the file) and their values" },
+  { "remove", RN_ARG_STRINGLIST, 0, "keys to remove" },
+  { "lens", RN_ARG_STRING, 0, "the Augeas lens, e.g. Shellvars.lns (default: by the file's path)" },
+};
+
 #define STEP(n, area, flags, summary, records, args) \
   { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n }
 
@@ -46,6 +108,43 @@ const struct rn_hstep rn_hsteps[] = {
   STEP (hostname, "system", RN_HS_WRITES,
         "set the host name: /etc/hostname, and the 127.0.1.1 line of /etc/hosts",
         "{\"old\": previous name or null, \"new\": name}", hostname_args),
+  STEP (write, "files", RN_HS_WRITES,
+        "write a guest file (only if its content differs), with its mode and owner",
+        "null", write_args),
+  STEP (append_line, "files", RN_HS_WRITES,
+        "add a line at the end of a guest file unless it has that line already",
+        "{\"appended\": true or false}", append_line_args),
+  STEP (delete, "files", RN_HS_WRITES,
+        "delete guest files and directories by path or glob; none matching is not an error",
+        "{\"deleted\": [paths]}", delete_args),
+  STEP (copy_in, "files", RN_HS_WRITES,
+        "copy a host file or directory tree into a guest directory",
+        "null", copy_in_args),
+  STEP (chmod, "files", RN_HS_WRITES,
+        "set the mode of guest paths (the call chmod's arguments, plus globs)",
+        "null", chmod_args),
+  STEP (chown, "files", RN_HS_WRITES,
+        "set the owner of guest paths, by the guest's user and group names or by number",
+        "null", chown_args),
+  STEP (timezone, "system", RN_HS_WRITES,
+        "set the time zone: /etc/localtime (a link into tzdata) and /etc/timezone",
+        "null", timezone_args),
+  STEP (run, "system", RN_HS_WRITES,
+        "run a shell command in the guest tree; a non-zero exit fails the step",
+        "{\"output\": its standard output}", run_args),
+  STEP (user, "users", RN_HS_WRITES,
+        "create or modify an account (the guest's useradd/usermod), password, ssh keys",
+        "{\"created\": true or false, \"keys_added\": N}", user_args),
+  STEP (ssh_inject, "users", RN_HS_WRITES,
+        "add ssh public keys to a user's ~/.ssh/authorized_keys (0600, owned by the user)",
+        "{\"keys_added\": N}", ssh_inject_args),
+  STEP (packages, "packages", RN_HS_WRITES,
+        "install local .deb files or remove packages with the guest's package manager",
+        "{\"installed\": [name=version], \"removed\": [names]}", packages_args),
+  STEP (set_config, "config", RN_HS_WRITES,
+        "set or remove keys in a config file through Augeas, loading only that file",
+        "{\"file\": path, \"changed\": {key: {\"old\": value or null, \"new\": value or null}}}",
+        set_config_args),
   STEP (inventory, "audit", RN_HS_NOMOUNT,
         "record the OS (inspection), its packages and the filesystems with their "
         "size and use in the os, applications and filesystems tables; leaves the "
@@ -203,9 +302,7 @@ mount_os (struct rn_sctx *c)
                          "(mount its filesystems with 'mount' steps first)");
   }
   r = rn_step_mount_root (c, roots[0]);
-  for (size_t i = 0; roots[i]; i++)
-    free (roots[i]);
-  free (roots);
+  rn_gfree_list (roots);
   return r;
 }
 
@@ -311,6 +408,14 @@ rn_cmd_steps (int argc, char **argv)
 
 /* ---- guest files, for the run functions ---- */
 
+void
+rn_gfree_list (char **l)
+{
+  for (size_t i = 0; l && l[i]; i++)
+    free (l[i]);
+  free (l);
+}
+
 char *
 rn_gfile_read (struct rn_sctx *c, const char *path, size_t *len, int *missing)
 {
@@ -354,4 +459,47 @@ rn_gfile_update (struct rn_sctx *c, const char *path, const char *s, size_t len)
   same = old && olen == len && memcmp (old, s, len) == 0;
   free (old);
   return same ? 0 : rn_gfile_write (c, path, s, len);
+}
+
+static int
+has_line (const char *s, size_t len, const char *line)
+{
+  size_t n = strlen (line);
+
+  for (const char *p = s; p && p < s + len;) {
+    const char *nl = memchr (p, '\n', (size_t) (s + len - p));
+    size_t l = nl ? (size_t) (nl - p) : (size_t) (s + len - p);
+    if (l == n && memcmp (p, line, n) == 0)
+      return 1;
+    p = nl ? nl + 1 : NULL;
+  }
+  return 0;
+}
+
+int
+rn_gfile_add_lines (struct rn_sctx *c, const char *path, char *const *lines,
+                    int *added)
+{
+  struct rn_buf b = { 0 };
+  size_t len = 0;
+  int missing, r = 0;
+  char *old = rn_gfile_read (c, path, &len, &missing);
+
+  *added = 0;
+  if (old == NULL && !missing)
+    return -1;
+  rn_buf_add (&b, old ? old : "", len);
+  for (size_t i = 0; lines[i]; i++)
+    if (!has_line (b.s, b.len, lines[i])) {
+      if (b.len > 0 && b.s[b.len - 1] != '\n')
+        rn_buf_addc (&b, '\n');
+      rn_buf_adds (&b, lines[i]);
+      rn_buf_addc (&b, '\n');
+      (*added)++;
+    }
+  if (*added)
+    r = rn_gfile_write (c, path, b.s, b.len);
+  rn_buf_free (&b);
+  free (old);
+  return r;
 }

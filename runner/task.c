@@ -17,7 +17,7 @@ const char *
 rn_status_name (enum rn_status s)
 {
   static const char *const names[] = {
-    "pending", "running", "ok", "failed", "timeout", "interrupted",
+    "pending", "running", "ok", "failed", "timeout", "committing", "interrupted",
   };
   return names[s];
 }

@@ -23,7 +23,7 @@
 --   SELECT image, json_extract(value, '$.mode') & 2 AS world_writable
 --     FROM facts_by_image WHERE name = 'shadow_stat';
 --
--- user_version (PRAGMA) is the schema version: 2 (1 had no audit tables;
+-- user_version (PRAGMA) is the schema version: 2 (1 had no audit or changes tables;
 -- opening a version-1 database runs this file again, which adds them).
 
 CREATE TABLE IF NOT EXISTS runs (
@@ -168,3 +168,34 @@ CREATE VIEW IF NOT EXISTS os_by_image AS
 CREATE VIEW IF NOT EXISTS findings_by_image AS
   SELECT t.run_id, t.seq AS task, t.image, f.*
     FROM findings f JOIN tasks t ON t.id = f.task_id;
+
+-- ---- writing tasks (runner/db-changes.c, issue 11) ----
+-- A task of a writing job records what its high-level steps changed:
+-- one row per path added, changed or removed, written in the task's own
+-- transaction (a rerun replaces them).  A task that changed nothing has
+-- no rows.  Writing tasks also pass through the state 'committing' (in
+-- tasks.status): their steps succeeded and their overlay is being
+-- committed into the image; --resume finishes that commit, recorded as
+-- the task's last step, call 'commit'.
+--   SELECT t.image, c.kind, c.path FROM changes c JOIN tasks t ON t.id = c.task_id
+--    WHERE t.run_id = 7 ORDER BY t.image, c.path;
+CREATE TABLE IF NOT EXISTS changes (
+  task_id       INTEGER NOT NULL REFERENCES tasks (id),
+  path          TEXT NOT NULL,        -- absolute guest path
+  kind          TEXT NOT NULL,        -- added | changed | removed
+  type          TEXT NOT NULL,        -- file | directory | symlink | other
+                                      --   (after; before for removed)
+  size_before   INTEGER,              -- bytes (NULL: did not exist;
+                                      --   0 for directories)
+  mode_before   INTEGER,              -- permission bits (07777)
+  uid_before    INTEGER,              -- owner, numeric (the guest's ids)
+  gid_before    INTEGER,
+  sha256_before TEXT,                 -- regular files only
+  size_after    INTEGER,              -- the same, after (NULL: removed)
+  mode_after    INTEGER,
+  uid_after     INTEGER,
+  gid_after     INTEGER,
+  sha256_after  TEXT,
+  PRIMARY KEY (task_id, path)
+);
+CREATE INDEX IF NOT EXISTS changes_by_path ON changes (path);

@@ -45,6 +45,10 @@ checks:
   - {id: tree, severity: high, description: d, tree: {path: /etc, mode_not: '[2367]\$'}}
   - {id: config-lens, severity: high, description: d,
      config: {file: /etc/ssh/sshd_config, key: PermitRootLogin, lens: Sshd.lns, value: '^no\$'}}
+  - {id: config-default-lens, severity: low, description: d,
+     config: {file: /etc/ssh/sshd_config, key: PasswordAuthentication, value: '^no\$'}}
+  - {id: config-any-lens, severity: low, description: d,
+     config: {file: /etc/os-release, key: VERSION_ID, value: '^"?12"?\$'}}
   - {id: config-unset, severity: low, description: d,
      config: {file: /etc/ssh/sshd_config, key: NoSuchKey, lens: Sshd.lns, value: x, missing: pass}}
   - {id: package-min, severity: high, description: d,
@@ -76,7 +80,7 @@ else fail inventory "os '$os', $apps apps (dpkg says $want), ssh '$ssh', fs '$fs
 res=$(q "SELECT f.check_id || '=' || group_concat(f.passed, '') FROM (SELECT f.check_id, f.passed FROM findings f
          JOIN tasks t ON t.id = f.task_id WHERE t.image NOT LIKE '%/drift.img' ORDER BY f.check_id, t.image DESC) f
          GROUP BY f.check_id ORDER BY f.check_id" | tr '\n' ' ')
-want='absent=10 config-lens=10 config-unset=11 content=10 exists=01 fact-os=10 fact-saved=10 mode-owner=10 motd=10 no-content=10 owner=10 package-absent=00 package-min=10 package-not=00 tree=10 '
+want='absent=10 config-any-lens=10 config-default-lens=10 config-lens=10 config-unset=11 content=10 exists=01 fact-os=10 fact-saved=10 mode-owner=10 motd=10 no-content=10 owner=10 package-absent=00 package-min=10 package-not=00 tree=10 '
 [ "$res" = "$want" ] && pass check-kinds || fail check-kinds "$(diff <(tr ' ' '\n' <<<"$want") <(tr ' ' '\n' <<<"$res") | grep '^[<>]' | tr '\n' ' ')"
 
 ev() { q "SELECT evidence_path || ' | ' || evidence_value FROM findings f JOIN tasks t ON t.id = f.task_id

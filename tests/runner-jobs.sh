@@ -3,7 +3,7 @@
 #  - jobs/audit.yaml on two Debian-like images and a broken one: the broken
 #    task fails alone and its error is recorded; the facts are right; the
 #    images are byte-identical afterwards (read-only)
-#  - jobs/patch.yaml on copies: every image patched, visible to a re-audit;
+#  - a raw-call patch job (tests/runner-jobs-patch.yaml) on copies: every image patched, visible to a re-audit;
 #    on the broken image it fails with the step that failed
 #  - jobs/build.yaml: three qcow2 images with per-instance contents; never
 #    overwritten; a failing build leaves no file behind
@@ -78,7 +78,7 @@ else fail report-by-image "$(cat "$out/byimg.csv")"; fi
 
 # ---- patch (on copies) ----
 mkdir -p "$out/patch"; cp "$out"/img/*.img "$out/patch/"
-$gk run --db "$db" --images "$out/patch/*.img" jobs/patch.yaml >"$out/patch.out" 2>&1; st=$?
+$gk run --db "$db" --images "$out/patch/*.img" tests/runner-jobs-patch.yaml >"$out/patch.out" 2>&1; st=$?
 run=$(q "SELECT max(id) FROM runs")
 prl=$(q "SELECT group_concat(value) FROM facts_by_image WHERE run_id = $run AND name = 'permit_root_login'")
 perr=$(q "SELECT error FROM tasks WHERE run_id = $run AND status <> 'ok'")

@@ -1,0 +1,208 @@
+/* runner/steps-packages.c: packages, with the guest's own package
+ * manager, chosen by the package database the guest has (deb: dpkg).
+ *
+ *   debs:    local .deb files given by the job (host paths): checked on
+ *            the host with dpkg-deb (they are the job's own files, not
+ *            the guest's), uploaded, installed with the guest's dpkg -i;
+ *            skipped when the guest has that version installed already
+ *   remove:  packages removed with the guest's dpkg -r, when installed
+ *   install: by name from the network: needs the appliance to have a
+ *            network, which this version of the library cannot give it;
+ *            refused with a clear error
+ *
+ * The changes record gets the package's files (from dpkg-deb -c for a
+ * .deb, from the guest's dpkg-query -L for a removal) and dpkg's status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+#define MAX_FILES 20000
+
+/* The guest's package manager, from its package database (the guest is
+ * mounted already; inspect_os would unmount it). */
+static int
+package_format (struct rn_sctx *c)
+{
+  static const char *const others[][2] = {
+    { "/var/lib/rpm", "rpm" }, { "/usr/lib/sysimage/rpm", "rpm" },
+    { "/lib/apk/db", "apk" }, { "/var/lib/pacman", "pacman" },
+  };
+
+  if (guestfs_is_file (c->g, "/var/lib/dpkg/status") == 1)
+    return 0;
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+    if (guestfs_is_dir (c->g, others[i][0]) == 1)
+      return rn_step_fail (c, "%s guests are not supported yet (deb only)", others[i][1]);
+  return rn_step_fail (c, "the guest has no package database this step knows "
+                       "(deb: /var/lib/dpkg/status)");
+}
+
+/* The guest's installed version of pkg, or NULL if not installed. */
+static char *
+installed (struct rn_sctx *c, const char *pkg)
+{
+  char *argv[] = { "dpkg-query", "-W", "-f=${db:Status-Abbrev}${Version}",
+                   (char *) pkg, NULL };
+  char *out = guestfs_command (c->g, argv), *v = NULL;
+
+  if (out && strncmp (out, "ii ", 3) == 0)
+    v = rn_strdup (out + 3);
+  free (out);
+  return v;
+}
+
+/* Package and Version of a .deb (host), or -1 with the reason. */
+static int
+deb_fields (struct rn_sctx *c, const char *deb, char **pkg, char **ver)
+{
+  char *argv[] = { "dpkg-deb", "-f", (char *) deb, "Package", "Version", NULL };
+  char *out = NULL, *err = NULL, *nl;
+
+  *pkg = *ver = NULL;
+  if (rn_run_output (argv, &out, &err) == -1) {
+    rn_step_fail (c, "debs: %s is not a .deb package: %s", deb, err);
+    free (err);
+    return -1;
+  }
+  /* "Package: NAME\nVersion: V\n" */
+  if (strncmp (out, "Package: ", 9) == 0 && (nl = strchr (out, '\n')) &&
+      strncmp (nl + 1, "Version: ", 9) == 0) {
+    *pkg = rn_strndup (out + 9, (size_t) (nl - out - 9));
+    *ver = rn_strndup (nl + 10, strcspn (nl + 10, "\n"));
+  }
+  free (out);
+  if (*pkg == NULL || **pkg == '\0' || strpbrk (*pkg, " /'")) {
+    free (*pkg);
+    free (*ver);
+    return rn_step_fail (c, "debs: %s has no usable Package and Version fields", deb);
+  }
+  return 0;
+}
+
+/* Record the before state of a package's files: from "dpkg-deb -c"
+ * (tar -tv style lines, path last) when listing is a .deb, else the
+ * lines of "dpkg-query -L" from the guest. */
+static void
+before_files (struct rn_sctx *c, const char *listing, int tar)
+{
+  int n = 0;
+
+  for (const char *p = listing; p && *p && n < MAX_FILES; n++) {
+    const char *nl = strchr (p, '\n');
+    size_t len = nl ? (size_t) (nl - p) : strlen (p);
+    char *line = rn_strndup (p, len), *path = tar ? strstr (line, " ./") : line;
+    if (path && tar)
+      path += 2;                       /* " ./usr/x" -> "/usr/x" */
+    if (path && path[0] == '/' && path[1] && (!tar || line[0] != 'd' ||
+                                              guestfs_is_dir (c->g, path) != 1)) {
+      char *arrow = tar ? strstr (path, " -> ") : NULL;   /* a symlink's target */
+      if (arrow)
+        *arrow = '\0';
+      if (path[strlen (path) - 1] == '/')
+        path[strlen (path) - 1] = '\0';
+      if (guestfs_is_dir (c->g, path) != 1)
+        rn_step_before (c, path);
+    }
+    free (line);
+    p = nl ? nl + 1 : NULL;
+  }
+  rn_step_before (c, "/var/lib/dpkg/status");
+}
+
+static int
+install_deb (struct rn_sctx *c, const char *deb, struct rn_strv *done)
+{
+  char *pkg, *ver, *have, *list = NULL, *err = NULL, *tmp;
+  char *lsv[] = { "dpkg-deb", "-c", (char *) deb, NULL };
+  int r = 0;
+
+  if (deb_fields (c, deb, &pkg, &ver) == -1)
+    return -1;
+  have = installed (c, pkg);
+  if (have == NULL || strcmp (have, ver) != 0) {
+    if (rn_run_output (lsv, &list, &err) == 0)
+      before_files (c, list, 1);
+    tmp = rn_asprintf ("/tmp/guestkit-%s.deb", pkg);
+    {
+      char *argv[] = { "dpkg", "-i", tmp, NULL }, *o = NULL;
+      if (guestfs_upload (c->g, deb, tmp) == -1 || (o = guestfs_command (c->g, argv)) == NULL)
+        r = rn_step_gfail (c, pkg);
+      else
+        rn_strv_add (done, rn_asprintf ("%s=%s", pkg, ver));
+      free (o);
+    }
+    guestfs_rm_rf (c->g, tmp);
+    free (tmp);
+  }
+  free (err);
+  free (list);
+  free (have);
+  free (pkg);
+  free (ver);
+  return r;
+}
+
+static int
+remove_pkg (struct rn_sctx *c, const char *pkg, struct rn_strv *done)
+{
+  char *have = installed (c, pkg), *list;
+  char *lsv[] = { "dpkg-query", "-L", (char *) pkg, NULL };
+  char *rmv[] = { "dpkg", "-r", (char *) pkg, NULL };
+  int r = 0;
+
+  if (have == NULL)
+    return 0;                          /* not there: nothing to do */
+  if ((list = guestfs_command (c->g, lsv)) != NULL)
+    before_files (c, list, 0);
+  free (list);
+  if ((list = guestfs_command (c->g, rmv)) == NULL)
+    r = rn_step_gfail (c, pkg);
+  else
+    rn_strv_add (done, rn_strdup (pkg));
+  free (list);
+  free (have);
+  return r;
+}
+
+static void
+result_list (struct rn_sctx *c, const char *name, struct rn_strv *l)
+{
+  rn_json_strz (&c->result, name);
+  rn_buf_addc (&c->result, ':');
+  rn_json_strv (&c->result, l->v ? l->v : (char *[]) { NULL });
+}
+
+int
+rn_step_packages (struct rn_sctx *c)
+{
+  char *const *debs = rn_sa_list (c, "debs"), *const *rm = rn_sa_list (c, "remove");
+  struct rn_strv inst = { 0 }, gone = { 0 };
+  int r;
+
+  if (rn_sa_list (c, "install")[0])
+    return rn_step_fail (c, "install: installing by name needs a network in the "
+                         "appliance, which this version of guestkit cannot give it "
+                         "yet; give the packages as debs: instead");
+  if (!debs[0] && !rm[0])
+    return rn_step_fail (c, "nothing to do: give debs or remove");
+  if ((r = package_format (c)) == -1)
+    return -1;
+  for (size_t i = 0; debs[i] && r == 0; i++) {
+    char *p = rn_path_join (c->j->dir, debs[i]);
+    r = install_deb (c, p, &inst);
+    free (p);
+  }
+  for (size_t i = 0; rm[i] && r == 0; i++)
+    r = remove_pkg (c, rm[i], &gone);
+  rn_buf_addc (&c->result, '{');
+  result_list (c, "installed", &inst);
+  rn_buf_addc (&c->result, ',');
+  result_list (c, "removed", &gone);
+  rn_buf_addc (&c->result, '}');
+  rn_strv_free (&inst);
+  rn_strv_free (&gone);
+  return r;
+}
