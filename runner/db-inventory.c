@@ -72,10 +72,8 @@ rn_audit_new_finding (struct rn_audit *a)
 }
 
 void
-rn_audit_free (struct rn_audit *a)
+rn_audit_clear_inventory (struct rn_audit *a)
 {
-  if (a == NULL)
-    return;
   for (size_t i = 0; i < a->nos; i++) {
     struct rn_osrec *o = &a->os[i];
     free (o->root); free (o->type); free (o->distro); free (o->product);
@@ -90,14 +88,24 @@ rn_audit_free (struct rn_audit *a)
     struct rn_fsrec *f = &a->fs[i];
     free (f->device); free (f->type); free (f->label); free (f->uuid);
   }
+  free (a->os);
+  free (a->apps);
+  free (a->fs);
+  a->os = NULL, a->apps = NULL, a->fs = NULL;
+  a->nos = a->napps = a->nfs = 0;
+}
+
+void
+rn_audit_free (struct rn_audit *a)
+{
+  if (a == NULL)
+    return;
+  rn_audit_clear_inventory (a);
   for (size_t i = 0; i < a->nfindings; i++) {
     struct rn_findrec *f = &a->findings[i];
     free (f->check_id); free (f->severity); free (f->description);
     free (f->path); free (f->value);
   }
-  free (a->os);
-  free (a->apps);
-  free (a->fs);
   free (a->findings);
   free (a);
 }
@@ -183,4 +191,28 @@ rn_db_audit_write (struct rn_db *db, int64_t task_id, const struct rn_audit *a,
       return -1;
   }
   return a ? write_rows (db, task_id, a, err) : 0;
+}
+
+static int
+first_int (void *ctx, int ncols, char **cols, char **names)
+{
+  *(int64_t *) ctx = ncols > 0 && cols[0] ? strtoll (cols[0], NULL, 10) : 0;
+  return 1;
+}
+
+int64_t
+rn_db_high_failures (struct rn_db *db, int64_t run_id)
+{
+  char run[32], *err = NULL;
+  const char *p[1] = { run };
+  int64_t n = 0;
+
+  snprintf (run, sizeof run, "%lld", (long long) run_id);
+  if (rn_db_query (db, "SELECT count(*) FROM findings f JOIN tasks t ON t.id = f.task_id "
+                   "WHERE t.run_id = ?1 AND f.severity = 'high' AND NOT f.passed",
+                   p, 1, first_int, &n, &err) == -1) {
+    free (err);
+    return -1;
+  }
+  return n;
 }

@@ -31,7 +31,7 @@
 
 #include "runner.h"
 
-#define SCHEMA_VERSION 2           /* 2: the audit tables */
+#define SCHEMA_VERSION 2           /* 2: the audit and changes tables */
 #define BUSY_TIMEOUT_MS 60000
 #define RETRY_BUDGET_S 120.0       /* more tries after the busy handler gave up */
 #define RN_STR_(x) #x

@@ -221,6 +221,16 @@ step_end (struct attempt *a, size_t i, const char *name, struct rn_buf *js,
   return r;
 }
 
+/* The task's inventory and findings (db-inventory.c), made when first
+ * needed; written with the task's result. */
+static struct rn_audit *
+task_audit (struct attempt *a)
+{
+  if (a->rec->audit == NULL)
+    a->rec->audit = rn_calloc (1, sizeof *a->rec->audit);
+  return a->rec->audit;
+}
+
 /* A high-level step (steps.c): arguments converted as a call's are. */
 static int
 run_hstep (struct attempt *a, size_t i, char **why)
@@ -234,7 +244,7 @@ run_hstep (struct attempt *a, size_t i, char **why)
   struct rn_sctx c = {
     .g = a->g, .j = a->t->job, .h = h, .av = av, .given = given,
     .readonly = a->t->job->kind != RN_JOB_BUILD && a->t->image->readonly,
-    .chg = &a->chg,
+    .chg = &a->chg, .audit = task_audit (a),
   };
   char *err = NULL, *result = NULL;
   double t0;
@@ -380,6 +390,26 @@ finish_writes (struct attempt *a, char **why)
   return 0;
 }
 
+/* The job's checks (checks.c), after the steps: recorded as a step
+ * "checks" numbered after the last one, its findings in the audit. */
+static int
+run_checks (struct attempt *a, char **why)
+{
+  const struct rn_job *j = a->t->job;
+  int ro = j->kind != RN_JOB_BUILD && a->t->image->readonly;
+  char *result = NULL, *err = NULL;
+  double t0 = rn_now ();
+  int r = rn_checks_task (a->g, j, ro, task_audit (a), &a->vars, &result, &err);
+
+  a->lib += rn_now () - t0;
+  record_step (a, (int) j->nsteps + 1, "checks", rn_strdup ("{}"), result,
+               err ? rn_strdup (err) : NULL, (rn_now () - t0) * 1000, j->checks[0].line);
+  if (r == -1)
+    *why = rn_asprintf ("checks: %s", err);
+  free (err);
+  return r;
+}
+
 static enum rn_status
 steps (struct attempt *a, char **why)
 {
@@ -401,6 +431,11 @@ steps (struct attempt *a, char **why)
       return RN_FAILED;
     }
   }
+  if (j->nchecks && run_checks (a, why) == -1) {
+    if (guestfs_is_config (a->g) == 1)
+      a->retryable = 1;
+    return RN_FAILED;
+  }
   if (rw) {
     LIB (a, (rn_chg_finish (&a->chg, a->g), 0));
     if (finish_writes (a, why) == -1)
@@ -414,7 +449,7 @@ steps (struct attempt *a, char **why)
 static void
 boot_pid (void *a, pid_t pid)
 {
-  publish_pid (a, pid);
+  publish_qemu (a, pid);
 }
 
 /* Build: the output written, recorded and boot-checked (build.c); then

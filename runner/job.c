@@ -40,7 +40,7 @@ static const char *const formats[] = {
 static const char *const top_keys[] = {
   "name", "description", "images", "format", "readonly", "matrix", "vars",
   "steps", "workers", "timeout", "retries", "memsize", "overwrite", "build",
-  "base", "verify", "atomic", NULL,
+  "base", "verify", "atomic", "checks", NULL,
 };
 
 #define ERR RN_JV_ERR
@@ -653,7 +653,7 @@ parse_top (struct rn_jv *v, const struct rn_node *root)
       else
         ERR (v, k, "unknown key '%s'; a job has: name, description, images, "
              "format, readonly, matrix, vars, steps, workers, timeout, retries, "
-             "memsize, overwrite, build, atomic", k->str);
+             "memsize, overwrite, build, atomic, checks", k->str);
     }
   }
 }
@@ -696,6 +696,7 @@ validate (struct rn_jv *v, const struct rn_node *root, const struct rn_overrides
   }
   rn_jv_build_keys (v);          /* base, verify (build-job.c) */
   rn_jv_steps (v);
+  rn_jv_checks (v);                /* checks.c */
 }
 
 struct rn_job *
@@ -769,6 +770,7 @@ rn_job_free (struct rn_job *j)
     free (s->save_as);
   }
   free (j->steps);
+  rn_checks_free (j);
   rn_strv_free (&j->var_names);
   rn_strv_free (&j->var_values);
   free (j->file);

@@ -497,6 +497,19 @@ launch_timeout (const struct runset *rs)
   setenv ("GUESTKIT_LAUNCH_TIMEOUT", buf, 1);
 }
 
+/* Checks of severity high that failed in run_id, said on stdout. */
+static int
+high_failures (struct rn_db *db, int64_t run_id)
+{
+  int64_t n = rn_db_high_failures (db, run_id);
+
+  if (n > 0)
+    printf ("run %lld: %lld check%s of severity high failed (guestkit report "
+            "--run %lld --findings --failed)\n", (long long) run_id, (long long) n,
+            n == 1 ? "" : "s", (long long) run_id);
+  return n != 0;
+}
+
 static void
 end_runs (struct rn_db *db, const struct runset *rs, int interrupted)
 {
@@ -635,6 +648,9 @@ run_tasks (struct rn_db *db, const struct run_opts *o, struct runset *rs)
   for (size_t i = 0; i < rs->ntasks; i++)
     if (rs->tasks[i].status != RN_OK)
       rc = RN_EXIT_FAILED;         /* the whole run, resumed or not */
+  for (size_t i = 0; i < rs->njobs; i++)
+    if (rs->jobs[i]->nchecks && high_failures (db, rs->run_ids[i]))
+      rc = RN_EXIT_FAILED;         /* a check of severity high failed */
   return rc;
 }
 

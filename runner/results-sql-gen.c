@@ -27,7 +27,7 @@ const char rn_results_sql[] =
   "--   SELECT image, json_extract(value, '$.mode') & 2 AS world_writable\n"
   "--     FROM facts_by_image WHERE name = 'shadow_stat';\n"
   "--\n"
-  "-- user_version (PRAGMA) is the schema version: 2 (1 had no audit tables;\n"
+  "-- user_version (PRAGMA) is the schema version: 2 (1 had no audit or changes tables;\n"
   "-- opening a version-1 database runs this file again, which adds them).\n"
   "\n"
   "CREATE TABLE IF NOT EXISTS runs (\n"

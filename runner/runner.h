@@ -227,6 +227,8 @@ struct rn_job {
   char *verify_expect;       /* template: the text that proves the boot */
   int verify_timeout;        /* seconds */
   char *verify_bus;          /* virtio-blk or scsi, or NULL */
+  struct rn_check *checks;   /* checks: (checks.c) */
+  size_t nchecks;
 };
 
 /* Settings from the command line that change a job. */
@@ -288,6 +290,9 @@ int rn_jv_var_name (struct rn_jv *v, const struct rn_node *k, const char *what);
 /* ---- job-steps.c: the `steps' list ---- */
 
 void rn_jv_steps (struct rn_jv *v);
+
+/* checks.c: the `checks' list */
+void rn_jv_checks (struct rn_jv *v);
 
 /* ---- job-args.c: argument values, checked and converted ---- */
 
@@ -479,11 +484,46 @@ struct rn_apprec *rn_audit_new_app (struct rn_audit *a);
 struct rn_fsrec *rn_audit_new_fs (struct rn_audit *a);
 struct rn_findrec *rn_audit_new_finding (struct rn_audit *a);
 void rn_audit_free (struct rn_audit *a);    /* NULL is fine */
+/* Drop the os, applications and filesystems rows (not the findings). */
+void rn_audit_clear_inventory (struct rn_audit *a);
 /* Inside write_task's transaction: replace the task's audit rows with
  * a's (a NULL: just remove them). */
 int rn_db_audit_write (struct rn_db *db, int64_t task_id, const struct rn_audit *a,
                        char **err);
 
+/* How many checks of severity high failed in the latest result of the
+ * run's tasks (-1 if the database cannot say). */
+int64_t rn_db_high_failures (struct rn_db *db, int64_t run_id);
+
+/* ---- checks.c: a job's checks: -> findings ---- */
+
+enum rn_checkkind { RN_CK_EXISTS, RN_CK_ABSENT, RN_CK_FILE, RN_CK_TREE, RN_CK_CONFIG,
+                    RN_CK_PACKAGE, RN_CK_FACT };
+struct rn_check {
+  char *id, *severity, *description;
+  enum rn_checkkind kind;
+  char *path;                /* file, tree, Augeas path */
+  char *mode, *owner;        /* regexes; tree: mode is mode_not */
+  char *content, *no_content;/* EREs, matched by grep in the appliance */
+  char *key, *lens;          /* config: the key below path, the lens or NULL */
+  char *value;               /* config: regex over the value */
+  int missing_pass;          /* config: an absent key passes */
+  char *name;                /* package or fact name */
+  int installed;             /* package: must be (1) or must not be (0) */
+  char *min_version;         /* package: fails when installed below it */
+  struct rn_strv equals;     /* fact: any of these */
+  int line, col;
+};
+/* After the steps: mount the OS if nothing is mounted, take the
+ * inventory if a package or fact check needs it and none was taken,
+ * then add one finding per check of j to a.  *result: the counts as JSON
+ * (caller frees).  -1 and *err (caller frees) when the appliance fails. */
+int rn_checks_task (guestfs_h *g, const struct rn_job *j, int readonly,
+                    struct rn_audit *a, struct rn_vars *vars, char **result,
+                    char **err);
+/* Do j's checks read the inventory (package and fact checks)? */
+int rn_checks_need_inventory (const struct rn_job *j);
+void rn_checks_free (struct rn_job *j);
 /* ---- db-changes.c: changes and commits of writing tasks ---- */
 
 struct sqlite3;
@@ -536,6 +576,8 @@ struct rn_sarg {
 
 #define RN_HS_WRITES   1u    /* changes the image: not in a read-only job */
 #define RN_HS_DISK     2u    /* works on the bare disk: nothing mounted first */
+#define RN_HS_NOMOUNT  2u    /* the dispatcher does not mount the OS first:
+                              * the step inspects and mounts by itself */
 
 /* ---- steps-changes.c: what the steps changed ---- */
 
@@ -599,6 +641,7 @@ struct rn_sctx {
   int readonly;              /* the image is read-only */
   struct rn_buf result;      /* the step's result as JSON; empty: null */
   struct rn_changes *chg;    /* the task's record of changes, or NULL */
+  struct rn_audit *audit;    /* the task's inventory and findings */
   char *err;                 /* why it failed (caller frees) */
 };
 /* Arguments by name (the name must be one of the step's). */
@@ -617,6 +660,9 @@ void rn_step_before (struct rn_sctx *c, const char *path);
 /* Mount the guest's operating system (by inspection) if nothing is
  * mounted yet. */
 int rn_step_mount (struct rn_sctx *c);
+/* Mount the filesystems of root (an inspect_os root) at their
+ * mountpoints, read-only when c->readonly. */
+int rn_step_mount_root (struct rn_sctx *c, const char *root);
 /* Free a NULL-terminated list the library returned (NULL is fine). */
 void rn_gfree_list (char **l);
 /* A guest file's content (caller frees): NULL with *missing set if it
@@ -638,9 +684,18 @@ int rn_cmd_steps (int argc, char **argv);
 
 /* steps-system.c */
 int rn_step_hostname (struct rn_sctx *c);
-
 int rn_step_timezone (struct rn_sctx *c);
 int rn_step_run (struct rn_sctx *c);
+
+/* steps-inventory.c */
+int rn_step_inventory (struct rn_sctx *c);
+/* The inventory of every OS on g into a (strings and rows capped; the
+ * packages if with_apps), and rn_inventory_usage the size and use of
+ * what is mounted afterwards; *roots (caller frees,
+ * NULL-terminated) for mounting.  -1 with the handle's error. */
+int rn_inventory_collect (guestfs_h *g, struct rn_audit *a, int with_apps, char ***roots,
+                          int *cut);
+void rn_inventory_usage (guestfs_h *g, struct rn_audit *a);
 
 /* steps-packages.c */
 int rn_step_packages (struct rn_sctx *c);
@@ -663,6 +718,9 @@ int rn_step_set_config (struct rn_sctx *c);
  * lens; a file Augeas cannot parse is an error. */
 int rn_aug_load (struct rn_sctx *c, size_t n, const char *const *files,
                  const char *const *lens);
+/* The lens set_config uses for a file it is not told one for, or NULL
+ * (also for the config checks of checks.c). */
+const char *rn_aug_default_lens (const char *file);
 /* user and group (names, looked up in the guest's /etc/passwd and
  * /etc/group, or numbers; NULL: not wanted) into *uid and *gid. */
 int rn_guest_ids (struct rn_sctx *c, const char *user, const char *group,

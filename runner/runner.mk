@@ -74,7 +74,7 @@ VM_TESTS += $(wildcard tests/build-*.sh)
 # Fleet audits (report --packages/--findings/--diff/--baseline/html):
 # the report views need no VM; the browser test is slow, so not quick.
 QUICK_TESTS += tests/audit-report.sh
-VM_TESTS += tests/audit-html.sh
+VM_TESTS += tests/audit-html.sh tests/audit-checks.sh
 
 # Scale-out (issue 13): shards, merge, Slurm and Kubernetes
 QUICK_TESTS += tests/runner-merge.sh

@@ -36,8 +36,8 @@ static const char *const lenses[][2] = {
   { "/etc/resolv.conf", "Resolv.lns" },
 };
 
-static const char *
-default_lens (const char *file)
+const char *
+rn_aug_default_lens (const char *file)
 {
   for (size_t i = 0; i < sizeof lenses / sizeof lenses[0]; i++) {
     size_t n = strlen (lenses[i][0]);
@@ -242,7 +242,7 @@ rn_step_set_config (struct rn_sctx *c)
   char *root;
   int changed = 0, r = 0, n;
 
-  if (!lens && !(lens = default_lens (file)))
+  if (!lens && !(lens = rn_aug_default_lens (file)))
     return rn_step_fail (c, "%s: no lens known for this file; give one "
                          "(lens: Shellvars.lns, say)", file);
   if (!set[0] && !rn_sa_list (c, "remove")[0])

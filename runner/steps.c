@@ -134,6 +134,10 @@ static const struct rn_sarg set_config_args[] = {
 #define STEP(n, area, flags, summary, records, args) \
   { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n }
 
+static const struct rn_sarg inventory_args[] = {
+  { "applications", RN_ARG_BOOL, 0, "record the installed packages too (default true)" },
+};
+
 const struct rn_hstep rn_hsteps[] = {
   STEP (hostname, "system", RN_HS_WRITES,
         "set the host name: /etc/hostname, and the 127.0.1.1 line of /etc/hosts",
@@ -205,6 +209,12 @@ const struct rn_hstep rn_hsteps[] = {
         "set or remove keys in a config file through Augeas, loading only that file",
         "{\"file\": path, \"changed\": {key: {\"old\": value or null, \"new\": value or null}}}",
         set_config_args),
+  STEP (inventory, "audit", RN_HS_NOMOUNT,
+        "record the OS (inspection), its packages and the filesystems with their "
+        "size and use in the os, applications and filesystems tables; leaves the "
+        "OS mounted",
+        "{\"roots\": [root devices], \"applications\": count, \"filesystems\": "
+        "count, \"cut\": true when a cap left rows out}", inventory_args),
 };
 const size_t rn_nhsteps = sizeof rn_hsteps / sizeof rn_hsteps[0];
 
@@ -320,22 +330,13 @@ by_length (const void *a, const void *b)
   return lx < ly ? -1 : lx > ly ? 1 : strcmp (x[0], y[0]);
 }
 
-static int
-mount_os (struct rn_sctx *c)
+int
+rn_step_mount_root (struct rn_sctx *c, const char *root)
 {
-  char **roots = guestfs_inspect_os (c->g), **mp;
+  char **mp = guestfs_inspect_get_mountpoints (c->g, root);
   size_t n = 0;
   int r = 0;
 
-  if (roots == NULL)
-    return rn_step_gfail (c, "finding the guest's operating system");
-  if (roots[0] == NULL) {
-    free (roots);
-    return rn_step_fail (c, "no operating system found on the image "
-                         "(mount its filesystems with 'mount' steps first)");
-  }
-  mp = guestfs_inspect_get_mountpoints (c->g, roots[0]);
-  rn_gfree_list (roots);
   if (mp == NULL)
     return rn_step_gfail (c, "the guest's mountpoints");
   while (mp[n])
@@ -348,6 +349,24 @@ mount_os (struct rn_sctx *c)
   for (size_t i = 0; i < n; i++)
     free (mp[i]);
   free (mp);
+  return r;
+}
+
+static int
+mount_os (struct rn_sctx *c)
+{
+  char **roots = guestfs_inspect_os (c->g);
+  int r;
+
+  if (roots == NULL)
+    return rn_step_gfail (c, "finding the guest's operating system");
+  if (roots[0] == NULL) {
+    free (roots);
+    return rn_step_fail (c, "no operating system found on the image "
+                         "(mount its filesystems with 'mount' steps first)");
+  }
+  r = rn_step_mount_root (c, roots[0]);
+  rn_gfree_list (roots);
   return r;
 }
 
@@ -369,7 +388,7 @@ rn_step_mount (struct rn_sctx *c)
 int
 rn_hstep_run (struct rn_sctx *c)
 {
-  if (!(c->h->flags & RN_HS_DISK) && rn_step_mount (c) == -1)
+  if (!(c->h->flags & (RN_HS_DISK | RN_HS_NOMOUNT)) && rn_step_mount (c) == -1)
     return -1;
   return c->h->run (c);
 }

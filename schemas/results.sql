@@ -23,7 +23,7 @@
 --   SELECT image, json_extract(value, '$.mode') & 2 AS world_writable
 --     FROM facts_by_image WHERE name = 'shadow_stat';
 --
--- user_version (PRAGMA) is the schema version: 2 (1 had no audit tables;
+-- user_version (PRAGMA) is the schema version: 2 (1 had no audit or changes tables;
 -- opening a version-1 database runs this file again, which adds them).
 
 CREATE TABLE IF NOT EXISTS runs (

@@ -39,6 +39,9 @@ populate (guestfs_h *g, const char *hostname)
       guestfs_write_file (g, "/etc/debian_version", "12.11\n", 0) == -1 ||
       guestfs_write_file (g, "/etc/fstab",
                           "/dev/sda1 / ext4 errors=remount-ro 0 1\n", 0) == -1 ||
+      guestfs_write_file (g, "/etc/shadow", "root:*:19700:0:99999:7:::\n", 0) == -1 ||
+      guestfs_chmod (g, 0640, "/etc/shadow") == -1 ||
+      guestfs_chown (g, 0, 42, "/etc/shadow") == -1 ||      /* root:shadow */
       guestfs_ln_s (g, "/usr/bin", "/bin") == -1 ||
       guestfs_umount_all (g) == -1 ||
       guestfs_sync (g) == -1)
