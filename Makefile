@@ -123,3 +123,4 @@ demo: deps base
 	@echo "demo: the report (more: runner/guestkit report --db $(DEMO_DB) --help)"
 	runner/guestkit report --db $(DEMO_DB) --all
 	runner/guestkit report --db $(DEMO_DB) --run 1 --facts
+-include core/install.mk
