@@ -106,11 +106,7 @@ demo: deps base
 	$(MAKE) $(DEMO_IMAGE) samples
 	@echo "demo: running the manual's example program on $(DEMO_IMAGE)"
 	time tests/bin/manual-example $(DEMO_IMAGE)
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm jobs/samples/build/*.qcow2
-	@echo "demo: jobs/audit.yaml, read-only (broken.img fails on purpose)"
-	runner/guestkit run --db $(DEMO_DB) jobs/audit.yaml; [ $$? -le 1 ]
-	@echo "demo: jobs/patch.yaml, read-write"
-	runner/guestkit run --db $(DEMO_DB) jobs/patch.yaml
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm jobs/samples/build/*.qcow2 jobs/samples/fleet.html
 	@echo "demo: jobs/build.yaml: three Debian 12 machines from the base (make base),"
 	@echo "      each booted to its own login prompt before it is put in jobs/samples/build"
 	@mkdir -p jobs/samples/build
@@ -120,6 +116,15 @@ demo: deps base
 	  round(allocated / 1048576.0, 1) AS MiB, boot_seconds, boot_accel, \
 	  substr(sha256, 1, 16) AS sha256, substr(rtrim(boot_console), -12) AS console_end \
 	  FROM builds WHERE run_id = (SELECT max(run_id) FROM builds)"
+	@echo "demo: jobs/patch.yaml on the three real images, all-or-nothing each"
+	runner/guestkit run --db $(DEMO_DB) --images 'jobs/samples/build/*.qcow2' --format qcow2 jobs/patch.yaml
+	runner/guestkit report --db $(DEMO_DB) --changes
+	@echo "demo: jobs/audit.yaml on the real images and the samples (broken.img fails on purpose)"
+	runner/guestkit run --db $(DEMO_DB) --images 'jobs/samples/build/*.qcow2' --format qcow2 jobs/audit.yaml; [ $$? -le 1 ]
+	runner/guestkit run --db $(DEMO_DB) jobs/audit.yaml; [ $$? -le 1 ]
+	runner/guestkit report --db $(DEMO_DB) --findings
+	runner/guestkit report --db $(DEMO_DB) --format html -o jobs/samples/fleet.html
+	@echo "demo: the fleet page is jobs/samples/fleet.html"
 	@echo "demo: the report (more: runner/guestkit report --db $(DEMO_DB) --help)"
 	runner/guestkit report --db $(DEMO_DB) --all
 	runner/guestkit report --db $(DEMO_DB) --run 1 --facts
