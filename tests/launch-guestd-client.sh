@@ -16,6 +16,8 @@ fi
 truncate -s 16M "$out/probe.img"
 LIBGUESTFS_DEBUG=1 runner/guestkit shell -a "$out/probe.img" run >"$out/probe.log" 2>&1
 app=$(grep -o '/[^ ,=]*/appliance-[0-9a-f]*' "$out/probe.log" | head -1)
+# qemu now gets the kernel as an fd: the cache listing names the entry.
+[ -n "$app" ] || app=$(runner/guestkit cache 2>/dev/null | grep -o '/[^ ]*/appliance-[0-9a-f]*' | head -1)
 if [ -z "$app" ] || [ ! -f "$app/kernel" ] || [ ! -f "$app/root" ]; then
   echo "FAIL: $name: no appliance found in a launch's debug output: $(tail -2 "$out/probe.log")"
   exit 1
