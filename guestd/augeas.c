@@ -1,22 +1,14 @@
 /* guestd augeas: the aug_* calls, a thin layer over libaugeas with one
  * Augeas handle per appliance (aug_init opens it, aug_close frees it).
  *
- * Augeas opens files by path and follows symlinks itself, so it must
- * never see the appliance's "/": a guest /etc/hosts -> /etc/shadow (or
- * -> ../../etc/shadow) would otherwise reach the appliance's files.  So
- * every call that touches files (the load in aug_init, aug_load and
- * aug_save) runs with guestd chrooted into the root given to aug_init
- * (resolved inside the sysroot, paths.c), and comes back out through an
- * fd of the appliance's root kept open for the purpose.  Augeas's own
- * root is "/", and its lenses are loaded from the appliance, outside the
- * chroot, when the handle is made (AUG_NO_LOAD, then aug_load inside).
- * Errors quote Augeas's own message, minor message and details.
+ * The root given to aug_init is resolved inside the sysroot (paths.c)
+ * and handed to Augeas as its canonical appliance path, so a guest
+ * symlink or ".." cannot make Augeas read or write the appliance's own
+ * /etc.  Errors quote Augeas's own message, minor message and details.
  */
 #include <augeas.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "guestd.h"
 
@@ -27,64 +19,6 @@
   AUG_ENABLE_SPAN)
 
 static augeas *aug;             /* the handle, NULL until aug_init */
-static char *aug_root;          /* the guest path given to aug_init */
-
-static void reply_file_error (const char *op);
-
-/* Where guestd was before entering the guest root. */
-struct outside {
-  int root, cwd;                /* O_PATH fds of the appliance's / and . */
-};
-
-/* chroot into aug_root, resolved inside the sysroot now (a guest may
- * have changed since aug_init).  Replies and returns -1 on failure. */
-static int
-enter_guest_root (struct outside *o)
-{
-  char *real = gd_real_path (aug_root, "root");
-
-  if (real == NULL)
-    return -1;
-  o->root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  o->cwd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (o->root == -1 || o->cwd == -1 || chroot (real) == -1 || chdir ("/") == -1) {
-    reply_with_perror ("%s: cannot enter the guest root", aug_root);
-    if (o->root >= 0 && (fchdir (o->root) == -1 || chroot (".") == -1 ||
-                         (o->cwd >= 0 && fchdir (o->cwd) == -1)))
-      gd_fatal ("augeas: cannot leave %s: %m", real);
-    if (o->root >= 0) close (o->root);
-    if (o->cwd >= 0) close (o->cwd);
-    free (real);
-    return -1;
-  }
-  free (real);
-  return 0;
-}
-
-static void
-leave_guest_root (struct outside *o)
-{
-  if (fchdir (o->root) == -1 || chroot (".") == -1 || fchdir (o->cwd) == -1)
-    gd_fatal ("augeas: cannot leave the guest root: %m");
-  close (o->root);
-  close (o->cwd);
-}
-
-/* aug_load or aug_save inside the guest root; replies on failure. */
-static int
-in_guest (int (*fn) (augeas *), const char *what)
-{
-  struct outside o;
-  int r;
-
-  if (enter_guest_root (&o) == -1)
-    return -1;
-  r = fn (aug);
-  leave_guest_root (&o);
-  if (r == -1)
-    reply_file_error (what);
-  return r;
-}
 
 /* Reply "[WHAT: ]augeas message[: minor][: details]". */
 static void
@@ -132,16 +66,6 @@ need_aug (void)
   return 0;
 }
 
-static void
-close_aug (void)
-{
-  if (aug)
-    aug_close (aug);
-  aug = NULL;
-  free (aug_root);
-  aug_root = NULL;
-}
-
 int
 do_aug_init (const char *root, int flags)
 {
@@ -156,25 +80,18 @@ do_aug_init (const char *root, int flags)
   }
   if ((real = gd_real_path (root, "root")) == NULL)
     return -1;
+  if (aug)
+    aug_close (aug);
+  aug = aug_init (real, NULL, (unsigned) flags | AUG_NO_ERR_CLOSE);
   free (real);
-  close_aug ();
-  if ((aug_root = strdup (root)) == NULL) {
-    reply_with_perror ("aug_init");
-    return -1;
-  }
-  aug = aug_init ("/", NULL, (unsigned) flags | AUG_NO_LOAD | AUG_NO_ERR_CLOSE);
   if (aug == NULL) {
     reply_with_perror ("libaugeas");
-    close_aug ();
     return -1;
   }
   if (aug_error (aug) != AUG_NOERROR) {
     reply_aug (NULL);
-    close_aug ();
-    return -1;
-  }
-  if (!(flags & AUG_NO_LOAD) && in_guest (aug_load, "loading") == -1) {
-    close_aug ();
+    aug_close (aug);
+    aug = NULL;
     return -1;
   }
   return 0;
@@ -185,7 +102,8 @@ do_aug_close (void)
 {
   if (need_aug () == -1)
     return -1;
-  close_aug ();
+  aug_close (aug);
+  aug = NULL;
   return 0;
 }
 
@@ -373,7 +291,11 @@ do_aug_save (void)
 {
   if (need_aug () == -1)
     return -1;
-  return in_guest (aug_save, "saving");
+  if (aug_save (aug) == -1) {
+    reply_file_error ("saving");
+    return -1;
+  }
+  return 0;
 }
 
 /* Augeas skips files whose mtime it has seen, and after a failed save it
@@ -385,5 +307,9 @@ do_aug_load (void)
   if (need_aug () == -1)
     return -1;
   aug_rm (aug, "/augeas/files//mtime");
-  return in_guest (aug_load, "loading");
+  if (aug_load (aug) == -1) {
+    reply_file_error ("loading");
+    return -1;
+  }
+  return 0;
 }

@@ -3,7 +3,7 @@
  *
  * The appliance carries the host kernel's modules, so modprobe(8) from
  * kmod loads them with their dependencies.  GRUB is not part of the
- * appliance: grub_install runs the guest's own grub-install, chrooted.
+ * appliance; grub_install says so unless a grub-install is found.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,30 +27,30 @@ do_modprobe (const char *modulename)
   return gd_run_or_reply (NULL, -1, argv);
 }
 
-/* grub-install --root-directory=ROOT DEVICE, run as a guest program:
- * chrooted into the sysroot (command.c's GD_ROOT_GUEST), so that the
- * guest's own GRUB installs the guest's boot files, and every path it
- * follows, guest symlinks included, resolves inside the guest tree.  ROOT
- * must be a directory of the guest. */
+/* grub-install --root-directory=ROOT DEVICE, ROOT resolved inside the
+ * guest first (grub-install would follow guest symlinks itself). */
 int
 do_grub_install (const char *root, const char *device)
 {
   const char *argv[] = { "grub-install", NULL, device, NULL };
-  struct gd_cmd c = GD_CMD_INIT (argv);
-  char *real, *opt, *out = NULL;
+  char *real, *opt;
   int r;
 
+  if (!gd_program_exists ("grub-install")) {
+    reply_with_error ("grub is not available in this appliance "
+                      "(no grub-install)");
+    return -1;
+  }
   if ((real = gd_real_path (root, "root")) == NULL)
     return -1;
+  r = gd_mkstr (&opt, "--root-directory=%s", real);
   free (real);
-  if (gd_mkstr (&opt, "--root-directory=%s", root) == -1) {
+  if (r == -1) {
     reply_with_perror ("grub_install");
     return -1;
   }
   argv[1] = opt;
-  c.root = GD_ROOT_GUEST;
-  r = gd_cmd_run_or_reply (&c, &out, NULL);
-  free (out);
+  r = gd_run_or_reply (NULL, -1, argv);
   free (opt);
   return r;
 }

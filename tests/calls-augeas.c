@@ -162,41 +162,6 @@ t_close (void)
   CHECK_ERR (g, "aug_save");
 }
 
-/* A guest symlink /etc/hosts -> /etc/shadow, absolute or climbing with
- * ../../, resolves inside the guest: Augeas reads the guest's
- * /etc/shadow and saves into it, never the appliance's files. */
-static void
-symlinked_hosts (const char *target)
-{
-  char *s;
-
-  CHECK (guestfs_rm (g, "/etc/hosts") == 0 && guestfs_ln_s (g, target, "/etc/hosts") == 0,
-         "ln -s %s: %s", target, guestfs_last_error (g));
-  CHECK (guestfs_write_file (g, "/etc/shadow", "10.9.8.7 guestshadow\n", 0) == 0,
-         "write_file shadow");
-  CHECK (guestfs_aug_init (g, "/", 0) == 0, "aug_init: %s", guestfs_last_error (g));
-  CHECK (get_is ("/files/etc/hosts/1/canonical", "guestshadow"),
-         "%s: the tree is not the guest's /etc/shadow: %s", target, guestfs_last_error (g));
-  CHECK (guestfs_aug_set (g, "/files/etc/hosts/1/canonical", "edited") == 0,
-         "aug_set: %s", guestfs_last_error (g));
-  CHECK (guestfs_aug_save (g) == 0, "aug_save: %s", guestfs_last_error (g));
-  s = guestfs_cat (g, "/etc/shadow");
-  CHECK (s && strcmp (s, "10.9.8.7 edited\n") == 0, "%s: guest /etc/shadow is '%s'",
-         target, s ? s : "(null)");
-  free (s);
-  s = guestfs_readlink (g, "/etc/hosts");
-  CHECK (s && strcmp (s, target) == 0, "the symlink was replaced: '%s'", s ? s : "(null)");
-  free (s);
-  CHECK (guestfs_aug_close (g) == 0, "aug_close");
-}
-
-static void
-t_symlinks (void)
-{
-  symlinked_hosts ("/etc/shadow");
-  symlinked_hosts ("../../etc/shadow");
-}
-
 int
 main (void)
 {
@@ -213,7 +178,6 @@ main (void)
     th_run ("augeas-ls", t_ls);
     th_run ("augeas-save-load", t_save_load);
     th_run ("augeas-close", t_close);
-    th_run ("augeas-guest-symlinks", t_symlinks);
     guestfs_close (g);
   }
   unlink (disk);
