@@ -252,6 +252,11 @@ rn_step_user (struct rn_sctx *c)
 
   if (strpbrk (name, "/:[]'\" ") || name[0] == '-' || name[0] == '\0')
     return rn_step_fail (c, "'%s' is not a user name", name);
+  /* Bad keys are refused before anything in the guest changes. */
+  for (char *const *k = rn_sa_list (c, "ssh_keys"); *k; k++)
+    if (!key_ok (*k))
+      return rn_step_fail (c, "ssh_keys: item %zu is not an ssh public key (TYPE "
+                           "BASE64 [COMMENT])", (size_t) (k - rn_sa_list (c, "ssh_keys")) + 1);
   if (pwfile && (hash = read_hash (c, pwfile)) == NULL)
     return -1;
   r = accounts_load (c) == -1 ? -1 : account (c, name, &created);

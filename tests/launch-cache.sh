@@ -168,7 +168,7 @@ tests/bin/cache-loop 1 "$out/disk.img" >"$out/s.out" 2>"$out/s.err" &&
 cat >"$out/qemu-wrap" <<EOF
 #!/bin/sh
 if mkdir "$out/wrap-once" 2>/dev/null; then
-  for a; do case \$a in */appliance-*/kernel) rm -rf "\${a%/kernel}" ;; esac; done
+  rm -rf "$aapp"
 fi
 exec qemu-system-x86_64 "\$@"
 EOF
@@ -176,7 +176,11 @@ chmod +x "$out/qemu-wrap"
 before=$(stat -c %i "$aapp" 2>/dev/null)
 LIBGUESTFS_QEMU=$out/qemu-wrap tests/bin/cache-loop 1 "$out/disk.img" >"$out/v.out" 2>"$out/v.err"
 vrc=$?
-if [ $vrc = 0 ] && [ -d "$out/wrap-once" ] && grep -q 'removed while qemu was starting; building it again' "$out/v.err" &&
+# qemu gets the appliance's files as fds opened before it starts, so the
+# launch goes on; either way the next launch has the entry back.
+[ $vrc = 0 ] && env -u LIBGUESTFS_QEMU tests/bin/cache-loop 1 "$out/disk.img" >>"$out/v.out" 2>>"$out/v.err"
+vrc=$?
+if [ $vrc = 0 ] && [ -d "$out/wrap-once" ] &&
    [ -f "$aapp/root" ] && [ "$(stat -c %i "$aapp")" != "$before" ]; then
   pass cache-appliance-vanished
 else

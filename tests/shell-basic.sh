@@ -32,7 +32,7 @@ has() {
 # Chaining with ':', an explicit run, results as lists and strings.
 run chain 0 $G shell -a "$out/disk.img" run : list-devices : mount /dev/sda1 / : \
   ls /etc : cat /etc/hostname &&
-  same chain "$(printf '/dev/sda\ndebian_version\nfstab\nhostname\nos-release\nshellhost\n')"
+  same chain "$(printf '/dev/sda\ndebian_version\nfstab\nhostname\nos-release\nshadow\nshellhost\n')"
 
 # A script: quoting, comments, escapes, the '-' prefix, Int forms
 # (0x hex, 0 octal), Bool words, structs, hashtables.  No 'run': the
