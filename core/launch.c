@@ -331,6 +331,7 @@ make_tmpdir (guestfs_h *g)
     return -1;
   }
   g->tmpdir = tmpl;
+  gk_debug (g, "temp dir: %s", tmpl);
   return 0;
 }
 

@@ -19,7 +19,10 @@ check env-trace grep -q '^mount "/dev/sda1" "/"$' "$out/out"
 check env-debug-accel grep -q 'accelerator: tcg' "$out/err"
 check env-memsize grep -q ' -m 320 ' "$out/err"
 check env-append grep -q 'guestkit.testmark=1' "$out/err"
-check env-tmpdir grep -q "path=$PWD/$out/tmp/guestkit\." "$out/err"
+check env-tmpdir grep -q "temp dir: $PWD/$out/tmp/guestkit\." "$out/err"
+# and the launch really used it: its overlay and files were made there,
+# then removed at close
+check env-tmpdir-cleaned test -z "$(ls -A "$out/tmp")"
 LIBGUESTFS_BACKEND_SETTINGS=force_tcg GUESTKIT_ACCEL=kvm LIBGUESTFS_DEBUG=1 \
   tests/bin/manual-example "$out/disk.img" >"$out/out" 2>"$out/err"
 check env-force-tcg grep -q 'accelerator: tcg' "$out/err"
