@@ -491,6 +491,33 @@ guestfs_get_call_timeout (guestfs_h *g)
 }
 
 int
+guestfs_set_network (guestfs_h *g, int network)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_set_network];
+  union gk_val args[1] = { { 0 } };
+  args[0].i = network;
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_set_network (g, network);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
+int
+guestfs_get_network (guestfs_h *g)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_get_network];
+  union gk_val args[1] = { { 0 } };
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_get_network (g);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
+int
 guestfs_mount (guestfs_h *g, const char *device, const char *mountpoint)
 {
   const struct gk_action *a = &gk_actions[GK_ACTION_mount];

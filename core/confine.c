@@ -15,7 +15,10 @@
  *   - no_new_privs, and a Landlock rule set (when the kernel has it) that
  *     leaves qemu read access to the system's programs and libraries
  *     (/usr), a few devices, /proc and /sys, the appliance files, and full
- *     access to its own temp dir only; with ABI >= 4 no TCP either;
+ *     access to its own temp dir only; with ABI >= 4 no TCP either,
+ *     or, with set_network, TCP connections to ports 80 and 443 only
+ *     (the package mirrors) and read access to the host's resolv.conf
+ *     (slirp forwards the guest's DNS queries to its name server);
  *   - qemu's own seccomp filter (-sandbox, added by launch.c).
  * What was applied is said in the debug output.
  */
@@ -35,6 +38,30 @@
 #include "gk.h"
 
 extern char **environ;
+
+/* Debian 12's kernel headers (6.1) stop at Landlock ABI 2; the kernels
+ * guestkit runs on may be newer.  The ABI is stable: what later headers
+ * add is defined here, and used only when the kernel reports the ABI. */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#define GK_LL_NET_BIND_TCP    (1ULL << 0)
+#define GK_LL_NET_CONNECT_TCP (1ULL << 1)
+#define GK_LL_RULE_NET_PORT   2
+struct gk_ll_ruleset_attr {     /* struct landlock_ruleset_attr, ABI 4 */
+  __u64 handled_access_fs;
+  __u64 handled_access_net;
+};
+struct gk_ll_net_port_attr {    /* struct landlock_net_port_attr */
+  __u64 allowed_access;
+  __u64 port;
+} __attribute__ ((packed));
 
 #define RO_FILE (LANDLOCK_ACCESS_FS_READ_FILE)
 #define RO_TREE (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR | \
@@ -60,15 +87,10 @@ static __u64
 fs_rights (int abi)
 {
   __u64 r = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
-#ifdef LANDLOCK_ACCESS_FS_REFER
+
   if (abi >= 2) r |= LANDLOCK_ACCESS_FS_REFER;
-#endif
-#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
   if (abi >= 3) r |= LANDLOCK_ACCESS_FS_TRUNCATE;
-#endif
-#ifdef LANDLOCK_ACCESS_FS_IOCTL_DEV
   if (abi >= 5) r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-#endif
   return r;
 }
 
@@ -85,14 +107,8 @@ allow (struct gk_confine *c, const char *path, __u64 access)
     return;
   if (fstat (fd, &st) == 0 && !S_ISDIR (st.st_mode))
     access &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-              LANDLOCK_ACCESS_FS_READ_FILE
-#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
-              | LANDLOCK_ACCESS_FS_TRUNCATE
-#endif
-#ifdef LANDLOCK_ACCESS_FS_IOCTL_DEV
-              | LANDLOCK_ACCESS_FS_IOCTL_DEV
-#endif
-              ;
+              LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
+              LANDLOCK_ACCESS_FS_IOCTL_DEV;
   pb.allowed_access = access & fs_rights (c->landlock_abi);
   pb.parent_fd = fd;
   if (syscall (SYS_landlock_add_rule, c->ruleset, LANDLOCK_RULE_PATH_BENEATH,
@@ -113,7 +129,7 @@ make_ruleset (guestfs_h *g, struct gk_confine *c, const struct gk_appliance *ap,
   static const char *const devices[] = {
     "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", NULL,
   };
-  struct landlock_ruleset_attr attr = { 0 };
+  struct gk_ll_ruleset_attr attr = { 0 };
   long abi = syscall (SYS_landlock_create_ruleset, NULL, 0,
                       LANDLOCK_CREATE_RULESET_VERSION);
 
@@ -122,11 +138,8 @@ make_ruleset (guestfs_h *g, struct gk_confine *c, const struct gk_appliance *ap,
     return;
   c->landlock_abi = (int) abi;
   attr.handled_access_fs = fs_rights (c->landlock_abi);
-#ifdef LANDLOCK_ACCESS_NET_CONNECT_TCP
   if (abi >= 4)
-    attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP |
-                              LANDLOCK_ACCESS_NET_CONNECT_TCP;
-#endif
+    attr.handled_access_net = GK_LL_NET_BIND_TCP | GK_LL_NET_CONNECT_TCP;
   c->ruleset = high_fd ((int) syscall (SYS_landlock_create_ruleset, &attr,
                                        abi >= 4 ? sizeof attr
                                                 : sizeof attr.handled_access_fs, 0));
@@ -144,6 +157,18 @@ make_ruleset (guestfs_h *g, struct gk_confine *c, const struct gk_appliance *ap,
   allow (c, ap->initrd, RO_FILE);
   allow (c, c->qemu_path, RO_FILE | LANDLOCK_ACCESS_FS_EXECUTE);
   allow (c, g->tmpdir, fs_rights (c->landlock_abi));
+  if (g->network) {
+    char *real = realpath ("/etc/resolv.conf", NULL);
+    allow (c, "/etc/resolv.conf", RO_FILE);
+    if (real)
+      allow (c, real, RO_FILE);
+    free (real);
+    for (int i = 0; abi >= 4 && i < 2; i++) {
+      struct gk_ll_net_port_attr np = { GK_LL_NET_CONNECT_TCP, i ? 443 : 80 };
+      if (syscall (SYS_landlock_add_rule, c->ruleset, GK_LL_RULE_NET_PORT, &np, 0) == -1)
+        c->landlock_failed = errno;
+    }
+  }
 }
 
 /* The user qemu runs as when we are root: guestkit, else nobody. */
@@ -193,7 +218,7 @@ make_env (guestfs_h *g, struct gk_confine *c)
 static void
 say_applied (guestfs_h *g, const struct gk_confine *c)
 {
-  char ll[160];
+  char ll[256];
 
   if (c->landlock_abi < 1)
     snprintf (ll, sizeof ll, "not supported by this kernel");
@@ -202,7 +227,9 @@ say_applied (guestfs_h *g, const struct gk_confine *c)
   else
     snprintf (ll, sizeof ll, "ABI %d, read /usr /proc /sys and the appliance "
               "kernel and initrd, write only its temp dir and /dev/null%s",
-              c->landlock_abi, c->landlock_abi >= 4 ? ", no TCP" : "");
+              c->landlock_abi, c->landlock_abi < 4 ? ""
+              : g->network ? ", TCP connect to ports 80 and 443 only (network on)"
+              : ", no TCP");
   gk_debug (g, "confine: qemu runs as %s%s; no_new_privs; landlock: %s; "
             "drives passed as fds; seccomp: -sandbox on (obsolete, "
             "elevateprivileges, spawn, resourcecontrol denied)",

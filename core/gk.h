@@ -49,6 +49,7 @@ struct guestfs_h {
   char *append;                /* extra kernel command line, or NULL */
   int memsize;                 /* appliance RAM, MiB */
   int verbose, trace, autosync, selinux, direct, recovery_proc;
+  int network;                  /* set_network: user-mode NIC in the appliance */
   int call_timeout;            /* seconds a daemon call may take, 0: none */
 
   /* Errors and callbacks. */
@@ -275,6 +276,8 @@ int gk_impl_get_pid (guestfs_h *g);
 struct guestfs_version *gk_impl_version (guestfs_h *g);
 int gk_impl_set_selinux (guestfs_h *g, int v);
 int gk_impl_get_selinux (guestfs_h *g);
+int gk_impl_set_network (guestfs_h *g, int v);
+int gk_impl_get_network (guestfs_h *g);
 int gk_impl_set_trace (guestfs_h *g, int v);
 int gk_impl_get_trace (guestfs_h *g);
 int gk_impl_set_direct (guestfs_h *g, int v);

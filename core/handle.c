@@ -287,6 +287,8 @@ int gk_impl_set_verbose (guestfs_h *g, int v) { g->verbose = !!v; return 0; }
 int gk_impl_get_verbose (guestfs_h *g) { return g->verbose; }
 int gk_impl_set_selinux (guestfs_h *g, int v) { g->selinux = !!v; return 0; }
 int gk_impl_get_selinux (guestfs_h *g) { return g->selinux; }
+int gk_impl_set_network (guestfs_h *g, int v) { g->network = !!v; return 0; }
+int gk_impl_get_network (guestfs_h *g) { return g->network; }
 int gk_impl_set_trace (guestfs_h *g, int v) { g->trace = !!v; return 0; }
 int gk_impl_get_trace (guestfs_h *g) { return g->trace; }
 int gk_impl_set_direct (guestfs_h *g, int v) { g->direct = !!v; return 0; }

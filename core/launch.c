@@ -221,11 +221,12 @@ kernel_cmdline (guestfs_h *g, int template)
     "console=ttyS0 root=/dev/vda panic=-1 %s cryptomgr.notests "
     "nolapic_timer %s no_timer_check tsc=reliable noreplace-smp "
     "8250.nr_uarts=1 rcupdate.rcu_expedited=1 mitigations=off "
-    "selinux=%d%s%s%s%s%s",
+    "selinux=%d%s%s%s%s%s%s",
     verbose ? "" : "quiet loglevel=0",
     g->selinux ? "lsm=capability,selinux" : "lsm=capability", g->selinux,
     verbose ? " guestkit.verbose=1" : "",
     template ? " guestkit.template=1" : "",
+    g->network ? " guestkit.network=1" : "",
     ndisks,
     g->append ? " " : "", g->append ? g->append : "");
 }
@@ -297,6 +298,15 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "virtserialport,chardev=channel0,name=" CHANNEL_NAME));
   push (g, &a, gk_strdup (g, "-device"));
   push (g, &a, gk_strdup (g, "virtio-rng-pci"));
+  if (g->network) {
+    /* set_network: qemu's user-mode stack (no host privileges, no
+     * listening ports); guestd sets the guest side up statically
+     * (guestd/net.c).  Part of the template, so restores keep it. */
+    push (g, &a, gk_strdup (g, "-netdev"));
+    push (g, &a, gk_strdup (g, "user,id=net0,ipv6=off"));
+    push (g, &a, gk_strdup (g, "-device"));
+    push (g, &a, gk_strdup (g, "virtio-net-pci,netdev=net0,romfile="));
+  }
   push (g, &a, gk_strdup (g, "-serial"));
   push (g, &a, gk_strdup (g, g->direct ? "mon:stdio" : "stdio"));
   if (boot->mode != GK_BOOT_COLD) {

@@ -87,6 +87,7 @@ snapshot_path (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   hash_str (&h, accel);
   hash_bytes (&h, &g->memsize, sizeof g->memsize);
   hash_bytes (&h, &g->selinux, sizeof g->selinux);
+  hash_bytes (&h, &g->network, sizeof g->network);
   hash_str (&h, g->append);
   for (size_t i = 0; i < g->nqemu_params; i++)
     hash_str (&h, g->qemu_params[i]);

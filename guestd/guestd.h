@@ -50,6 +50,7 @@ int gd_scan_disks (int n);
 /* After a cold boot: wait for the `expected' disks the library added
  * (guestkit.ndisks=N), then make sure their names follow lun order. */
 void gd_order_disks (int expected);
+void gd_net_up (void);                   /* guestd/net.c: set_network */
 
 /* resume.c: the first call after a restore from a snapshot. */
 void gd_resume (XDR *x, uint32_t len, uint32_t serial);

@@ -85,6 +85,8 @@ open_console (void)
     close (fd);
 }
 
+static int network;             /* guestkit.network=1: set_network */
+
 static void
 read_cmdline (void)
 {
@@ -97,6 +99,8 @@ read_cmdline (void)
       gd_verbose = 1;
     else if (strcmp (w, "guestkit.template=1") == 0)
       gd_template = 1;
+    else if (strcmp (w, "guestkit.network=1") == 0)
+      network = 1;
     else if (strncmp (w, "guestkit.ndisks=", 16) == 0)
       gd_ndisks = atoi (w + 16) > 0 && atoi (w + 16) < 64 ? atoi (w + 16) : 0;
   free (cmd);
@@ -239,6 +243,8 @@ gd_init_system (void)
     mkdir ("/run/sysroot", 0755);
     gd_sysroot = "/run/sysroot";
   }
+  if (network)
+    gd_net_up ();
   gd_order_disks (gd_ndisks);
   /* A template is saved and restored many times, each time over a fresh
    * copy of the root disk: nothing may be written to it after this. */

@@ -582,6 +582,20 @@ inv_get_call_timeout (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 }
 
 static int
+inv_set_network (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) r;
+  return guestfs_set_network (g, a[0].i);
+}
+
+static int
+inv_get_network (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) a;
+  return (r->v.i = guestfs_get_network (g)) == -1 ? -1 : 0;
+}
+
+static int
 inv_mount (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 {
   (void) r;
@@ -2185,6 +2199,7 @@ static const struct rn_arg args_set_trace[] = { { "trace", RN_ARG_BOOL } };
 static const struct rn_arg args_set_direct[] = { { "direct", RN_ARG_BOOL } };
 static const struct rn_arg args_set_recovery_proc[] = { { "recoveryproc", RN_ARG_BOOL } };
 static const struct rn_arg args_set_call_timeout[] = { { "secs", RN_ARG_INT } };
+static const struct rn_arg args_set_network[] = { { "network", RN_ARG_BOOL } };
 static const struct rn_arg args_mount[] = { { "device", RN_ARG_DEVICE }, { "mountpoint", RN_ARG_STRING } };
 static const struct rn_arg args_touch[] = { { "path", RN_ARG_PATHNAME } };
 static const struct rn_arg args_cat[] = { { "path", RN_ARG_PATHNAME } };
@@ -2436,6 +2451,8 @@ const struct rn_call rn_calls[] = {
   { "get_recovery_proc", NULL, "handle", "report the recovery-process flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_recovery_proc },
   { "set_call_timeout", "call-timeout", "handle", "guestkit extension: seconds a daemon call may take before the appliance is killed and the call fails (0: no limit; default GUESTKIT_CALL_TIMEOUT)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_call_timeout, inv_set_call_timeout },
   { "get_call_timeout", NULL, "handle", "guestkit extension: report the per-call time limit in seconds (0: none)", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_get_call_timeout },
+  { "set_network", "network", "handle", "guestkit extension: give the appliance a user-mode network (qemu slirp, virtio-net, guest address 10.0.2.15) at the next launch; off by default", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 1, args_set_network, inv_set_network },
+  { "get_network", NULL, "handle", "guestkit extension: report the appliance network flag", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_BOOL, -1, 0, NULL, inv_get_network },
   { "mount", NULL, "mount", "mount a guest block device at a path inside the appliance's /sysroot tree", NULL, 1, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 2, args_mount, inv_mount },
   { "sync", NULL, "misc", "flush all pending writes in the appliance through to the disk images", NULL, 2, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_sync },
   { "touch", NULL, "files", "create an empty file or bump an existing file's timestamps", NULL, 3, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_touch, inv_touch },
@@ -2677,34 +2694,34 @@ const struct rn_call rn_calls[] = {
   { "cache_prune", NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_prune },
   { "cache_clear", NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_clear },
 };
-const size_t rn_ncalls = 277;
+const size_t rn_ncalls = 279;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
-  4, 3, 6, 5, 62, 54, 53, 55, 52, 57, 63, 64,
-  60, 59, 58, 61, 56, 252, 100, 96, 94, 99, 95, 98,
-  101, 97, 92, 93, 276, 274, 275, 233, 40, 104, 70, 71,
-  86, 87, 7, 123, 124, 253, 112, 161, 162, 127, 103, 126,
-  163, 144, 231, 188, 191, 129, 72, 205, 189, 192, 85, 251,
-  143, 232, 120, 13, 15, 36, 32, 117, 119, 24, 11, 25,
-  9, 34, 28, 22, 30, 17, 222, 177, 149, 187, 190, 122,
-  157, 158, 132, 164, 216, 220, 219, 215, 218, 217, 263, 259,
-  268, 271, 264, 261, 262, 267, 265, 266, 260, 258, 272, 270,
-  269, 273, 257, 255, 254, 256, 21, 19, 74, 73, 20, 18,
-  2, 0, 239, 178, 43, 44, 41, 200, 201, 202, 203, 182,
-  42, 180, 89, 240, 77, 84, 113, 141, 47, 50, 241, 68,
-  238, 69, 153, 227, 228, 229, 224, 225, 226, 170, 78, 223,
-  184, 169, 171, 172, 166, 167, 168, 214, 230, 37, 165, 110,
-  109, 111, 183, 82, 125, 146, 245, 246, 250, 244, 249, 247,
-  248, 128, 243, 75, 115, 134, 45, 48, 186, 51, 174, 204,
-  242, 199, 181, 142, 65, 67, 66, 185, 150, 151, 152, 12,
-  14, 35, 31, 116, 118, 23, 10, 8, 33, 27, 29, 16,
-  221, 179, 79, 175, 135, 138, 137, 136, 147, 148, 145, 88,
-  90, 130, 131, 207, 209, 211, 213, 206, 208, 210, 212, 38,
-  159, 160, 105, 106, 107, 108, 39, 235, 236, 91, 173, 81,
-  83, 102, 237, 26, 234, 140, 139, 76, 114, 46, 49, 1,
-  156, 154, 155, 80, 194, 197, 121, 133, 195, 198, 176, 193,
-  196,
+  4, 3, 6, 5, 64, 56, 55, 57, 54, 59, 65, 66,
+  62, 61, 60, 63, 58, 254, 102, 98, 96, 101, 97, 100,
+  103, 99, 94, 95, 278, 276, 277, 235, 42, 106, 72, 73,
+  88, 89, 7, 125, 126, 255, 114, 163, 164, 129, 105, 128,
+  165, 146, 233, 190, 193, 131, 74, 207, 191, 194, 87, 253,
+  145, 234, 122, 13, 15, 36, 32, 119, 121, 24, 38, 11,
+  25, 9, 34, 28, 22, 30, 17, 224, 179, 151, 189, 192,
+  124, 159, 160, 134, 166, 218, 222, 221, 217, 220, 219, 265,
+  261, 270, 273, 266, 263, 264, 269, 267, 268, 262, 260, 274,
+  272, 271, 275, 259, 257, 256, 258, 21, 19, 76, 75, 20,
+  18, 2, 0, 241, 180, 45, 46, 43, 202, 203, 204, 205,
+  184, 44, 182, 91, 242, 79, 86, 115, 143, 49, 52, 243,
+  70, 240, 71, 155, 229, 230, 231, 226, 227, 228, 172, 80,
+  225, 186, 171, 173, 174, 168, 169, 170, 216, 232, 39, 167,
+  112, 111, 113, 185, 84, 127, 148, 247, 248, 252, 246, 251,
+  249, 250, 130, 245, 77, 117, 136, 47, 50, 188, 53, 176,
+  206, 244, 201, 183, 144, 67, 69, 68, 187, 152, 153, 154,
+  12, 14, 35, 31, 118, 120, 23, 37, 10, 8, 33, 27,
+  29, 16, 223, 181, 81, 177, 137, 140, 139, 138, 149, 150,
+  147, 90, 92, 132, 133, 209, 211, 213, 215, 208, 210, 212,
+  214, 40, 161, 162, 107, 108, 109, 110, 41, 237, 238, 93,
+  175, 83, 85, 104, 239, 26, 236, 142, 141, 78, 116, 48,
+  51, 1, 158, 156, 157, 82, 196, 199, 123, 135, 197, 200,
+  178, 195, 198,
 };
 
 static int

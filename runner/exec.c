@@ -504,6 +504,8 @@ attempt_once (struct attempt *a, char **why)
     guestfs_set_error_handler (a->g, NULL, NULL);
     if (a->t->job->memsize)
       guestfs_set_memsize (a->g, a->t->job->memsize);
+    if (a->t->job->network)
+      guestfs_set_network (a->g, 1);
     if (launch (a, why) == 0) {
       publish_qemu (a, guestfs_get_pid (a->g));
       st = steps (a, why);

@@ -40,7 +40,7 @@ static const char *const formats[] = {
 static const char *const top_keys[] = {
   "name", "description", "images", "format", "readonly", "matrix", "vars",
   "steps", "workers", "timeout", "retries", "memsize", "overwrite", "build",
-  "base", "verify", "atomic", "checks", NULL,
+  "base", "verify", "atomic", "checks", "network", NULL,
 };
 
 #define ERR RN_JV_ERR
@@ -616,6 +616,8 @@ parse_settings (struct rn_jv *v)
     rn_jv_bool (v, n, "overwrite", &j->overwrite);
   if ((n = rn_jv_top (v, "atomic")) != NULL)
     rn_jv_bool (v, n, "atomic", &j->atomic);
+  if ((n = rn_jv_top (v, "network")) != NULL)
+    rn_jv_bool (v, n, "network", &j->network);
   if ((n = rn_jv_top (v, "timeout")) != NULL) {
     if (n->kind != RN_Y_SCALAR || rn_parse_duration (n->str, &x) == -1)
       ERR (v, n, "timeout: expected seconds (or 90s, 10m, 1h), got %s",
@@ -653,7 +655,7 @@ parse_top (struct rn_jv *v, const struct rn_node *root)
       else
         ERR (v, k, "unknown key '%s'; a job has: name, description, images, "
              "format, readonly, matrix, vars, steps, workers, timeout, retries, "
-             "memsize, overwrite, build, atomic, checks", k->str);
+             "memsize, overwrite, build, atomic, checks, network", k->str);
     }
   }
 }

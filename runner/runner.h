@@ -215,6 +215,7 @@ struct rn_job {
   int overwrite;             /* build outputs and FileOut may replace files */
   int atomic;                /* writes go to an overlay, committed on success
                               * (default 1; `atomic: false') */
+  int network;               /* `network: true': the appliance gets a NIC */
   uint64_t build_size;       /* RN_JOB_BUILD */
   char *build_format;
   char *build_output;        /* template, relative to dir */

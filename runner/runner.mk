@@ -59,7 +59,7 @@ CLEAN_FILES += $(RUNNER_OBJS) $(RUNNER_BIN)
 QUICK_TESTS += tests/shell-errors.sh
 VM_TESTS += tests/shell-basic.sh tests/shell-tty.sh tests/inspect-cli.sh
 QUICK_TESTS += tests/cache-rule.sh
-VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh tests/runner-steps-atomic.sh tests/runner-steps-files.sh tests/runner-steps-patch.sh
+VM_TESTS += tests/runner-faults.sh tests/runner-steps-system.sh tests/runner-steps-atomic.sh tests/runner-steps-files.sh tests/runner-steps-patch.sh tests/runner-steps-network.sh
 
 # The high-level steps section of schemas/job-schema.md, from the step
 # table (tests/runner-steps-doc.sh checks that it is current).

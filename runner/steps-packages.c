@@ -6,9 +6,14 @@
  *            the guest's), uploaded, installed with the guest's dpkg -i;
  *            skipped when the guest has that version installed already
  *   remove:  packages removed with the guest's dpkg -r, when installed
- *   install: by name from the network: needs the appliance to have a
- *            network, which this version of the library cannot give it;
- *            refused with a clear error
+ *   install: by name from the guest's own apt sources, over the
+ *            appliance's network (the job must say `network: true'):
+ *            the packages are downloaded first, so that the files they
+ *            bring are in the changes record before they are unpacked,
+ *            then installed with apt-get.  The guest's resolv.conf is
+ *            replaced by one naming qemu's DNS forwarder for the step
+ *            only, and apt's package lists are cleared afterwards if the
+ *            guest had none before.
  *
  * The changes record gets the package's files (from dpkg-deb -c for a
  * .deb, from the guest's dpkg-query -L for a removal) and dpkg's status.
@@ -167,6 +172,150 @@ remove_pkg (struct rn_sctx *c, const char *pkg, struct rn_strv *done)
   return r;
 }
 
+/* A Debian package name, optionally =VERSION: nothing a shell or apt
+ * option could take for something else. */
+static int
+valid_pkg (const char *p)
+{
+  const char *eq = strchr (p, '=');
+  size_t n = eq ? (size_t) (eq - p) : strlen (p);
+
+  if (n < 2 || n > 100 || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= '0' && p[0] <= '9')))
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!strchr ("abcdefghijklmnopqrstuvwxyz0123456789+-.", p[i]))
+      return 0;
+  for (const char *v = eq ? eq + 1 : ""; *v; v++)
+    if (!strchr ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-.:~", *v))
+      return 0;
+  return !eq || eq[1] != '\0';
+}
+
+/* "name=version" of every installed package, one a line. */
+static char *
+installed_all (struct rn_sctx *c)
+{
+  char *argv[] = { "dpkg-query", "-W", "-f=${db:Status-Abbrev}${Package}=${Version}\n", NULL };
+  return guestfs_command (c->g, argv);
+}
+
+/* Is line (a "name=version") in the listing? */
+static int
+has_line (const char *listing, const char *line, size_t n)
+{
+  for (const char *p = listing; p && *p; ) {
+    const char *nl = strchr (p, '\n');
+    size_t len = nl ? (size_t) (nl - p) : strlen (p);
+    if (len == n + 3 && strncmp (p + 3, line, n) == 0)
+      return 1;
+    p = nl ? nl + 1 : NULL;
+  }
+  return 0;
+}
+
+#define RESOLV      "/etc/resolv.conf"
+#define RESOLV_SAVE "/etc/resolv.conf.guestkit-saved"
+#define APT_ENV "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 " \
+  "-o Dpkg::Options::=--force-confold --no-install-recommends "
+
+/* The guest's shell runs s; on failure the step fails with what apt said. */
+static int
+apt (struct rn_sctx *c, const char *what, const char *s)
+{
+  char *o = guestfs_sh (c->g, s);
+
+  if (o == NULL)
+    return rn_step_gfail (c, what);
+  free (o);
+  return 0;
+}
+
+static int
+install_by_name (struct rn_sctx *c, char *const *names, struct rn_strv *done)
+{
+  struct rn_buf list = { 0 };
+  char *before = NULL, *after = NULL, *debs = NULL, *cmd = NULL, *o;
+  int r = -1, saved = 0, had_lists;
+
+  if (!c->j->network)
+    return rn_step_fail (c, "install: installing by name needs the appliance's "
+                         "network: set `network: true' in the job, or give the "
+                         "packages as debs:");
+  for (size_t i = 0; names[i]; i++)
+    if (!valid_pkg (names[i]))
+      return rn_step_fail (c, "install: '%s' is not a Debian package name "
+                           "(lower case letters, digits, + - . ; optionally =VERSION)",
+                           names[i]);
+  if (guestfs_exists (c->g, "/usr/bin/apt-get") != 1)
+    return rn_step_fail (c, "install: the guest has no /usr/bin/apt-get");
+  o = guestfs_sh (c->g, "ls /var/lib/apt/lists | grep -q _Packages");
+  had_lists = o != NULL;
+  free (o);
+  if ((before = installed_all (c)) == NULL)
+    return rn_step_gfail (c, "install: dpkg-query");
+  /* qemu's DNS forwarder, for this step only */
+  o = guestfs_sh (c->g, "test -e " RESOLV " || test -L " RESOLV);
+  if (o != NULL) {
+    if (guestfs_mv (c->g, RESOLV, RESOLV_SAVE) == -1) {
+      rn_step_gfail (c, "install: saving " RESOLV);
+      goto out;
+    }
+    saved = 1;
+  }
+  free (o);
+  if (guestfs_write_file (c->g, RESOLV, "nameserver 10.0.2.3\n", 0) == -1) {
+    rn_step_gfail (c, "install: writing " RESOLV);
+    goto out;
+  }
+  for (size_t i = 0; names[i]; i++) {
+    rn_buf_addc (&list, ' ');
+    rn_buf_adds (&list, names[i]);
+  }
+  cmd = rn_asprintf (APT_ENV "install -d%s 2>&1", list.s);
+  if (apt (c, "install: apt-get update", "apt-get -q -o Acquire::Retries=2 update 2>&1") == -1 ||
+      apt (c, "install: apt-get install -d (download)", cmd) == -1)
+    goto out;
+  /* what the downloaded packages will write, before they do */
+  if ((debs = guestfs_sh (c->g, "ls /var/cache/apt/archives/ | grep '[.]deb$' || true")) != NULL)
+    for (char *p = debs, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+      if ((nl = strchr (p, '\n')) != NULL)
+        *nl = '\0';
+      char *path = rn_asprintf ("/var/cache/apt/archives/%s", p);
+      char *lsv[] = { "dpkg-deb", "-c", path, NULL }, *flist = guestfs_command (c->g, lsv);
+      if (flist)
+        before_files (c, flist, 1);
+      free (flist);
+      free (path);
+    }
+  free (cmd);
+  cmd = rn_asprintf (APT_ENV "install%s 2>&1", list.s);
+  if (apt (c, "install: apt-get install", cmd) == -1)
+    goto out;
+  if ((after = installed_all (c)) == NULL) {
+    rn_step_gfail (c, "install: dpkg-query");
+    goto out;
+  }
+  for (char *p = after, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+    nl = strchr (p, '\n');
+    size_t len = nl ? (size_t) (nl - p) : strlen (p);
+    if (len > 3 && strncmp (p, "ii ", 3) == 0 && !has_line (before, p + 3, len - 3))
+      rn_strv_add (done, rn_strndup (p + 3, len - 3));
+  }
+  r = 0;
+ out:
+  free (guestfs_sh (c->g, had_lists ? "apt-get clean"
+                    : "apt-get clean; rm -rf /var/lib/apt/lists/*"));
+  guestfs_rm_rf (c->g, RESOLV);
+  if (saved && guestfs_mv (c->g, RESOLV_SAVE, RESOLV) == -1 && r == 0)
+    r = rn_step_gfail (c, "install: restoring " RESOLV);
+  free (before);
+  free (after);
+  free (debs);
+  free (cmd);
+  free (list.s);
+  return r;
+}
+
 static void
 result_list (struct rn_sctx *c, const char *name, struct rn_strv *l)
 {
@@ -182,12 +331,10 @@ rn_step_packages (struct rn_sctx *c)
   struct rn_strv inst = { 0 }, gone = { 0 };
   int r;
 
-  if (rn_sa_list (c, "install")[0])
-    return rn_step_fail (c, "install: installing by name needs a network in the "
-                         "appliance, which this version of guestkit cannot give it "
-                         "yet; give the packages as debs: instead");
-  if (!debs[0] && !rm[0])
-    return rn_step_fail (c, "nothing to do: give debs or remove");
+  char *const *names = rn_sa_list (c, "install");
+
+  if (!debs[0] && !rm[0] && !names[0])
+    return rn_step_fail (c, "nothing to do: give install, debs or remove");
   if ((r = package_format (c)) == -1)
     return -1;
   for (size_t i = 0; debs[i] && r == 0; i++) {
@@ -195,6 +342,8 @@ rn_step_packages (struct rn_sctx *c)
     r = install_deb (c, p, &inst);
     free (p);
   }
+  if (names[0] && r == 0)
+    r = install_by_name (c, names, &inst);
   for (size_t i = 0; rm[i] && r == 0; i++)
     r = remove_pkg (c, rm[i], &gone);
   rn_buf_addc (&c->result, '{');

@@ -121,8 +121,8 @@ static const struct rn_sarg packages_args[] = {
   { "debs", RN_ARG_STRINGLIST, 0, "local .deb files (host paths, relative to the job) "
     "installed with the guest's dpkg" },
   { "remove", RN_ARG_STRINGLIST, 0, "packages to remove (when installed)" },
-  { "install", RN_ARG_STRINGLIST, 0, "packages to install from the network "
-    "(not supported yet: the appliance has no network)" },
+  { "install", RN_ARG_STRINGLIST, 0, "packages to install by name with the guest's apt, "
+    "from its own sources (needs `network: true' in the job); NAME or NAME=VERSION" },
 };
 static const struct rn_sarg set_config_args[] = {
   { "file", RN_ARG_PATHNAME, REQ, "the guest's config file" },

@@ -174,6 +174,7 @@ static const struct gk_arg args_set_trace[] = { { "trace", GK_ARG_BOOL } };
 static const struct gk_arg args_set_direct[] = { { "direct", GK_ARG_BOOL } };
 static const struct gk_arg args_set_recovery_proc[] = { { "recoveryproc", GK_ARG_BOOL } };
 static const struct gk_arg args_set_call_timeout[] = { { "secs", GK_ARG_INT } };
+static const struct gk_arg args_set_network[] = { { "network", GK_ARG_BOOL } };
 static const struct gk_arg args_mount[] = { { "device", GK_ARG_DEVICE }, { "mountpoint", GK_ARG_STRING } };
 static const struct gk_arg args_touch[] = { { "path", GK_ARG_PATHNAME } };
 static const struct gk_arg args_cat[] = { { "path", GK_ARG_PATHNAME } };
@@ -425,6 +426,8 @@ const struct gk_action gk_actions[] = {
   { "get_recovery_proc", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "report the recovery-process flag" },
   { "set_call_timeout", -1, GK_RET_ERR, NULL, 1, args_set_call_timeout, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "guestkit extension: seconds a daemon call may take before the appliance is killed and the call fails (0: no limit; default GUESTKIT_CALL_TIMEOUT)" },
   { "get_call_timeout", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "guestkit extension: report the per-call time limit in seconds (0: none)" },
+  { "set_network", -1, GK_RET_ERR, NULL, 1, args_set_network, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "guestkit extension: give the appliance a user-mode network (qemu slirp, virtio-net, guest address 10.0.2.15) at the next launch; off by default" },
+  { "get_network", -1, GK_RET_BOOL, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "handle", "guestkit extension: report the appliance network flag" },
   { "mount", 1, GK_RET_ERR, NULL, 2, args_mount, GK_ST_READY, 1, NULL, "mount", "mount a guest block device at a path inside the appliance's /sysroot tree" },
   { "sync", 2, GK_RET_ERR, NULL, 0, NULL, GK_ST_READY, 1, NULL, "misc", "flush all pending writes in the appliance through to the disk images" },
   { "touch", 3, GK_RET_ERR, NULL, 1, args_touch, GK_ST_READY, 1, NULL, "files", "create an empty file or bump an existing file's timestamps" },
@@ -666,4 +669,4 @@ const struct gk_action gk_actions[] = {
   { "cache_prune", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed" },
   { "cache_clear", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed" },
 };
-const size_t gk_nactions = 277;
+const size_t gk_nactions = 279;

@@ -41,6 +41,8 @@ quick: all $(QUICK_TESTS) $(GUESTD_TEST)
 
 check: deps
 	$(MAKE) all
+	@echo "check: the Debian base for the build tests (made once, then cached):"
+	@runner/build-base.sh || echo "check: no Debian base: the build tests will say why they skip"
 	$(MAKE) $(QUICK_TESTS) $(VM_TESTS) $(TEST_TOOLS) $(GUESTD_TEST)
 	@tests/run-tests.sh -j 2 $(QUICK_TESTS) $(VM_TESTS)
 

@@ -76,6 +76,10 @@ extern int guestfs_get_recovery_proc (guestfs_h *g);
 extern int guestfs_set_call_timeout (guestfs_h *g, int secs);
 /* guestkit extension: report the per-call time limit in seconds (0: none): returns -1 on error */
 extern int guestfs_get_call_timeout (guestfs_h *g);
+/* guestkit extension: give the appliance a user-mode network (qemu slirp, virtio-net, guest address 10.0.2.15) at the next launch; off by default: returns -1 on error */
+extern int guestfs_set_network (guestfs_h *g, int network);
+/* guestkit extension: report the appliance network flag: returns -1 on error */
+extern int guestfs_get_network (guestfs_h *g);
 /* mount a guest block device at a path inside the appliance's /sysroot tree: returns -1 on error */
 extern int guestfs_mount (guestfs_h *g, const char *device, const char *mountpoint);
 /* flush all pending writes in the appliance through to the disk images: returns -1 on error */
