@@ -112,7 +112,8 @@ def parse_help(text):
     i = 0
     while i < len(lines) and lines[i].strip():
         l = lines[i]
-        syn.append(l[len("usage: "):] if l.startswith("usage: ") else l.strip())
+        # the lines after the first keep their place under it
+        syn.append(l[len("usage: "):] if l.startswith(("usage: ", "       ")) else l.strip())
         i += 1
     blocks = []
     para = []
@@ -214,7 +215,7 @@ def mark_syn(s):
     """A synopsis line: the command bold, the rest as written."""
     m = re.match(r"(guestkit(?: [a-z][-a-z0-9]*)?)(.*)$", s)
     if not m:
-        return line_safe(lit(s))
+        return lit(s) if s.startswith(" ") else line_safe(lit(s))
     return "\\fB%s\\fR%s" % (lit(m.group(1)), lit(m.group(2)))
 
 
