@@ -10,7 +10,7 @@
 
 MAN_PAGES := $(addprefix man/,$(shell $(PYTHON) schemas/generate-man.py --list . 2>/dev/null))
 MAN_INPUTS := schemas/generate-man.py schemas/generate.py schemas/actions.tsv \
-  schemas/structs.tsv schemas/job-schema.md runner/main.c $(RUNNER_BIN)
+  schemas/structs.tsv schemas/job-schema.md README.md runner/main.c $(RUNNER_BIN)
 
 $(MAN_PAGES) &: $(MAN_INPUTS)
 	$(PYTHON) schemas/generate-man.py --guestkit $(RUNNER_BIN) --out man .

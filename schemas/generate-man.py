@@ -8,6 +8,8 @@
                                `guestkit CMD --help' (and `guestkit steps'
                                for the step list)
   guestkit-jobs.5              schemas/job-schema.md, markdown to roff
+  ENVIRONMENT (in guestkit.1   the Environment section of README.md
+    and guestfs.3)
   guestfs.3                    the action and struct tables (read with
                                schemas/generate.py), one entry per call
 
@@ -308,7 +310,7 @@ def md_to_roff(text):
                 for h, c in zip(head[1:], r[1:]):
                     if not c:
                         continue
-                    if h.lower() in ("meaning", "value") or not h:
+                    if h.lower() in ("meaning", "value", "effect") or not h:
                         o.append(line_safe(md_inline(c)))
                     else:
                         o.append(line_safe("%s: %s." % (esc(h).capitalize(), md_inline(c).rstrip("."))))
@@ -437,7 +439,16 @@ def api_entry(gen, a):
     return o
 
 
-def page_api(gen, actions, structs, version):
+def environment(top):
+    """The Environment section of README.md, as an ENVIRONMENT section."""
+    with open(os.path.join(top, "README.md")) as f:
+        m = re.search(r"^## Environment\n.*?(?=^## |\Z)", f.read(), re.M | re.S)
+    if not m:
+        sys.exit("generate-man.py: README.md: no '## Environment' section")
+    return md_to_roff(m.group(0))[1]
+
+
+def page_api(top, gen, actions, structs, version):
     o = header("guestfs", 3, version, "the guestkit C API, compatible with libguestfs's guestfs_* calls")
     o += [".SH SYNOPSIS", ".nf", "\\fB#include <guestfs.h>\\fR", "",
           "\\fBguestfs_h *guestfs_create (void);\\fR",
@@ -502,16 +513,8 @@ def page_api(gen, actions, structs, version):
               "\\fBvoid guestfs_free_%s (struct guestfs_%s *);\\fR" % (lit(name), lit(name)),
               "\\fBvoid guestfs_free_%s_list (struct guestfs_%s_list *);\\fR" % (lit(name), lit(name)),
               ".fi"]
-    o += [".SH ENVIRONMENT",
-          ".TP", "\\fBLIBGUESTFS_PATH\\fR", "Where the appliance is looked for (\\fBguestfs_set_path\\fR).",
-          ".TP", "\\fBLIBGUESTFS_QEMU\\fR", "The qemu executable (\\fBguestfs_set_qemu\\fR).",
-          ".TP", "\\fBLIBGUESTFS_APPEND\\fR", "Extra kernel command line (\\fBguestfs_set_append\\fR).",
-          ".TP", "\\fBLIBGUESTFS_MEMSIZE\\fR", "Appliance memory in MiB (\\fBguestfs_set_memsize\\fR).",
-          ".TP", "\\fBLIBGUESTFS_DEBUG\\fR, \\fBLIBGUESTFS_TRACE\\fR",
-          "Set to 1: verbose messages; a trace of every call.",
-          ".TP", "\\fBGUESTKIT_CACHEDIR\\fR",
-          "The appliance cache (default \\fI/var/tmp/.guestkit\\-UID\\fR).",
-          ".TP", "\\fBGUESTKIT_ACCEL\\fR", "\\fBkvm\\fR, \\fBtcg\\fR or \\fBauto\\fR (the default).",
+    o += environment(top)
+    o += [
           ".SH \"SEE ALSO\"",
           "\\fBguestkit\\fR(1), \\fBguestkit\\-test\\-tool\\fR(1), \\fBguestkit\\-jobs\\fR(5)"]
     return o
@@ -549,6 +552,7 @@ def generate(top, binary):
             continue
         else:
             o += blocks_roff([(kind, b)], sections)
+    o += environment(top)
     o += [".SH \"SEE ALSO\"", ",\n".join("\\fB%s\\fR(%s)" % (lit(p), n) for p, n in see_all[1:])]
     pages["guestkit.1"] = o
 
@@ -565,7 +569,7 @@ def generate(top, binary):
         [".SH \"SEE ALSO\"", "\\fBguestkit\\fR(1), \\fBguestkit\\-run\\fR(1), \\fBguestfs\\fR(3)"]
 
     gen, actions, structs = load_tables(top)
-    pages["guestfs.3"] = page_api(gen, actions, structs, version)
+    pages["guestfs.3"] = page_api(top, gen, actions, structs, version)
     return {k: "\n".join(v) + "\n" for k, v in pages.items()}
 
 

@@ -4,8 +4,9 @@
 #   - each renders with `man -l' and with groff -ww without a warning;
 #   - every call of the action table has its entry in guestfs(3), every
 #     subcommand runner/main.c dispatches has its page (listed in
-#     guestkit(1)), with every option of its --help, and every section of
-#     schemas/job-schema.md is in guestkit-jobs(5);
+#     guestkit(1)), with every option of its --help, every section of
+#     schemas/job-schema.md is in guestkit-jobs(5), and every variable of
+#     README.md's Environment table in guestkit(1) and guestfs(3);
 #   - the check can fail: a page edited by hand, a --help text, an action
 #     table row and a dispatched subcommand that the pages do not have are
 #     each caught, and named.
@@ -89,6 +90,13 @@ if [ -z "$bad" ] && norm guestkit-jobs.5 | grep -q '^  - mount_ro: {device: /dev
   pass man-pages-jobs-sections
 else fail man-pages-jobs-sections "missing: $bad"; fi
 
+# ENVIRONMENT in guestkit(1) and guestfs(3): every variable of README.md's table.
+vars=$(sed -n '/^## Environment/,/^## [^E]/p' README.md | grep -oE '\b(GUESTKIT|LIBGUESTFS)_[A-Z_]+' | sort -u)
+bad=$(for v in $vars TMPDIR; do for p in guestkit.1 guestfs.3; do
+        norm $p | sed -n '/^\.SH "ENVIRONMENT"/,/^\.SH/p' | grep -q "$v" || echo "$p:$v"; done; done)
+if [ "$(echo "$vars" | wc -w)" -gt 10 ] && [ -z "$bad" ]; then pass man-pages-environment
+else fail man-pages-environment "missing: $(echo $bad)"; fi
+
 # The check can fail.  1: a page edited by hand.
 mkdir -p "$out/man"; cp man/*.[135] "$out/man/"
 sed -i '/retries of a task/d' "$out/man/guestkit-run.1"
@@ -104,7 +112,7 @@ else fail man-pages-stale-help-caught "$(cat "$out/c2")"; fi
 # 3: a new row in the action table.
 mkdir -p "$out/tree/schemas" "$out/tree/runner"
 cp schemas/actions.tsv schemas/structs.tsv schemas/job-schema.md "$out/tree/schemas/"
-cp runner/main.c "$out/tree/runner/"
+cp runner/main.c "$out/tree/runner/"; cp README.md "$out/tree/"
 printf 'man_test_call\tlib\tRErr\t-\t-\t*\tdone\thandle\ta call the test adds\n' >>"$out/tree/schemas/actions.tsv"
 if ! gen --check --guestkit "$G" --out man "$out/tree" >"$out/c3" 2>&1 &&
    grep -q 'stale.*guestfs\.3' "$out/c3"; then pass man-pages-stale-table-caught
