@@ -11,7 +11,8 @@
   ENVIRONMENT (in guestkit.1   the Environment section of README.md
     and guestfs.3)
   guestfs.3                    the action and struct tables (read with
-                               schemas/generate.py), one entry per call
+                               schemas/generate.py), one entry per call,
+                               and the declarations of core/include/guestfs.h
 
 Usage: generate-man.py [--check | --list] [--guestkit BIN] [--out DIR] [TOPDIR]
   --list          print the pages' file names (from runner/main.c) and exit
@@ -380,21 +381,57 @@ def frees_text(gen, a):
     return gen.ownership(a)[0].upper() + gen.ownership(a)[1:] + "."
 
 
-def api_prototype(a):
-    if a.name == "add_drive_opts":
-        return ["int guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...);",
-                "int guestfs_add_drive_opts_argv (guestfs_h *g, const char *filename,",
-                "                                 const struct guestfs_add_drive_opts_argv *optargs);"]
-    head = "%s%sguestfs_%s (" % (a.c_ret(), "" if a.c_ret().endswith("*") else " ", a.name)
+def wrap_decl(decl, width=74):
+    """A C declaration on lines of at most width, broken after commas of
+    its (last) parameter list and aligned under its first parameter."""
+    decl = " ".join(decl.split())
+    if len(decl) <= width or not decl.endswith(");"):
+        return [decl]
+    depth, i = 0, len(decl) - 2
+    while i >= 0:
+        depth += {")": 1, "(": -1}.get(decl[i], 0)
+        if depth == 0:
+            break
+        i -= 1
+    head, params = decl[:i + 1], decl[i + 1:-2].split(", ")
     lines, cur = [], head
-    params = a.c_params()
-    for i, p in enumerate(params):
-        piece = p + (", " if i + 1 < len(params) else ");")
-        if len(cur) + len(piece) > 74 and cur.strip() and not cur.endswith("("):
+    for j, prm in enumerate(params):
+        piece = prm + (", " if j + 1 < len(params) else ");")
+        if len(cur) + len(piece) > width and cur.strip() and not cur.endswith("("):
             lines.append(cur.rstrip())
             cur = " " * len(head)
         cur += piece
     return lines + [cur]
+
+
+def header_decls(top):
+    """[(declaration, comment)] of core/include/guestfs.h (the hand-written
+    part of the API: the generated headers it includes are not read)."""
+    with open(os.path.join(top, "core/include/guestfs.h")) as f:
+        src = f.read()
+    out = []
+    for m in re.finditer(r"(/\*(?:(?!\*/).)*\*/\s*)?((?:typedef|extern) [^;{]*;)", src, re.S):
+        text = ""
+        if m.group(1):
+            body = [l.strip().lstrip("/*").rstrip("*/").strip() for l in m.group(1).strip()[2:-2].split("\n")]
+            text = " ".join(l for l in body if l and not l.startswith("----"))
+        out.append((" ".join(m.group(2).replace("extern ", "", 1).split()), text))
+    return out
+
+
+def decl_name(d):
+    m = re.search(r"\(?\*?(guestfs_\w+)\)? \(", d)
+    return m.group(1) if m else None
+
+
+def api_prototype(top, a):
+    if a.handwritten:
+        ds = [d for d, _ in header_decls(top) if decl_name(d) in ("guestfs_" + a.name, "guestfs_%s_argv" % a.name)]
+        if not ds:
+            sys.exit("generate-man.py: guestfs_%s is HandWritten but not in guestfs.h" % a.name)
+        return [l for d in ds for l in wrap_decl(d)]
+    return wrap_decl("%s%sguestfs_%s (%s);" % (a.c_ret(), "" if a.c_ret().endswith("*") else " ",
+                                              a.name, ", ".join(a.c_params())))
 
 
 def optargs(a):
@@ -404,9 +441,9 @@ def optargs(a):
     return []
 
 
-def api_entry(gen, a):
+def api_entry(top, gen, a):
     o = [".SS guestfs_%s" % lit(a.name), ".nf"]
-    o += ["\\fB%s\\fR" % lit(p) for p in api_prototype(a)] + [".fi", ".PP"]
+    o += ["\\fB%s\\fR" % lit(p) for p in api_prototype(top, a)] + [".fi", ".PP"]
     o.append(line_safe(esc(a.summary[0].upper() + a.summary[1:] + ".")))
     if "NotInDocs" in a.flags:
         o.append("Internal: the library calls it for itself (inspection); not meant for programs.")
@@ -475,12 +512,9 @@ def page_api(top, gen, actions, structs, version):
           "where \\fBguestfs_last_error\\fR(\\fIg\\fR) returns it (not to be freed,",
           "valid until the next error), and is passed to the error handler, which",
           "by default prints it on stderr.",
-          ".PP", ".nf",
-          "\\fBtypedef void (*guestfs_error_handler_cb) (guestfs_h *g, void *opaque, const char *msg);\\fR",
-          "\\fBvoid guestfs_set_error_handler (guestfs_h *g, guestfs_error_handler_cb cb, void *opaque);\\fR",
-          "\\fBguestfs_error_handler_cb guestfs_get_error_handler (guestfs_h *g, void **opaque_rtn);\\fR",
-          ".fi", ".PP",
-          "A NULL handler turns the printing off; the message is still kept.",
+          ".PP",
+          "\\fBguestfs_set_error_handler\\fR (below) replaces the handler; a NULL",
+          "handler turns the printing off, and the message is still kept.",
           ".SH MEMORY", ".PP",
           "Each entry says who frees what the call returns.",
           "Strings (\\fBchar *\\fR) and buffers are freed with \\fBfree\\fR(3);",
@@ -489,7 +523,16 @@ def page_api(top, gen, actions, structs, version):
           "structs and struct lists with their \\fBguestfs_free_\\fR\\fINAME\\fR and",
           "\\fBguestfs_free_\\fR\\fINAME\\fR\\fB_list\\fR functions.",
           "A \\fBconst char *\\fR result belongs to the handle.",
-          ".SH CALLS"]
+          ".SH \"HANDLE FUNCTIONS\"", ".PP",
+          "Besides the calls of the action table, \\fI<guestfs.h>\\fR declares these."]
+    table = {"guestfs_" + a.name for a in actions} | {"guestfs_%s_argv" % a.name for a in actions}
+    for d, text in header_decls(top):
+        if decl_name(d) in table or d.startswith("typedef struct"):
+            continue
+        o += [".PP", ".nf"] + ["\\fB%s\\fR" % lit(l) for l in wrap_decl(d)] + [".fi"]
+        if text:
+            o += [".RS 4"] + fill(esc(text)) + [".RE"]
+    o += [".SH CALLS"]
     cats = []
     for a in actions:
         if a.category not in cats:
@@ -500,7 +543,7 @@ def page_api(top, gen, actions, structs, version):
     for c in cats:
         for a in actions:
             if a.category == c:
-                o += api_entry(gen, a)
+                o += api_entry(top, gen, a)
     o += [".SH STRUCTS"]
     for name, fields in structs.items():
         o += [".SS \"struct guestfs_%s\"" % lit(name), ".nf",

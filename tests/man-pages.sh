@@ -59,7 +59,9 @@ if entry ls | grep -qF 'char **guestfs_ls (guestfs_h *g, const char *directory);
    entry cat | grep -q 'returns NULL on error.*guestfs_last_error.*error handler' &&
    entry add_drive | grep -q 'not launched yet' &&
    entry statvfs | grep -q 'guestfs_free_statvfs' &&
-   entry get_path | grep -q 'Not to be freed'; then
+   entry get_path | grep -q 'Not to be freed' &&
+   entry add_drive_opts | grep -qF 'int guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...);' &&
+   grep -qF 'guestfs_set_error_handler (guestfs_h *g,' "$out/api"; then
   pass man-pages-call-entries
 else fail man-pages-call-entries "guestfs_ls/cat/add_drive/statvfs/get_path entries lack prototype, frees, errors or state"; fi
 
@@ -110,7 +112,8 @@ if ! gen --check --guestkit "$out/gk" . >"$out/c2" 2>&1 && grep -q 'stale.*guest
   pass man-pages-stale-help-caught
 else fail man-pages-stale-help-caught "$(cat "$out/c2")"; fi
 # 3: a new row in the action table.
-mkdir -p "$out/tree/schemas" "$out/tree/runner"
+mkdir -p "$out/tree/schemas" "$out/tree/runner" "$out/tree/core/include"
+cp core/include/guestfs.h "$out/tree/core/include/"
 cp schemas/actions.tsv schemas/structs.tsv schemas/job-schema.md "$out/tree/schemas/"
 cp runner/main.c "$out/tree/runner/"; cp README.md "$out/tree/"
 printf 'man_test_call\tlib\tRErr\t-\t-\t*\tdone\thandle\ta call the test adds\n' >>"$out/tree/schemas/actions.tsv"
