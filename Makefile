@@ -49,9 +49,11 @@ DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   libyaml-dev libsqlite3-dev sqlite3 libedit-dev tmux \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
   dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev db5.3-util \
-  mmdebstrap chromium slurm-wlm munge python3-yaml
+  mmdebstrap chromium slurm-wlm munge python3-yaml man-db groff-base
 # chromium is for the tests only: tests/audit-html.sh renders the HTML
 # fleet report in it (headless).  Large, but the issue asks for a real browser.
+# man-db and groff-base: tests/man-pages.sh renders every generated man
+# page with `man -l' and groff, failing on any warning.
 
 all:
 
@@ -128,4 +130,5 @@ demo: deps base
 	@echo "demo: the report (more: runner/guestkit report --db $(DEMO_DB) --help)"
 	runner/guestkit report --db $(DEMO_DB) --all
 	runner/guestkit report --db $(DEMO_DB) --run 1 --facts
+-include man/man.mk
 -include core/install.mk

@@ -22,7 +22,8 @@ INST_PC    := $(INST_LIB)/pkgconfig
 INST_DIR   := core/inst
 INST_HEADERS := $(wildcard core/include/*.h)
 INST_SUPERMIN := $(notdir $(wildcard appliance/supermin.d/*))
-# Filled by the man page and Python fragments (runner/man, runner/python).
+# Filled by the man page fragment (man/man.mk: every generated page, to
+# PREFIX/share/man/manN by its section) and the Python one.
 INSTALL_MAN_PAGES ?=
 INSTALL_PY_MODULE ?=
 
@@ -36,7 +37,7 @@ INSTALL_LIST = $(INST_LIB)/libguestkit.so.0 $(INST_LIB)/libguestkit.so \
   $(if $(INSTALL_PY_MODULE),$(INST_PY)/$(notdir $(INSTALL_PY_MODULE)))
 # Directories install creates that uninstall removes when left empty.
 INSTALL_DIRS := $(INST_APPL)/supermin.d $(INST_APPL) $(INST_PC) \
-  $(INST_MAN)/man1 $(INST_MAN)/man3 $(INST_MAN)/man5 $(INST_PY)
+  $(INST_MAN)/man1 $(INST_MAN)/man3 $(INST_MAN)/man5 $(INST_MAN) $(INST_PY)
 
 INST_OBJS := $(filter-out core/handle.o,$(CORE_OBJS)) $(INST_DIR)/handle.o
 

@@ -733,9 +733,11 @@ usage (FILE *f)
 "  cache              the appliance cache: list, --prune, --clear (guestkit cache --help)\n"
 "  boot-test -a IMG   boot an image and wait for a console text (--help)\n"
 "  steps [STEP]       the high-level job steps (help STEP: one of them)\n"
-"  merge OUT SHARD... merge the databases of a sharded run (guestkit merge --help)\n"
+"  merge OUT SHARD...\n"
+"                     merge the databases of a sharded run (guestkit merge --help)\n"
 "  slurm JOB.yaml     a Slurm job array of shards and a merge job (guestkit slurm --help)\n"
 "  k8s JOB.yaml       a Kubernetes Indexed Job of shards and a merge Job\n"
+"  test-tool          launch a scratch appliance and say what works (--help)\n"
 "\n"
 "guestkit --version, or guestkit COMMAND --version, prints the version.\n"
 "\n"
@@ -805,6 +807,8 @@ main (int argc, char **argv)
     return rn_cmd_slurm (argc - 1, argv + 1);
   if (strcmp (argv[1], "k8s") == 0)
     return rn_cmd_k8s (argc - 1, argv + 1);
+  if (strcmp (argv[1], "test-tool") == 0)
+    return rn_cmd_test_tool (argc - 1, argv + 1);
   fprintf (stderr, "%s: unknown command '%s'\n", rn_progname, argv[1]);
   usage (stderr);
   return RN_EXIT_USAGE;

@@ -1130,6 +1130,8 @@ int rn_cmd_merge (int argc, char **argv);
 
 int rn_cmd_slurm (int argc, char **argv);
 int rn_cmd_k8s (int argc, char **argv);
+/* guestkit test-tool: versions, accelerator, a scratch launch (test-tool.c). */
+int rn_cmd_test_tool (int argc, char **argv);
 
 /* ---- main.c ---- */
 

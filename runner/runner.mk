@@ -98,3 +98,6 @@ bench: bench-patch
 bench-patch: all
 	@tests/bench-patch.sh
 .PHONY: bench-patch
+
+# guestkit test-tool (issue 14)
+VM_TESTS += tests/test-tool.sh

@@ -4,7 +4,8 @@
 # with pkg-config against the installed copy (ldd must show the DESTDIR
 # library, not the tree's) and runs it; installs again into a real PREFIX
 # and runs the example there with no LIBGUESTFS_PATH, so the installed
-# library finds its appliance by default; uninstall leaves no files.
+# library finds its appliance by default; the man pages are installed by
+# section where man(1) finds them; uninstall leaves no files.
 cd "$(dirname "$0")/.." || exit 1
 out=$PWD/tests/out/install-$$; mkdir -p "$out"; trap 'rm -rf "$out"' EXIT
 dest=$out/dest pre=$out/prefix fails=0
@@ -26,6 +27,17 @@ for f in lib/libguestkit.so.0 lib/libguestkit.so lib/libguestkit.a include/guest
     lib/guestkit/supermin.d/packages; do
   [ -e "$dest/usr/local/$f" ] || fail "install-has-$f" "missing"
 done
+# The man pages: every generated one, by section, found by man(1) there.
+man=$dest/usr/local/share/man missing=
+for p in $(python3 schemas/generate-man.py --list .); do
+  [ -s "$man/man${p##*.}/$p" ] && cmp -s "man/$p" "$man/man${p##*.}/$p" || missing="$missing $p"
+done
+if [ -z "$missing" ] && [ "$(man -M "$man" -w guestfs 2>/dev/null)" = "$man/man3/guestfs.3" ] &&
+   [ "$(man -M "$man" -w 5 guestkit-jobs 2>/dev/null)" = "$man/man5/guestkit-jobs.5" ] &&
+   [ "$(man -M "$man" -w guestkit-test-tool 2>/dev/null)" = "$man/man1/guestkit-test-tool.1" ] &&
+   LC_ALL=C MANWIDTH=80 man -M "$man" guestkit-run 2>/dev/null | grep -q -- '--resume'; then
+  pass install-man-pages
+else fail install-man-pages "missing or different:$missing; man -w guestfs: $(man -M "$man" -w guestfs 2>&1)"; fi
 if strings "$dest/usr/local/lib/libguestkit.so.0" | grep -qx /usr/local/lib/guestkit; then
   pass install-default-path
 else fail install-default-path "installed library does not default to /usr/local/lib/guestkit"; fi
@@ -74,4 +86,7 @@ make -s uninstall PREFIX="$pre" >/dev/null 2>&1
 left=$(find "$dest" "$pre" \( -type f -o -type l \) 2>/dev/null)
 if [ -z "$left" ] && [ -d "$dest/usr/local/lib" ]; then pass uninstall-removes-all
 else fail uninstall-removes-all "left: $(echo $left | head -c 300)"; fi
+if [ ! -e "$man" ] && [ ! -e "$pre/share/man" ] && [ -z "$(man -M "$man" -w guestfs 2>/dev/null)" ]; then
+  pass uninstall-removes-man-pages
+else fail uninstall-removes-man-pages "left: $(find "$man" "$pre/share/man" 2>/dev/null | head -5)"; fi
 [ $fails = 0 ]
