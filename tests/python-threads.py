@@ -26,6 +26,15 @@ guestfs = gktest.import_guestfs()
 tmp = gktest.scratch_dir("threads")
 
 
+def run_threads(fn, n=2):
+    """Run fn(0) ... fn(n - 1) in n threads and wait for them."""
+    ts = [threading.Thread(target=fn, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def launched(name):
     g = guestfs.GuestFS()
     g.add_drive_opts(gktest.scratch_disk(tmp, name, 16), format="raw")
@@ -41,11 +50,7 @@ def two_handles_overlap():
             handles[i] = launched("t%d.img" % i)
         except Exception as e:          # noqa: BLE001 (reported below)
             errors.append(e)
-    ts = [threading.Thread(target=start, args=(i,)) for i in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(start)
     assert not errors, errors
     events = []                          # (time, "start"/"end", thread)
     first_in = threading.Event()
@@ -63,11 +68,7 @@ def two_handles_overlap():
             first_in.set()
         handles[i].sleep(3)
         events.append((time.monotonic(), "end", i))
-    ts = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(work)
     for h in handles:
         h.close()
     order = [(kind, i) for _, kind, i in sorted(events)]
@@ -88,11 +89,7 @@ def one_handle_two_threads():
                 results.append(g.cat("/f%d-%d" % (i, j)) == "thread %d call %d" % (i, j))
         except Exception as e:          # noqa: BLE001
             errors.append(e)
-    ts = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(work)
     assert not errors, errors
     assert results == [True] * 50, results
     assert len(g.ls("/")) == 51, g.ls("/")        # 50 files and lost+found
