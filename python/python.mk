@@ -55,7 +55,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 PY_SITEDIR = $(shell $(PY3) python/sitedir.py $(PREFIX))
 
-install-python: $(PY_OBJS)
+install-python: $(PY_OBJS) $(LIBGUESTKIT_SO) core/libguestkit.so
 	@mkdir -p python/inst
 	$(CC) -shared $(PY_LDFLAGS) -o python/inst/guestfs$(PY_EXT) $(PY_OBJS) \
 	  -Lcore -lguestkit -Wl,-rpath,$(PREFIX)/lib
