@@ -288,6 +288,12 @@ def main():
     o += ['  { "close", (PyCFunction) (void (*) (void)) gp_close, METH_NOARGS,',
           '    "close() -> None\\n\\nShut the appliance down and free the handle; '
           'later calls raise ClosedHandle.  Closing twice is harmless." },',
+          '  { "set_progress_callback", (PyCFunction) (void (*) (void)) gp_set_progress_callback,',
+          '    METH_VARARGS | METH_KEYWORDS, "set_progress_callback($self, cb)\\n--\\n\\n'
+          'Call cb(proc_nr, serial, position, total) after each chunk of a file '
+          'transfer (upload, download, tar_in, ...), in the calling thread; '
+          'total is 0 when unknown.  None removes it.  An exception in cb is '
+          'reported and the transfer goes on; cb may not use this handle." },',
           '  { "__enter__", (PyCFunction) (void (*) (void)) gp_enter_ctx, METH_NOARGS, NULL },',
           '  { "__exit__", (PyCFunction) (void (*) (void)) gp_exit_ctx, METH_VARARGS, NULL },',
           "  { NULL, NULL, 0, NULL }", "};"]

@@ -24,6 +24,8 @@ struct gp_handle {
   PyObject_HEAD
   guestfs_h *g;                 /* NULL once closed */
   PyThread_type_lock lock;      /* held for each call: one call at a time */
+  unsigned long owner;          /* the thread holding lock, or 0 */
+  PyObject *progress_cb;        /* set_progress_callback's callable, or NULL */
   int return_dict;              /* RHashtable: dict (1) or list of pairs (0) */
   int close_on_exit;            /* closed by the module's atexit hook */
   struct gp_handle *prev, *next; /* the module's list of open handles */
@@ -75,5 +77,6 @@ extern PyMethodDef gp_methods[];   /* every call, then the hand-written ones */
 PyObject *gp_close (struct gp_handle *self, PyObject *unused);
 PyObject *gp_enter_ctx (struct gp_handle *self, PyObject *unused);
 PyObject *gp_exit_ctx (struct gp_handle *self, PyObject *args);
+PyObject *gp_set_progress_callback (struct gp_handle *self, PyObject *args, PyObject *kw);
 
 #endif /* GP_GUESTFS_PY_H */

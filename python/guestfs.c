@@ -157,16 +157,35 @@ gp_drop (PyObject **keep, int n, char ***lists, int nlists)
 
 /* ---- Calls ---- */
 
-guestfs_h *
-gp_enter (struct gp_handle *self, const char *call)
+/* Take self->lock, waiting with the GIL released; 0, or -1 with
+ * RuntimeError when this thread holds it already: a callback (run
+ * inside one of this handle's calls) used its own handle. */
+static int
+take (struct gp_handle *self, const char *call)
 {
+  unsigned long me = PyThread_get_thread_ident ();
+
+  if (__atomic_load_n (&self->owner, __ATOMIC_RELAXED) == me) {
+    PyErr_Format (PyExc_RuntimeError, "%s: called from a callback during a "
+                  "call on the same handle", call);
+    return -1;
+  }
   if (!PyThread_acquire_lock (self->lock, NOWAIT_LOCK)) {
     Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock (self->lock, WAIT_LOCK);
     Py_END_ALLOW_THREADS
   }
+  __atomic_store_n (&self->owner, me, __ATOMIC_RELAXED);
+  return 0;
+}
+
+guestfs_h *
+gp_enter (struct gp_handle *self, const char *call)
+{
+  if (take (self, call) == -1)
+    return NULL;
   if (self->g == NULL) {
-    PyThread_release_lock (self->lock);
+    gp_leave (self);
     PyErr_Format (gp_closed_error, "%s: called on a closed handle "
                   "(GuestFS.close was called)", call);
     return NULL;
@@ -177,6 +196,7 @@ gp_enter (struct gp_handle *self, const char *call)
 void
 gp_leave (struct gp_handle *self)
 {
+  __atomic_store_n (&self->owner, 0, __ATOMIC_RELAXED);
   PyThread_release_lock (self->lock);
 }
 
@@ -361,22 +381,79 @@ handle_init (struct gp_handle *self, PyObject *args, PyObject *kw)
 static void
 handle_dealloc (struct gp_handle *self)
 {
+  PyObject_GC_UnTrack (self);
   close_locked (self);
+  Py_CLEAR (self->progress_cb);
   if (self->lock)
     PyThread_free_lock (self->lock);
   Py_TYPE (self)->tp_free ((PyObject *) self);
 }
 
+/* The callback may refer to the handle (a closure, a bound method): the
+ * cycle collector sees that reference. */
+static int
+handle_traverse (struct gp_handle *self, visitproc visit, void *arg)
+{
+  Py_VISIT (self->progress_cb);
+  return 0;
+}
+
+static int
+handle_clear (struct gp_handle *self)
+{
+  Py_CLEAR (self->progress_cb);   /* progress_cb() then calls nothing */
+  return 0;
+}
+
 PyObject *
 gp_close (struct gp_handle *self, PyObject *unused)
 {
-  if (!PyThread_acquire_lock (self->lock, NOWAIT_LOCK)) {
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock (self->lock, WAIT_LOCK);
-    Py_END_ALLOW_THREADS
-  }
+  if (take (self, "close") == -1)
+    return NULL;
   close_locked (self);
-  PyThread_release_lock (self->lock);
+  gp_leave (self);
+  Py_RETURN_NONE;
+}
+
+/* The C progress callback: runs in the thread of the call, which has
+ * released the GIL; self is alive, as that call holds a reference. */
+static void
+progress_cb (guestfs_h *g, void *opaque, int proc_nr, int serial,
+             uint64_t position, uint64_t total)
+{
+  struct gp_handle *self = opaque;
+  PyGILState_STATE st = PyGILState_Ensure ();
+  PyObject *cb = self->progress_cb, *r;
+
+  if (cb) {
+    Py_INCREF (cb);
+    r = PyObject_CallFunction (cb, "iiKK", proc_nr, serial,
+                               (unsigned long long) position, (unsigned long long) total);
+    if (r == NULL)
+      PyErr_WriteUnraisable (cb);   /* the transfer goes on */
+    Py_XDECREF (r);
+    Py_DECREF (cb);
+  }
+  PyGILState_Release (st);
+}
+
+PyObject *
+gp_set_progress_callback (struct gp_handle *self, PyObject *args, PyObject *kw)
+{
+  static char *kwlist[] = { "cb", NULL };
+  PyObject *cb;
+  guestfs_h *g;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kw, "O:set_progress_callback", kwlist, &cb))
+    return NULL;
+  if (cb != Py_None && !PyCallable_Check (cb))
+    return PyErr_Format (PyExc_TypeError, "set_progress_callback() argument 'cb' "
+                         "must be callable or None, not %s", Py_TYPE (cb)->tp_name);
+  if ((g = gp_enter (self, "set_progress_callback")) == NULL)
+    return NULL;
+  Py_XSETREF (self->progress_cb, cb == Py_None ? NULL : Py_NewRef (cb));
+  guestfs_set_progress_callback (g, self->progress_cb ? progress_cb : NULL, self);
+  gp_leave (self);
   Py_RETURN_NONE;
 }
 
@@ -408,7 +485,9 @@ static PyTypeObject gp_handle_type = {
                        "that works on disk images.  Each call of the C API "
                        "guestfs_NAME is the method NAME."),
   .tp_basicsize = sizeof (struct gp_handle),
-  .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+  .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+  .tp_traverse = (traverseproc) handle_traverse,
+  .tp_clear = (inquiry) handle_clear,
   .tp_new = handle_new,
   .tp_init = (initproc) handle_init,
   .tp_dealloc = (destructor) handle_dealloc,
@@ -430,9 +509,10 @@ close_all (PyObject *module, PyObject *unused)
     next = h->next;
     if (!h->close_on_exit || !PyThread_acquire_lock (h->lock, NOWAIT_LOCK))
       continue;
+    __atomic_store_n (&h->owner, PyThread_get_thread_ident (), __ATOMIC_RELAXED);
     Py_INCREF (h);
     close_locked (h);
-    PyThread_release_lock (h->lock);
+    gp_leave (h);
     next = gp_open;             /* the list may have changed meanwhile */
     Py_DECREF (h);
   }

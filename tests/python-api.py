@@ -229,6 +229,34 @@ def arg_surrogates():
     assert g.is_file("/" + name) is True
 
 
+def progress_callback():
+    src = os.path.join(tmp, "big")
+    with open(src, "wb") as f:
+        f.write(os.urandom(3 << 20))
+    seen, inner = [], []
+
+    def cb(proc_nr, serial, position, total):
+        seen.append((proc_nr, position, total))
+        if not inner:                   # the handle is busy: refused, no deadlock
+            try:
+                g.is_file("/lines")
+            except RuntimeError as e:
+                inner.append(str(e))
+    g.set_progress_callback(cb)
+    g.upload(src, "/big")
+    assert seen and all(t == 3 << 20 for _, _, t in seen), seen[:3]
+    positions = [p for _, p, _ in seen]
+    assert positions == sorted(positions) and positions[-1] == 3 << 20, positions
+    assert inner and "callback" in inner[0], inner
+    g.set_progress_callback(None)
+    seen.clear()
+    g.download("/big", src + ".back")
+    assert seen == [], seen
+    assert os.path.getsize(src + ".back") == 3 << 20
+    e = raises(TypeError, g.set_progress_callback, 5)
+    assert "'cb'" in str(e), e
+
+
 # ---- errors ----
 
 def err_runtime():
@@ -377,7 +405,7 @@ def main():
             ("arg-file-out", arg_file_out), ("arg-dev-or-path", arg_dev_or_path),
             ("arg-keywords", arg_keywords), ("arg-surrogates", arg_surrogates),
             ("struct-fields-lvm", struct_fields_lvm), ("struct-fields-xattr", struct_fields_xattr),
-            ("struct-fields-int32", struct_fields_int32),
+            ("struct-fields-int32", struct_fields_int32), ("progress-callback", progress_callback),
             ("err-runtime", err_runtime), ("err-relative-path", err_relative_path),
             ("err-state", err_state), ("err-quiet", err_quiet),
             ("type-str", type_str), ("type-none-for-string", type_none_for_string),
