@@ -4,7 +4,8 @@ Like tests/harness.c: one line per check, PASS: name, FAIL: name: why or
 SKIP: name: why, for tests/run-tests.sh to count; the exit status is 1
 when a check failed.  The tests import the module built in the tree:
 python/ goes first on sys.path, and the module's rpath finds
-core/libguestkit.so.  Scratch files go under tests/out/python-NAME/.
+core/libguestkit.so.  Scratch files go under tests/out/python-NAME/,
+removed at the end when every check passed.
 """
 import os
 import shutil
@@ -68,10 +69,16 @@ def import_guestfs():
     return guestfs
 
 
+scratch = []
+
+
 def scratch_dir(name):
+    """An empty tests/out/python-NAME/, removed by done() unless a check
+    failed (then it is kept to look at)."""
     d = os.path.join(TOP, "tests", "out", "python-%s" % name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
+    scratch.append(d)
     return d
 
 
@@ -83,4 +90,7 @@ def scratch_disk(d, name, mib):
 
 
 def done():
+    if not failed:
+        for d in scratch:
+            shutil.rmtree(d, ignore_errors=True)
     sys.exit(1 if failed else 0)
