@@ -55,7 +55,11 @@ def raises(exc, fn, *args, **kw):
 def import_guestfs():
     """The in-tree module, or exit after a SKIP/FAIL saying why."""
     flags = os.path.join(TOP, "tests", "out", "build-flags")
-    if os.path.exists(flags) and "-fsanitize" in open(flags).read():
+    sanitized = False
+    if os.path.exists(flags):
+        with open(flags) as f:
+            sanitized = "-fsanitize" in f.read()
+    if sanitized:
         skip("python", "the library is built with a sanitizer; python3 is not")
         sys.exit(77)
     try:

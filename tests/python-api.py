@@ -378,8 +378,8 @@ def context_manager():
 
 
 def every_call_a_method():
-    calls = [line.split("\t")[0] for line in open(os.path.join(gktest.TOP, "schemas", "actions.tsv"))
-             if line.strip() and not line.startswith("#")]
+    with open(os.path.join(gktest.TOP, "schemas", "actions.tsv")) as f:
+        calls = [line.split("\t")[0] for line in f if line.strip() and not line.startswith("#")]
     missing = [c for c in calls if not callable(getattr(guestfs.GuestFS, c, None))]
     assert not missing and len(calls) > 250, missing
 
