@@ -1,16 +1,15 @@
 /* python/bench-isfile.c: the C half of make bench's Python figure
- * (tests/bench-python.sh): the round trip of guestfs_is_file from C,
- * timed the same way as the Python half times g.is_file.
- *
- * usage: bench-isfile DISK CALLS
- * DISK is a scratch image made by the script (partitioned and formatted
- * here).  Prints "c_is_file MEDIAN_US us".  A benchmark: asserts nothing.
+ * (tests/bench-python.sh), a shared object the script loads with ctypes.
+ * gk_bench_is_file times n calls of guestfs_is_file on a handle the
+ * Python side opened (GuestFS._o), the same way the script times
+ * g.is_file, so both run against one appliance, in turns, under the
+ * same load.  A benchmark: it asserts nothing.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include <guestfs.h>
+
+int gk_bench_is_file (guestfs_h *g, const char *path, int n, double *us);
 
 static double
 now_us (void)
@@ -20,39 +19,15 @@ now_us (void)
   return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
-static int
-cmp (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
+/* us[i] = the time of call i in microseconds; 0, or -1 if a call failed. */
 int
-main (int argc, char *argv[])
+gk_bench_is_file (guestfs_h *g, const char *path, int n, double *us)
 {
-  int calls = argc > 2 ? atoi (argv[2]) : 0;
-  double *t = calloc (calls > 0 ? (size_t) calls : 1, sizeof *t);
-  guestfs_h *g;
-
-  if (argc != 3 || calls < 1 || t == NULL) {
-    fprintf (stderr, "usage: %s DISK CALLS\n", argv[0]);
-    return 1;
-  }
-  if ((g = guestfs_create ()) == NULL ||
-      guestfs_add_drive (g, argv[1]) == -1 || guestfs_launch (g) == -1 ||
-      guestfs_part_disk (g, "/dev/sda", "mbr") == -1 ||
-      guestfs_mkfs (g, "ext4", "/dev/sda1") == -1 ||
-      guestfs_mount (g, "/dev/sda1", "/") == -1)
-    return 1;
-  for (int i = 0; i < calls; i++) {
+  for (int i = 0; i < n; i++) {
     double t0 = now_us ();
-    if (guestfs_is_file (g, "/lost+found") == -1)
-      return 1;
-    t[i] = now_us () - t0;
+    if (guestfs_is_file (g, path) == -1)
+      return -1;
+    us[i] = now_us () - t0;
   }
-  qsort (t, (size_t) calls, sizeof *t, cmp);
-  printf ("c_is_file %.1f us\n", t[calls / 2]);
-  guestfs_close (g);
-  free (t);
   return 0;
 }

@@ -477,6 +477,22 @@ gp_exit_ctx (struct gp_handle *self, PyObject *args)
   Py_RETURN_FALSE;              /* exceptions from the block propagate */
 }
 
+/* GuestFS._o: the C handle as a PyCapsule named "guestfs_h", as in
+ * libguestfs's binding, for C code working on the same handle (the
+ * bench's C loop); None once closed.  Not valid after close. */
+static PyObject *
+handle_get_o (struct gp_handle *self, void *unused)
+{
+  if (self->g == NULL)
+    Py_RETURN_NONE;
+  return PyCapsule_New (self->g, "guestfs_h", NULL);
+}
+
+static PyGetSetDef handle_getset[] = {
+  { "_o", (getter) handle_get_o, NULL, "the C handle (a PyCapsule), or None once closed", NULL },
+  { NULL, NULL, NULL, NULL, NULL }
+};
+
 static PyTypeObject gp_handle_type = {
   PyVarObject_HEAD_INIT (NULL, 0)
   .tp_name = "guestfs.GuestFS",
@@ -492,6 +508,7 @@ static PyTypeObject gp_handle_type = {
   .tp_init = (initproc) handle_init,
   .tp_dealloc = (destructor) handle_dealloc,
   .tp_methods = gp_methods,
+  .tp_getset = handle_getset,
 };
 
 /* ---- The module ---- */

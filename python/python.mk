@@ -23,7 +23,7 @@ PY_OBJS  := python/guestfs.o python/guestfs-gen.o
 PY_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -I$(PY_INC) -Icore/include -Ipython
 PY_LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS))
 
-all: $(PY_MODULE) python/bench-isfile
+all: $(PY_MODULE) python/bench-isfile.so
 
 python/guestfs-gen.c: schemas/actions.tsv schemas/structs.tsv schemas/generate.py python/generate-py.py
 	$(PY3) python/generate-py.py . $@
@@ -38,9 +38,9 @@ $(PY_OBJS): $(BUILD_FLAGS_STAMP)
 $(PY_MODULE): $(PY_OBJS) $(LIBGUESTKIT_SO) core/libguestkit.so
 	$(CC) -shared $(PY_LDFLAGS) -o $@ $(PY_OBJS) -Lcore -lguestkit -Wl,-rpath,$(abspath core)
 
-# The C side of make bench's Python figure (tests/bench-python.sh).
-python/bench-isfile: python/bench-isfile.c $(LIBGUESTKIT_SO) core/libguestkit.so
-	$(CC) $(CFLAGS) -Icore/include -o $@ $< $(LDFLAGS) $(GK_LIBS)
+# The C side of make bench's Python figure (tests/bench-python.sh loads it).
+python/bench-isfile.so: python/bench-isfile.c $(LIBGUESTKIT_SO) core/libguestkit.so
+	$(CC) $(PY_CFLAGS) -shared -o $@ $< $(PY_LDFLAGS) $(GK_LIBS)
 
 VM_TESTS += tests/python-api.py tests/python-threads.py tests/python-inspect.py
 QUICK_TESTS += tests/python-install.py
@@ -71,6 +71,6 @@ install-python-list:
 	@echo $(PY_SITEDIR)/guestfs$(PY_EXT)
 .PHONY: install-python uninstall-python install-python-list
 
-CLEAN_FILES += $(PY_OBJS) $(PY_OBJS:.o=.d) python/guestfs-gen.c python/guestfs*.so \
-  python/inst/* python/bench-isfile
+CLEAN_FILES += $(PY_OBJS) $(PY_OBJS:.o=.d) python/guestfs-gen.c python/*.so \
+  python/inst/*
 -include $(wildcard python/*.d)
