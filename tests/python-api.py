@@ -358,7 +358,9 @@ def value_nul():
 
 def closed_handle():
     h = guestfs.GuestFS()
+    assert type(h._o).__name__ == "PyCapsule", h._o     # the C handle
     h.close()
+    assert h._o is None
     e = raises(guestfs.ClosedHandle, h.get_memsize)
     assert isinstance(e, ValueError) and "closed" in str(e) and "get_memsize" in str(e), e
     raises(guestfs.ClosedHandle, h.add_drive_opts, "/x", format="raw")
