@@ -49,7 +49,7 @@ DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   libyaml-dev libsqlite3-dev sqlite3 libedit-dev tmux \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
   dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev db5.3-util \
-  mmdebstrap chromium slurm-wlm munge python3-yaml man-db groff-base
+  mmdebstrap chromium slurm-wlm munge python3-yaml man-db groff-base python3-dev
 # chromium is for the tests only: tests/audit-html.sh renders the HTML
 # fleet report in it (headless).  Large, but the issue asks for a real browser.
 # man-db and groff-base: tests/man-pages.sh renders every generated man
@@ -62,6 +62,7 @@ include core/core.mk
 include guestd/guestd.mk
 include appliance/appliance.mk
 include tests/tests.mk
+include python/python.mk
 -include runner/runner.mk
 
 .PHONY: all deps generate quick check demo bench clean base
