@@ -16,16 +16,15 @@ INST_INC   := $(PREFIX)/include
 INST_BIN   := $(PREFIX)/bin
 INST_APPL  := $(PREFIX)/lib/guestkit
 INST_MAN   := $(PREFIX)/share/man
-INST_PY    := $(PREFIX)/lib/python3/dist-packages
 INST_PC    := $(INST_LIB)/pkgconfig
 
 INST_DIR   := core/inst
 INST_HEADERS := $(wildcard core/include/*.h)
 INST_SUPERMIN := $(notdir $(wildcard appliance/supermin.d/*))
 # Filled by the man page fragment (man/man.mk: every generated page, to
-# PREFIX/share/man/manN by its section) and the Python one.
+# PREFIX/share/man/manN by its section).  The Python module goes where
+# Debian's python3 looks for PREFIX (python/python.mk: PY_SITEDIR).
 INSTALL_MAN_PAGES ?=
-INSTALL_PY_MODULE ?=
 
 INSTALL_LIST = $(INST_LIB)/libguestkit.so.0 $(INST_LIB)/libguestkit.so \
   $(INST_LIB)/libguestkit.a $(INST_PC)/libguestkit.pc \
@@ -34,10 +33,10 @@ INSTALL_LIST = $(INST_LIB)/libguestkit.so.0 $(INST_LIB)/libguestkit.so \
   $(INST_APPL)/guestkit-build-appliance \
   $(addprefix $(INST_APPL)/supermin.d/,$(INST_SUPERMIN)) \
   $(foreach m,$(INSTALL_MAN_PAGES),$(INST_MAN)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
-  $(if $(INSTALL_PY_MODULE),$(INST_PY)/$(notdir $(INSTALL_PY_MODULE)))
+  $(PY_SITEDIR)/guestfs$(PY_EXT)
 # Directories install creates that uninstall removes when left empty.
 INSTALL_DIRS := $(INST_APPL)/supermin.d $(INST_APPL) $(INST_PC) \
-  $(INST_MAN)/man1 $(INST_MAN)/man3 $(INST_MAN)/man5 $(INST_MAN) $(INST_PY)
+  $(INST_MAN)/man1 $(INST_MAN)/man3 $(INST_MAN)/man5 $(INST_MAN)
 
 INST_OBJS := $(filter-out core/handle.o,$(CORE_OBJS)) $(INST_DIR)/handle.o
 
@@ -57,7 +56,7 @@ install-build: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@TIRPC_LIBS@|$(TIRPC_LIBS)|' \
 	  core/libguestkit.pc.in > $(INST_DIR)/libguestkit.pc
 
-install: install-build
+install: install-build install-python
 	install -d $(DESTDIR)$(INST_LIB) $(DESTDIR)$(INST_INC) $(DESTDIR)$(INST_BIN) \
 	  $(DESTDIR)$(INST_PC) $(DESTDIR)$(INST_APPL)/supermin.d
 	install -m 755 $(INST_DIR)/libguestkit.so.0 $(DESTDIR)$(INST_LIB)/
@@ -71,10 +70,8 @@ install: install-build
 	  $(DESTDIR)$(INST_APPL)/supermin.d/
 	$(foreach m,$(INSTALL_MAN_PAGES),install -D -m 644 $(m) \
 	  $(DESTDIR)$(INST_MAN)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
-	$(if $(INSTALL_PY_MODULE),install -D -m 644 $(INSTALL_PY_MODULE) \
-	  $(DESTDIR)$(INST_PY)/$(notdir $(INSTALL_PY_MODULE)))
 
-uninstall:
+uninstall: uninstall-python
 	rm -f $(addprefix $(DESTDIR),$(INSTALL_LIST))
 	-rmdir $(addprefix $(DESTDIR),$(INSTALL_DIRS)) 2>/dev/null || true
 

@@ -271,8 +271,8 @@ install_by_name (struct rn_sctx *c, char *const *names, struct rn_strv *done)
     rn_buf_addc (&list, ' ');
     rn_buf_adds (&list, names[i]);
   }
-  cmd = rn_asprintf (APT_ENV "install -d%s 2>&1", list.s);
-  if (apt (c, "install: apt-get update", "apt-get -q -o Acquire::Retries=2 update 2>&1") == -1 ||
+  cmd = rn_asprintf (APT_ENV "install -d%s", list.s);
+  if (apt (c, "install: apt-get update", "apt-get -q -o Acquire::Retries=2 update") == -1 ||
       apt (c, "install: apt-get install -d (download)", cmd) == -1)
     goto out;
   /* what the downloaded packages will write, before they do */
@@ -288,7 +288,7 @@ install_by_name (struct rn_sctx *c, char *const *names, struct rn_strv *done)
       free (path);
     }
   free (cmd);
-  cmd = rn_asprintf (APT_ENV "install%s 2>&1", list.s);
+  cmd = rn_asprintf (APT_ENV "install%s", list.s);
   if (apt (c, "install: apt-get install", cmd) == -1)
     goto out;
   if ((after = installed_all (c)) == NULL) {

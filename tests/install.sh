@@ -27,6 +27,18 @@ for f in lib/libguestkit.so.0 lib/libguestkit.so lib/libguestkit.a include/guest
     lib/guestkit/supermin.d/packages; do
   [ -e "$dest/usr/local/$f" ] || fail "install-has-$f" "missing"
 done
+# The Python module: the installed copy imports with the installed
+# library (its rpath), not the tree's.
+py=$(make -s install-python-list PREFIX=/usr/local)
+if [ -s "$dest$py" ] && readelf -d "$dest$py" | grep -q 'R.*PATH.*\[/usr/local/lib\]' &&
+   PYTHONPATH=$(dirname "$dest$py") LD_LIBRARY_PATH=$dest/usr/local/lib /usr/bin/python3 -c '
+import guestfs, sys
+assert guestfs.__file__.startswith(sys.argv[1]), guestfs.__file__
+libs = [l.split()[-1] for l in open("/proc/self/maps") if "libguestkit" in l]
+assert libs and all(l.startswith(sys.argv[1]) for l in libs), libs
+g = guestfs.GuestFS(); g.set_memsize(300); assert g.get_memsize() == 300; g.close()' "$dest" 2>"$out/py.err"; then
+  pass install-python-module
+else fail install-python-module "$py: $(readelf -d "$dest$py" | grep PATH) $(tail -2 "$out/py.err" 2>/dev/null)"; fi
 # The man pages: every generated one, by section, found by man(1) there.
 man=$dest/usr/local/share/man missing=
 for p in $(python3 schemas/generate-man.py --list .); do
