@@ -10,6 +10,7 @@
 #ifndef GK_H
 #define GK_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -74,6 +75,16 @@ struct guestfs_h {
 
   /* The running appliance. */
   pid_t pid;                   /* qemu, 0 when none */
+  /* Across threads (child.c): the thread in a call or in close holds
+   * use_lock (recursively, use_depth deep); kill_subprocess from another
+   * thread only signals, through pidfd, which child_lock guards and which
+   * is closed only after qemu has been reaped. */
+  pthread_mutex_t use_lock;
+  unsigned use_depth;          /* the holder's nesting, under use_lock */
+  pthread_t user;              /* the thread of the last call, under use_lock */
+  int has_user;                /* user is set */
+  pthread_mutex_t child_lock;
+  int pidfd;                   /* qemu's pidfd, -1 when none */
   pid_t recovery_pid;          /* watchdog process, 0 when none */
   int sock;                    /* channel to guestd, -1 when none */
   int console;                 /* qemu's stdout+stderr, -1 when none */
@@ -159,6 +170,18 @@ size_t gk_clean_text (char *s, size_t n);
 /* child.c: the qemu process */
 void gk_child_died (guestfs_h *g, const char *call);
 void gk_shutdown (guestfs_h *g);
+void gk_child_init (guestfs_h *g);     /* in create: locks, no pidfd */
+void gk_child_fini (guestfs_h *g);     /* in close, before the free */
+void gk_child_started (guestfs_h *g);  /* qemu is g->pid: take its pidfd */
+/* Enter / leave a call or close on this thread (use_lock).  For
+ * kill_subprocess (kill set) gk_use_begin returns 1 when the handle is
+ * another thread's (in a call now, or the last to make one), or this
+ * thread is inside a call: then nothing of the handle may be touched
+ * but the pidfd, and gk_use_end is not called. */
+int gk_use_begin (guestfs_h *g, int kill);
+void gk_use_end (guestfs_h *g);
+int gk_use_try (guestfs_h *g);         /* gk_use_begin, or -1 if held */
+int gk_use_remote (int clear);         /* this thread's kill is such a one */
 
 /* appliance.c: finding and caching the appliance */
 struct gk_appliance {

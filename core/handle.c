@@ -58,12 +58,16 @@ static void
 sync_at_exit (void)
 {
   pthread_mutex_lock (&handles_lock);
-  for (guestfs_h *g = handles; g; g = g->next_handle)
+  for (guestfs_h *g = handles; g; g = g->next_handle) {
+    if (gk_use_try (g) == -1)
+      continue;                 /* in a call in another thread */
     if (g->state == GK_READY && g->autosync) {
       guestfs_umount_all (g);
       guestfs_sync (g);
       gk_shutdown (g);
     }
+    gk_use_end (g);
+  }
   pthread_mutex_unlock (&handles_lock);
 }
 
@@ -105,6 +109,7 @@ guestfs_create (void)
     return NULL;
   g->state = GK_CONFIG;
   g->sock = g->console = -1;
+  gk_child_init (g);
   g->error_cb = gk_default_error_handler;
   g->recovery_proc = 1;
   g->memsize = env_int ("LIBGUESTFS_MEMSIZE", 128, 1024 * 1024, GK_DEFAULT_MEMSIZE);
@@ -118,7 +123,9 @@ guestfs_create (void)
   v = getenv ("LIBGUESTFS_APPEND");
   g->append = v && *v ? strdup (v) : NULL;
   if (g->path == NULL || g->qemu == NULL || (v && *v && g->append == NULL)) {
-    free (g->path); free (g->qemu); free (g->append); free (g);
+    free (g->path); free (g->qemu); free (g->append);
+    gk_child_fini (g);
+    free (g);
     return NULL;
   }
   list_add (g);
@@ -139,12 +146,14 @@ guestfs_close (guestfs_h *g)
   if (g == NULL)
     return;
   list_remove (g);
+  gk_use_begin (g, 0);          /* a kill from another thread only signals */
   if (g->state == GK_READY && g->autosync) {
     /* Best effort: errors here only reach the error handler. */
     guestfs_umount_all (g);
     guestfs_sync (g);
   }
   gk_shutdown (g);
+  gk_use_end (g);
   gk_inspect_free (g);
   free_drives (g);
   for (size_t i = 0; i < g->nqemu_params; i++)
@@ -155,6 +164,7 @@ guestfs_close (guestfs_h *g)
   free (g->append);
   free (g->last_error);
   free (g->msgbuf);
+  gk_child_fini (g);
   free (g);
 }
 

@@ -511,6 +511,7 @@ gk_launch_boot (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
     g->pid = 0;
     goto out;
   }
+  gk_child_started (g);
   if (g->recovery_proc && boot->mode != GK_BOOT_TEMPLATE)
     g->recovery_pid = start_recovery (getpid (), g->pid);
   if (boot->mode != GK_BOOT_COLD &&

@@ -533,6 +533,7 @@ call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
 
   if (gk_enter (g, a, args) == -1)
     return -1;
+  gk_use_end (g);               /* gk_call holds the handle (child.c) */
   if (!a->done) {
     gk_not_supported (g, a);
     return -1;
@@ -649,8 +650,10 @@ gk_call (guestfs_h *g, const struct gk_action *a, union gk_val *args,
 {
   int r;
 
+  gk_use_begin (g, 0);
   g->call_deadline = g->call_timeout > 0 ? gk_now () + g->call_timeout : 0;
   r = call (g, a, args, ret);
   g->call_deadline = 0;
+  gk_use_end (g);
   return r;
 }

@@ -112,20 +112,27 @@ gk_trace_call (guestfs_h *g, const struct gk_action *a,
 int
 gk_enter (guestfs_h *g, const struct gk_action *a, const union gk_val *args)
 {
+  if (gk_use_begin (g, a == &gk_actions[GK_ACTION_kill_subprocess]) == 1)
+    return 0;                   /* a kill from outside: see child.c */
   g->error_pending = 0;
   gk_trace_call (g, a, args);
-  if (gk_check_state (g, a) == -1 || gk_check_args (g, a, args) == -1)
+  if (gk_check_state (g, a) == -1 || gk_check_args (g, a, args) == -1) {
+    gk_use_end (g);
     return -1;
+  }
   return 0;
 }
 
 void
 gk_leave (guestfs_h *g, const struct gk_action *a, int failed)
 {
+  if (a == &gk_actions[GK_ACTION_kill_subprocess] && gk_use_remote (1))
+    return;
   if (g->trace && failed) {
     printf ("%s = error\n", a->name);
     fflush (stdout);
   }
+  gk_use_end (g);
 }
 
 void

@@ -10,6 +10,9 @@
 
 static guestfs_h *g;
 
+#define AUG_NO_LOAD          32 /* augeas.h's flags (not in guestfs.h) */
+#define AUG_NO_MODL_AUTOLOAD 64
+
 #define HOSTS "127.0.0.1 localhost\n192.168.0.1 host1 alias1\n"
 
 static int
@@ -162,6 +165,125 @@ t_close (void)
   CHECK_ERR (g, "aug_save");
 }
 
+/* aug_init at ROOT loading /etc/hosts: with every module autoloaded
+ * (flags 0), or, quicker, with the Hosts lens named by hand. */
+static int
+init_hosts (const char *root, int autoload)
+{
+  if (autoload)
+    return guestfs_aug_init (g, root, 0);
+  return guestfs_aug_init (g, root, AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) == -1 ||
+    guestfs_aug_set (g, "/augeas/load/h/lens", "Hosts.lns") == -1 ||
+    guestfs_aug_set (g, "/augeas/load/h/incl", "/etc/hosts") == -1 ||
+    guestfs_aug_load (g) == -1 ? -1 : 0;
+}
+
+/* Guest symlinks resolve inside the root given to aug_init.  ROOT's
+ * etc/hosts points at TARGET (absolute, or climbing with ../); the file
+ * it must reach is ROOT/etc/shadow, while OUTSIDE (a guest file outside
+ * ROOT, where Augeas's own path resolution would land) keeps its text. */
+static void
+symlinked_hosts (const char *root, const char *target, const char *outside, int autoload)
+{
+  char *hosts = NULL, *shadow = NULL, *s;
+
+  CHECK (asprintf (&hosts, "%s/etc/hosts", strcmp (root, "/") ? root : "") > 0 &&
+         asprintf (&shadow, "%s/etc/shadow", strcmp (root, "/") ? root : "") > 0, "asprintf");
+  guestfs_rm_rf (g, hosts);
+  CHECK (guestfs_ln_s (g, target, hosts) == 0, "ln -s %s: %s", target, guestfs_last_error (g));
+  CHECK (guestfs_write_file (g, shadow, "10.9.8.7 guestshadow\n", 0) == 0, "write %s", shadow);
+  if (outside)
+    CHECK (guestfs_write_file (g, outside, "10.1.1.1 outside\n", 0) == 0, "write %s", outside);
+  CHECK (init_hosts (root, autoload) == 0, "aug_init: %s", guestfs_last_error (g));
+  CHECK (get_is ("/files/etc/hosts/1/canonical", "guestshadow"),
+         "%s -> %s: the tree is not %s: %s", hosts, target, shadow, guestfs_last_error (g));
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/1/canonical", "edited") == 0,
+         "aug_set: %s", guestfs_last_error (g));
+  CHECK (guestfs_aug_save (g) == 0, "aug_save: %s", guestfs_last_error (g));
+  s = guestfs_cat (g, shadow);
+  CHECK (s && strcmp (s, "10.9.8.7 edited\n") == 0, "%s -> %s: %s is '%s'", hosts, target,
+         shadow, s ? s : "(null)");
+  free (s);
+  if (outside) {
+    s = guestfs_cat (g, outside);
+    CHECK (s && strcmp (s, "10.1.1.1 outside\n") == 0, "%s -> %s: %s outside the root "
+           "became '%s'", hosts, target, outside, s ? s : "(null)");
+    free (s);
+  }
+  s = guestfs_readlink (g, hosts);
+  CHECK (s && strcmp (s, target) == 0, "the symlink was replaced: '%s'", s ? s : "(null)");
+  free (s);
+  CHECK (guestfs_aug_close (g) == 0, "aug_close");
+  free (hosts);
+  free (shadow);
+}
+
+static void
+t_symlinks (void)
+{
+  CHECK (guestfs_mkdir_p (g, "/jail/etc") == 0, "mkdir_p: %s", guestfs_last_error (g));
+  symlinked_hosts ("/", "/etc/shadow", NULL, 1);
+  symlinked_hosts ("/", "../../../etc/shadow", NULL, 0);
+  /* Rooted at /jail: without the chroot, ../../etc/shadow from
+   * /jail/etc is the guest's /etc/shadow, outside the root. */
+  symlinked_hosts ("/jail", "/etc/shadow", "/etc/shadow", 0);
+  symlinked_hosts ("/jail", "../../etc/shadow", "/etc/shadow", 1);
+  symlinked_hosts ("/jail", "../../../../etc/shadow", "/etc/shadow", 0);
+  /* A symlinked root resolves inside the sysroot too. */
+  CHECK (guestfs_ln_s (g, "/jail", "/jaillink") == 0, "ln -s: %s", guestfs_last_error (g));
+  symlinked_hosts ("/jaillink", "../../etc/shadow", "/etc/shadow", 0);
+  guestfs_rm_rf (g, "/etc/hosts");
+  CHECK (guestfs_write_file (g, "/etc/hosts", HOSTS, 0) == 0, "write_file");
+}
+
+/* Lenses come from the appliance only, also when named after aug_init
+ * without the modules autoloaded (as the runner's steps do): Hosts.lns
+ * loads, and a lens the appliance lacks is not taken from the guest's
+ * own load path even when the guest has one of that name. */
+static void
+t_lenses (void)
+{
+  static const char guest_lens[] =
+    "module Guestonly =\n  let lns = [ label \"line\" . store /[^\\n]+/ . del \"\\n\" \"\\n\" ] *\n";
+  char *s;
+
+  CHECK (guestfs_aug_init (g, "/", AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) == 0, "aug_init: %s",
+         guestfs_last_error (g));
+  CHECK (guestfs_aug_set (g, "/augeas/load/h/lens", "Hosts.lns") == 0 &&
+         guestfs_aug_set (g, "/augeas/load/h/incl", "/etc/hosts") == 0, "aug_set load");
+  CHECK (guestfs_aug_load (g) == 0, "aug_load: %s", guestfs_last_error (g));
+  CHECK (get_is ("/files/etc/hosts/2/canonical", "host1"), "Hosts.lns after the chroot: %s",
+         guestfs_last_error (g));
+  CHECK (nmatch ("/augeas/load/h/error") == 0, "a load error for Hosts.lns");
+  CHECK (nmatch ("/augeas/text") == 0 && nmatch ("/augeas/guestkit-lens-probe") == 0,
+         "the lens lookup left nodes behind");
+  CHECK (guestfs_aug_set (g, "/files/etc/hosts/2/canonical", "lensed") == 0, "aug_set");
+  CHECK (guestfs_aug_save (g) == 0, "aug_save: %s", guestfs_last_error (g));
+  s = guestfs_cat (g, "/etc/hosts");
+  CHECK (s && strstr (s, "192.168.0.1 lensed"), "saved: '%s'", s ? s : "(null)");
+  free (s);
+  CHECK (guestfs_aug_close (g) == 0, "aug_close");
+  CHECK (guestfs_write_file (g, "/etc/hosts", HOSTS, 0) == 0, "write_file");
+
+  CHECK (guestfs_mkdir_p (g, "/usr/share/augeas/lenses/dist") == 0 &&
+         guestfs_write_file (g, "/usr/share/augeas/lenses/guestonly.aug", guest_lens, 0) == 0 &&
+         guestfs_write_file (g, "/usr/share/augeas/lenses/dist/guestonly.aug", guest_lens, 0) == 0,
+         "the guest's lens: %s", guestfs_last_error (g));
+  CHECK (guestfs_aug_init (g, "/", AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) == 0, "aug_init: %s",
+         guestfs_last_error (g));
+  CHECK (guestfs_aug_set (g, "/augeas/load/x/lens", "Guestonly.lns") == 0 &&
+         guestfs_aug_set (g, "/augeas/load/x/incl", "/etc/hosts") == 0, "aug_set load");
+  CHECK (guestfs_aug_load (g) == 0, "aug_load: %s", guestfs_last_error (g));
+  CHECK (nmatch ("/files/etc/hosts/line") == 0, "the guest's own lens was loaded");
+  s = guestfs_aug_get (g, "/augeas/load/x/error");
+  CHECK (s && strcmp (s, "Can not find lens Guestonly.lns") == 0,
+         "the missing lens's error: %s", s ? s : guestfs_last_error (g));
+  free (s);
+  CHECK (get_is ("/augeas/load/x/lens", "Guestonly.lns"), "the lens name was not restored");
+  CHECK (guestfs_aug_close (g) == 0, "aug_close");
+  guestfs_rm_rf (g, "/usr");
+}
+
 int
 main (void)
 {
@@ -178,6 +300,8 @@ main (void)
     th_run ("augeas-ls", t_ls);
     th_run ("augeas-save-load", t_save_load);
     th_run ("augeas-close", t_close);
+    th_run ("augeas-guest-symlinks", t_symlinks);
+    th_run ("augeas-appliance-lenses", t_lenses);
     guestfs_close (g);
   }
   unlink (disk);

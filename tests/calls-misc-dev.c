@@ -192,9 +192,54 @@ t_available (void)
   CHECK_ERR (g, "getcon: the selinux feature is not available in this appliance");
   CHECK (guestfs_setcon (g, "system_u:system_r:kernel_t:s0") == -1, "setcon without SELinux");
   CHECK_ERR (g, "setcon: the selinux feature is not available");
+}
+
+/* grub_install runs the guest's grub-install chrooted into the guest: a
+ * stand-in script (the host's dash as the guest's /bin/sh, builtins only)
+ * records its arguments and writes ROOT/boot/grub/marker, where the guest's /boot is
+ * an absolute symlink to /realboot: the file must land in the guest's
+ * /realboot. */
+static void
+t_grub_install (void)
+{
+  static const char *const files[][2] = {
+    { "/bin/dash", "/bin/sh" },
+    { "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6" },
+    { "/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2" },
+  };
+  static const char script[] =
+    "#!/bin/sh\necho \"$@\" > /grub-args\nr=${1#--root-directory=}\n"
+    "echo installed > $r/boot/grub/marker\n";
+  char *s;
+
   CHECK (guestfs_mount (g, "/dev/sda1", "/") == 0, "mount: %s", guestfs_last_error (g));
   CHECK (guestfs_grub_install (g, "/", "/dev/sda") == -1, "grub_install without grub");
-  CHECK_ERR (g, "grub_install: grub is not available in this appliance");
+  CHECK_ERR (g, "grub-install");
+  CHECK (guestfs_grub_install (g, "/nosuchdir", "/dev/sda") == -1, "a missing root");
+  CHECK_ERR (g, "root /nosuchdir");
+  CHECK (guestfs_mkdir_p (g, "/lib/x86_64-linux-gnu") == 0 && guestfs_mkdir_p (g, "/lib64") == 0 &&
+         guestfs_mkdir_p (g, "/bin") == 0 && guestfs_mkdir_p (g, "/usr/sbin") == 0 &&
+         guestfs_mkdir_p (g, "/dev") == 0 && guestfs_mkdir_p (g, "/proc") == 0 &&
+         guestfs_mkdir_p (g, "/sys") == 0 && guestfs_mkdir_p (g, "/realboot/grub") == 0 &&
+         guestfs_ln_s (g, "/realboot", "/boot") == 0, "guest tree: %s", guestfs_last_error (g));
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    CHECK (guestfs_upload (g, files[i][0], files[i][1]) == 0, "upload %s: %s",
+           files[i][0], guestfs_last_error (g));
+  CHECK (guestfs_write_file (g, "/usr/sbin/grub-install", script, 0) == 0 &&
+         guestfs_chmod (g, 0755, "/usr/sbin/grub-install") == 0 &&
+         guestfs_chmod (g, 0755, "/bin/sh") == 0 &&
+         guestfs_chmod (g, 0755, "/lib64/ld-linux-x86-64.so.2") == 0,
+         "install the script: %s", guestfs_last_error (g));
+  CHECK (guestfs_grub_install (g, "/", "/dev/sda") == 0, "grub_install: %s",
+         guestfs_last_error (g));
+  s = guestfs_cat (g, "/grub-args");
+  CHECK (s && strcmp (s, "--root-directory=/ /dev/sda\n") == 0, "grub-install got '%s'",
+         s ? s : "(null)");
+  free (s);
+  s = guestfs_cat (g, "/realboot/grub/marker");
+  CHECK (s && strcmp (s, "installed\n") == 0, "guest /realboot/grub/marker: '%s'",
+         s ? s : "(null)");
+  free (s);
   CHECK (guestfs_umount_all (g) == 0, "umount_all");
 }
 
@@ -332,6 +377,7 @@ main (void)
     th_run ("misc-dev-mount-loop", t_mount_loop);
     th_run ("misc-dev-mkmountpoint", t_mkmountpoint);
     th_run ("misc-dev-available", t_available);
+    th_run ("misc-dev-grub-install", t_grub_install);
     th_run ("misc-dev-modprobe", t_modprobe);
     th_run ("misc-dev-ntfs-3g-probe", t_ntfs_3g_probe);
     th_run ("misc-dev-inotify", t_inotify);

@@ -8,9 +8,17 @@
  * long as one thread uses it at a time), calls on the received handle,
  * and close.  Built and run under SANITIZE=thread this is the data-race
  * check of the library.
+ *
+ * Then a watchdog thread hammers guestfs_kill_subprocess on one handle
+ * while its owner makes calls, sees the appliance die and reaps it, and
+ * while the owner closes the handle: the watchdog's kills only signal
+ * (through qemu's pidfd, child.c), never reap or release from under the
+ * owner, and find nothing to kill once qemu has been reaped.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
 
 #include "harness.h"
 
@@ -129,6 +137,111 @@ t_threads (void)
     CHECK (workers[i].why[0] == '\0', "%s", workers[i].why);
 }
 
+/* The watchdog: kill_subprocess in a loop until told to stop. */
+struct hammer {
+  guestfs_h *g;
+  pthread_t t;
+  atomic_int stop;
+  atomic_long sent, none;       /* kill_subprocess returned 0 / -1 */
+  int joined;                   /* the quit callback stopped it */
+};
+
+static void *
+hammer_run (void *arg)
+{
+  struct hammer *h = arg;
+
+  while (!atomic_load (&h->stop)) {
+    if (guestfs_kill_subprocess (h->g) == 0)
+      atomic_fetch_add (&h->sent, 1);
+    else
+      atomic_fetch_add (&h->none, 1);
+    sched_yield ();
+  }
+  return NULL;
+}
+
+static int
+hammer_start (struct hammer *h, guestfs_h *g)
+{
+  h->g = g;
+  h->joined = 0;
+  atomic_store (&h->stop, 0);
+  atomic_store (&h->sent, 0);
+  atomic_store (&h->none, 0);
+  return pthread_create (&h->t, NULL, hammer_run, h);
+}
+
+static void
+hammer_stop (struct hammer *h)
+{
+  atomic_store (&h->stop, 1);
+  pthread_join (h->t, NULL);
+  h->joined++;
+}
+
+/* Runs in the owner's thread once qemu has been reaped, inside close:
+ * the watchdog ran through the whole shutdown. */
+static void
+quit_stops_hammer (guestfs_h *g, void *data)
+{
+  hammer_stop (data);
+}
+
+static void
+t_kill_watchdog (void)
+{
+  static struct hammer h;
+  char *disk = th_scratch ("threads-kill", 8);
+  const char *imgs[] = { disk, NULL };
+  guestfs_h *g;
+  long before, after;
+  int pings = 0, config;
+  char *err;
+
+  /* 1: the owner is in calls; the watchdog's kill ends the appliance,
+   * the owner's call fails and reaps it.  Then, reaped, the watchdog
+   * finds nothing to kill. */
+  g = th_launch (imgs, 0);
+  CHECK (g != NULL, "launch");
+  CHECK (hammer_start (&h, g) == 0, "pthread_create");
+  while (pings < 100000 && guestfs_ping_daemon (g) == 0)
+    pings++;
+  err = strdup (guestfs_last_error (g) ? guestfs_last_error (g) : "(none)");
+  config = guestfs_is_config (g);
+  before = atomic_load (&h.sent);
+  for (long n = atomic_load (&h.none); atomic_load (&h.none) < n + 200; )
+    sched_yield ();
+  after = atomic_load (&h.sent);
+  hammer_stop (&h);
+  CHECK (err && strstr (err, "exited unexpectedly"), "after %d pings the call failed "
+         "with '%s'", pings, err);
+  free (err);
+  CHECK (config == 1, "the owner did not reap: the handle is not CONFIG");
+  CHECK (before >= 1, "no kill reached qemu");
+  CHECK (after == before, "kills reported after the reap: %ld > %ld", after, before);
+  CHECK (guestfs_get_pid (g) == -1, "a pid after the reap");
+  CHECK (guestfs_kill_subprocess (g) == -1, "the owner's kill after the reap");
+  CHECK_ERR (g, "kill_subprocess");
+  guestfs_close (g);
+
+  /* 2: the owner closes while the watchdog kills; the quit callback
+   * (after the reap, inside close) stops the watchdog. */
+  for (int round = 0; round < 2; round++) {
+    g = th_launch (imgs, 0);
+    CHECK (g != NULL, "launch");
+    guestfs_set_subprocess_quit_callback (g, quit_stops_hammer, &h);
+    CHECK (hammer_start (&h, g) == 0, "pthread_create");
+    if (round == 1)
+      guestfs_ping_daemon (g);  /* the owner made a call before closing */
+    guestfs_close (g);
+    CHECK (h.joined == 1, "close: the quit callback ran %d times", h.joined);
+    CHECK (atomic_load (&h.sent) + atomic_load (&h.none) > 0, "the watchdog never ran");
+  }
+  unlink (disk);
+  free (disk);
+}
+
 int
 main (void)
 {
@@ -153,6 +266,7 @@ main (void)
     close (fd);
   }
   th_run ("threads-8-handles-4-threads", t_threads);
+  th_run ("threads-kill-watchdog", t_kill_watchdog);
   for (int i = 0; i < NTHREADS; i++) {
     for (int j = 0; j < HANDLES_PER_THREAD; j++) {
       unlink (workers[i].disks[j]);

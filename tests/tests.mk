@@ -86,6 +86,10 @@ endif
 # make check-valgrind: the library side under valgrind (memcheck), every
 # leak kind but "still reachable" and every error fatal.  The appliance's
 # qemu is not traced (no --trace-children).  Logs: tests/out/logs/valgrind-*.
+# Lines "--PID-- WARNING: unhandled amd64-linux syscall" are valgrind's
+# own notes, not errors: 3.19 does not know landlock_* (confine.c's probe)
+# or pidfd_* (child.c), which then fail with ENOSYS and take their
+# fallbacks.  Any other line in the log (an "==PID==" error) fails.
 VALGRIND ?= valgrind
 VALGRIND_FLAGS := -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
   --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
@@ -100,7 +104,7 @@ check-valgrind: all $(VALGRIND_TESTS)
 	  start=$$(date +%s); \
 	  $(VALGRIND) $(VALGRIND_FLAGS) --log-file=$$log.vg $$t >$$log.out 2>&1; rc=$$?; \
 	  secs=$$(( $$(date +%s) - start )); \
-	  if [ $$rc = 0 ] && [ ! -s $$log.vg ] && ! grep -q '^FAIL' $$log.out; then \
+	  if [ $$rc = 0 ] && ! grep -qv '^--[0-9]*-- ' $$log.vg && ! grep -q '^FAIL' $$log.out; then \
 	    echo "PASS: valgrind-$$n ($$(grep -c '^PASS' $$log.out) checks, $${secs}s)"; p=$$((p + 1)); \
 	  else \
 	    echo "FAIL: valgrind-$$n: exit $$rc, see $$log.vg and $$log.out"; f=$$((f + 1)); \
