@@ -460,6 +460,10 @@ one_arg (struct rn_shell *sh, const struct rn_call *c, int i, const char *w, str
   case RN_ARG_OPTSTRING:
     a->v[i].s = *w ? w : NULL;
     return 0;
+  case RN_ARG_BUFFERIN:        /* the word's bytes, without its NUL */
+    a->v[i].b.buf = w;
+    a->v[i].b.len = strlen (w);
+    return 0;
   case RN_ARG_FILEIN:
     a->v[i].s = strcmp (w, "-") == 0 ? "/dev/stdin" : w;
     return 0;

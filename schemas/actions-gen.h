@@ -281,7 +281,9 @@ enum gk_action_index {
   GK_ACTION_cache_list = 274,
   GK_ACTION_cache_prune = 275,
   GK_ACTION_cache_clear = 276,
-  GK_ACTION_COUNT = 277
+  GK_ACTION_pwrite = 277,
+  GK_ACTION_readdirplus = 278,
+  GK_ACTION_COUNT = 279
 };
 
 #endif /* GK_ACTIONS_GEN_H */
