@@ -420,6 +420,9 @@ two_path_change (const char *op, const char *from, const char *to,
     rn_mc_clear (m);
     if ((r = call_result (m, guestfs_rmdir (m->g, to))) != 0)
       return leave (m, r);
+  } else if (fn == guestfs_mv && rn_mc_stat (m, to, &st) == 0 &&
+             rn_mc_stat (m, from, &sf) == 0 && S_ISDIR (sf.st_mode)) {
+    return leave (m, -ENOTDIR);          /* a directory over a non-directory */
   } else if (fn == guestfs_mv && rn_mc_stat (m, to, &st) == 0 && S_ISLNK (st.st_mode)) {
     rn_mc_clear (m);                     /* mv would follow it */
     if ((r = call_result (m, guestfs_rm (m->g, to))) != 0)
