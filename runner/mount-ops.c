@@ -102,7 +102,8 @@ op_init (struct fuse_conn_info *conn, struct fuse_config *cfg)
   cfg->entry_timeout = t;
   cfg->attr_timeout = t;
   cfg->negative_timeout = m->rw ? 0.0 : t;
-  cfg->kernel_cache = !m->rw;
+  cfg->kernel_cache = !m->rw && !m->direct_io;
+  cfg->direct_io = m->direct_io;
   conn->max_write = 1u << 20;
   conn->max_readahead = 1u << 20;
   return m;

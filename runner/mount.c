@@ -28,7 +28,7 @@ struct mount_opts {
   struct rn_drives drives;
   struct rn_strv mounts;         /* -m DEV[:MNT] */
   struct rn_buf fuse_opts;       /* -o, joined by commas */
-  int inspect, rw, single, verbose;
+  int inspect, rw, single, verbose, direct_io;
   const char *mountpoint;
 };
 
@@ -51,7 +51,8 @@ usage (FILE *f)
 "  --ro                 read-only (the default): writes fail with EROFS\n"
 "  --rw                 allow changes; they are written to the images\n"
 "  -o OPTS              FUSE mount options (allow_other only if given here;\n"
-"                       nodev and nosuid are always set)\n"
+"                       nodev and nosuid are always set; direct_io: no page\n"
+"                       cache, every read goes to the appliance)\n"
 "  -s                   serve one request at a time (one FUSE thread)\n"
 "  -v, --verbose        each request on stderr\n"
 "  -h, --help           this text\n"
@@ -60,23 +61,29 @@ usage (FILE *f)
 "2 invalid options.\n");
 }
 
-/* -o OPTS: refuse what would undo nodev/nosuid. */
+/* -o OPTS: refuse what would undo nodev/nosuid; direct_io (no page
+ * cache: every read reaches the appliance) is ours, the rest libfuse's. */
 static int
 add_fuse_opts (struct mount_opts *o, const char *s)
 {
   char *copy = rn_strdup (s), *save = NULL;
 
-  for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
+  for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
     if (strcmp (t, "dev") == 0 || strcmp (t, "suid") == 0) {
       fprintf (stderr, "%s: mount: -o %s: not allowed (guest devices and setuid "
                "bits never take effect on the host)\n", rn_progname, t);
       free (copy);
       return -1;
     }
+    if (strcmp (t, "direct_io") == 0) {
+      o->direct_io = 1;
+      continue;
+    }
+    if (o->fuse_opts.len)
+      rn_buf_addc (&o->fuse_opts, ',');
+    rn_buf_adds (&o->fuse_opts, t);
+  }
   free (copy);
-  if (o->fuse_opts.len)
-    rn_buf_addc (&o->fuse_opts, ',');
-  rn_buf_adds (&o->fuse_opts, s);
   return 0;
 }
 
@@ -250,6 +257,7 @@ rn_cmd_mount (int argc, char **argv)
     goto out;
   m.rw = o.rw;
   m.verbose = o.verbose;
+  m.direct_io = o.direct_io;
   pthread_mutex_init (&m.lock, NULL);
   guestfs_set_error_handler (m.g, on_error, &m);
   r = serve (&m, &o);
