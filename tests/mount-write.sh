@@ -95,4 +95,13 @@ check mount-write-persisted-chmod [ "$(field 12 mode)" = $((0100640)) ]
 check mount-write-persisted-chown [ "$(field 13 uid):$(field 13 gid)" = 4321:77 ]
 check mount-write-persisted-truncate [ "$(field 14 size) $(field 15 size)" = "3 100000" ]
 check mount-write-persisted-utimens [ "$(field 16 mtime)" = "$(date -d '2001-02-03 04:05:06' +%s)" ]
+
+# The shell passes a word's bytes as pwrite's BufferIn; the count comes back.
+$G shell -a "$out/img" -m /dev/sda1 pwrite /data/empty "a b" 0 : pwrite /data/empty Z 5 : \
+  pread /data/empty 10 0 >"$out/pw" 2>"$out/pw.err"
+printf '3\n1\na b\0\0Z' >"$out/pw.want"
+check mount-write-shell-pwrite cmp -s "$out/pw.want" "$out/pw"
+$G shell -a "$out/img" -m /dev/sda1 pwrite /data/nope x 0 2>"$out/pw.err"; rc=$?
+if [ "$rc" = 1 ] && grep -q "No such file" "$out/pw.err"; then ok mount-write-shell-pwrite-error
+else bad mount-write-shell-pwrite-error "exit $rc: $(cat "$out/pw.err")"; fi
 exit 0
