@@ -34,6 +34,7 @@ struct rn_mfile {
   off_t boff;                    /* where buf starts in the file */
   size_t blen;                   /* bytes in buf */
   off_t next;                    /* where a sequential reader goes on */
+  unsigned gen;                  /* m->gen when buf was read */
 };
 
 static struct rn_mnt *
@@ -183,11 +184,12 @@ op_release (const char *path, struct fuse_file_info *fi)
 
 /* Copy what buf holds of [off, off+size) to out; the bytes copied. */
 static size_t
-from_buffer (struct rn_mfile *f, char *out, size_t size, off_t off)
+from_buffer (struct rn_mnt *m, struct rn_mfile *f, char *out, size_t size, off_t off)
 {
   size_t n;
 
-  if (f->buf == NULL || off < f->boff || off >= f->boff + (off_t) f->blen)
+  if (f->buf == NULL || f->gen != m->gen ||
+      off < f->boff || off >= f->boff + (off_t) f->blen)
     return 0;
   n = f->blen - (size_t) (off - f->boff);
   if (n > size)
@@ -208,7 +210,7 @@ op_read (const char *path, char *out, size_t size, off_t off,
 
   if (r)
     return leave (m, r);
-  if ((n = from_buffer (f, out, size, off)) == size) {
+  if ((n = from_buffer (m, f, out, size, off)) == size) {
     f->next = off + (off_t) n;
     return leave (m, (int) n);
   }
@@ -222,7 +224,8 @@ op_read (const char *path, char *out, size_t size, off_t off,
   f->buf = b;
   f->boff = off;
   f->blen = b ? got : 0;
-  n += from_buffer (f, out + n, size - n, off);
+  f->gen = m->gen;
+  n += from_buffer (m, f, out + n, size - n, off);
   f->next = off + (off_t) n;
   return leave (m, (int) n);
 }
@@ -324,6 +327,8 @@ enter_change (const char *op, const char *path, int *err, enum forget what)
 
   if (*err == 0 && !m->rw)
     *err = -EROFS;
+  if (*err == 0)
+    m->gen++;                      /* every open file's read-ahead is stale */
   if (*err == 0 && what == FORGET_PATH)
     rn_mc_forget (m, path);
   else if (*err == 0 && what == FORGET_ALL)
@@ -342,8 +347,6 @@ op_write (const char *path, const char *buf, size_t size, off_t off,
 
   if (r)
     return leave (m, r);
-  free (f->buf);                         /* the read-ahead is stale now */
-  f->buf = NULL;
   while (done < size) {
     size_t n = size - done > WRITE_MAX ? WRITE_MAX : size - done;
     int w = guestfs_pwrite (m->g, f->path, buf + done, n, off + (off_t) done);
@@ -482,11 +485,6 @@ op_truncate (const char *path, off_t size, struct fuse_file_info *fi)
 
   if (r)
     return leave (m, r);
-  if (fi && fi->fh) {
-    struct rn_mfile *f = (struct rn_mfile *) (uintptr_t) fi->fh;
-    free (f->buf);
-    f->buf = NULL;
-  }
   return leave (m, call_result (m, guestfs_truncate_size (m->g, path, (int64_t) size)));
 }
 

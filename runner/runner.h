@@ -995,6 +995,7 @@ struct rn_mnt {
   int dead;                  /* the appliance is gone: everything is EIO */
   int failed;                /* set by the handle's error handler */
   int direct_io;             /* -o direct_io: no kernel page cache */
+  unsigned gen;              /* bumped by every change (stale read-aheads) */
   struct rn_mcache cache;
 };
 int rn_cmd_mount (int argc, char **argv);

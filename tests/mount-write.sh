@@ -55,6 +55,13 @@ check mount-write-dd-offset [ "$(cat "$d/tree/b/1")" = "fiXYZb/1" ]
 check mount-write-binary cmp -s "$out/blob" "$d/blob"
 check mount-write-stat-after [ "$(stat -c '%a %u %g' "$d/tree/d/2" "$d/tree/d/3" | tr '\n' ' ')" = "640 0 0 644 4321 77 " ]
 check mount-write-listing [ "$(ls "$d/tree/c" | wc -l)" = 37 ]
+# A write through one descriptor is read back through it and another
+# open one, both of which had read the old bytes (no stale read-ahead).
+got=$(python3 -c 'import os, sys
+a = os.open(sys.argv[1], os.O_RDWR); b = os.open(sys.argv[1], os.O_RDONLY)
+os.pread(a, 8, 0); os.pread(b, 8, 0); os.pwrite(a, b"ZZ", 0)
+print(os.pread(a, 4, 0).decode(), os.pread(b, 4, 0).decode())' "$d/tree/e/1")
+check mount-write-read-after-write [ "$got" = "ZZle ZZle" ]
 
 # Errors, each with the errno the host tools expect.
 e1=$(errof mkdir "$d/tree"); e2=$(errof rmdir "$d/tree"); e3=$(errof rm "$d/nope")
