@@ -218,7 +218,7 @@ serve (struct rn_mnt *m, struct mount_opts *o)
  out:
   fuse_opt_free_args (&args);
   free (opts);
-  return r == 0 ? 0 : -1;
+  return r >= 0 ? 0 : -1;        /* > 0: ended by that signal, cleanly */
 }
 
 /* After the mount: with --rw, everything to the disks before qemu stops. */

@@ -19,6 +19,7 @@
 #   wait (60 s at most) until MNT is mounted; MNT_PID is its pid.
 # mnt_stop MNT: fusermount3 -u, then wait (30 s at most) for the process;
 #   its exit status, or 124 if it had to be killed.
+# mnt_interrupt MNT: the same after SIGINT (Ctrl-C) instead.
 # mnt_qemu_pid PID: the qemu process below PID, or nothing.
 
 mnt_image() {
@@ -49,8 +50,12 @@ mnt_image() {
 mnt_start() {
   local img=$1 mnt=$2; shift 2
   mkdir -p "$mnt"
+  # Job control on while it starts: else bash starts a background job
+  # with SIGINT ignored, and mnt_interrupt could not act as Ctrl-C does.
+  set -m
   $G mount -a "$img" "$@" "$mnt" 2>"$out/mount.err" &
   MNT_PID=$!
+  set +m
   for _ in $(seq 1 120); do
     grep -q " $(realpath "$mnt") fuse.guestkit " /proc/mounts && return 0
     kill -0 "$MNT_PID" 2>/dev/null || return 1
@@ -60,8 +65,19 @@ mnt_start() {
 }
 
 mnt_stop() {
-  local mnt=$1 rc
+  local mnt=$1
   timeout 30 fusermount3 -u "$mnt" 2>/dev/null
+  mnt_wait "$mnt"
+}
+
+# mnt_interrupt MNT: as Ctrl-C does (SIGINT), then as mnt_stop.
+mnt_interrupt() {
+  kill -INT "$MNT_PID"
+  mnt_wait "$1"
+}
+
+mnt_wait() {
+  local mnt=$1
   for _ in $(seq 1 60); do
     kill -0 "$MNT_PID" 2>/dev/null || { wait "$MNT_PID"; return $?; }
     sleep 0.5

@@ -75,8 +75,10 @@ if [ "$e1" = "File exists" ] && [ "$e2" = "Directory not empty" ] &&
    [ -f "$d/empty" ] && [ -d "$d/tree/a" ]; then ok mount-write-errno
 else bad mount-write-errno "'$e1' '$e2' '$e3' '$e4' '$e5' '$e6' '$e7' '$e8'"; fi
 
-mnt_stop "$mnt"; rc=$?
-check mount-write-unmount [ "$rc" = 0 ]
+# Ctrl-C: the mount goes away and the changes are flushed to the image.
+mnt_interrupt "$mnt"; rc=$?
+check mount-write-unmount-ctrl-c [ "$rc" = 0 ]
+check mount-write-unmounted [ -z "$(grep " $(realpath "$mnt") " /proc/mounts)" ]
 
 # A fresh appliance on the image: every change is there.  Each answer
 # goes after a marker line @N; sec N prints answer N.
