@@ -26,6 +26,7 @@
 
 #define READ_AHEAD (2u << 20)    /* bytes per pread for a sequential reader */
 #define WRITE_MAX (2u << 20)     /* bytes per pwrite */
+#define NEAR (1 << 20)           /* a read this close to the last is sequential */
 
 /* An open file. */
 struct rn_mfile {
@@ -215,7 +216,10 @@ op_read (const char *path, char *out, size_t size, off_t off,
     return leave (m, (int) n);
   }
   off += (off_t) n;                      /* the rest from the appliance */
-  want = off == f->next && size - n < READ_AHEAD ? READ_AHEAD : size - n;
+  /* Read ahead for the first read and for one near the last: the
+   * kernel's own read-ahead may send a reader's requests out of order. */
+  want = (f->next == 0 || (off >= f->next - NEAR && off <= f->next + NEAR)) &&
+         size - n < READ_AHEAD ? READ_AHEAD : size - n;
   m->failed = 0;
   b = guestfs_pread (m->g, f->path, (int) want, off, &got);
   if (b == NULL && m->failed)          /* else: nothing there, the end */

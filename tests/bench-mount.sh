@@ -73,8 +73,8 @@ find_time() { local a b n; a=$(now); n=$(find "$mnt" | wc -l); b=$(now); echo "$
 cat_rate() { local a b; a=$(now); cat "$mnt/big" >/dev/null; b=$(now)
   awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", 100 / ((b - a) / 1e9) }'; }
 # four_readers: seconds for four md5sums at once.
-four_readers() { local a b; a=$(now)
-  for i in 1 2 3 4; do md5sum "$mnt/q$i" >/dev/null & done; wait; b=$(now); secs "$a" "$b"; }
+four_readers() { local a b r=(); a=$(now)
+  for i in 1 2 3 4; do md5sum "$mnt/q$i" >/dev/null & r+=($!); done; wait "${r[@]}"; b=$(now); secs "$a" "$b"; }
 
 start_ours "$tree" "$mnt" || { echo "  guestkit mount: cannot mount $tree"; exit 0; }
 read -r fs fn < <(find_time); stop_ours
