@@ -49,11 +49,14 @@ DEB_PACKAGES := gcc g++ make pkg-config python3 libtirpc-dev \
   libyaml-dev libsqlite3-dev sqlite3 libedit-dev tmux \
   libaugeas-dev libaugeas0 augeas-lenses scrub zerofree ntfs-3g attr \
   dosfstools xfsprogs btrfs-progs libselinux1 libhivex-dev db5.3-util \
-  mmdebstrap chromium slurm-wlm munge python3-yaml man-db groff-base python3-dev
+  mmdebstrap chromium slurm-wlm munge python3-yaml man-db groff-base python3-dev \
+  libfuse3-dev fuse3
 # chromium is for the tests only: tests/audit-html.sh renders the HTML
 # fleet report in it (headless).  Large, but the issue asks for a real browser.
 # man-db and groff-base: tests/man-pages.sh renders every generated man
 # page with `man -l' and groff, failing on any warning.
+# libfuse3-dev and fuse3 are for `guestkit mount' (runner/mount*.c): it links
+# libfuse3, and unmounting uses fusermount3.
 
 all:
 

@@ -3555,6 +3555,34 @@ guestfs_cache_clear (guestfs_h *g)
   return r;
 }
 
+int
+guestfs_pwrite (guestfs_h *g, const char *path, const char *content, size_t content_size, int64_t offset)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_pwrite];
+  union gk_val args[3] = { { 0 } };
+  args[0].s = (char *) path;
+  args[1].b.buf = (char *) content;
+  args[1].b.len = content_size;
+  args[2].i64 = offset;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return -1;
+  return r.i;
+}
+
+struct guestfs_direntplus_list *
+guestfs_readdirplus (guestfs_h *g, const char *directory, int start)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_readdirplus];
+  union gk_val args[2] = { { 0 } };
+  args[0].s = (char *) directory;
+  args[1].i = start;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return (struct guestfs_direntplus_list *) r.list;
+}
+
 void
 guestfs_free_int_bool (struct guestfs_int_bool *p)
 {
@@ -3709,4 +3737,16 @@ void
 guestfs_free_cache_entry_list (struct guestfs_cache_entry_list *p)
 {
   gk_free_struct_list (&gk_structs[12], (struct gk_list *) p);
+}
+
+void
+guestfs_free_direntplus (struct guestfs_direntplus *p)
+{
+  gk_free_struct (&gk_structs[13], p);
+}
+
+void
+guestfs_free_direntplus_list (struct guestfs_direntplus_list *p)
+{
+  gk_free_struct_list (&gk_structs[13], (struct gk_list *) p);
 }

@@ -62,6 +62,9 @@ gk_check_args (guestfs_h *g, const struct gk_action *a,
     case GK_ARG_STRINGLIST: case GK_ARG_DEVICELIST:
       if (args[i].sl == NULL) goto null;
       break;
+    case GK_ARG_BUFFERIN:       /* NULL only for an empty buffer */
+      if (args[i].b.buf == NULL && args[i].b.len > 0) goto null;
+      break;
     default:
       break;
     }
@@ -98,6 +101,9 @@ gk_trace_call (guestfs_h *g, const struct gk_action *a,
       for (size_t j = 0; args[i].sl && args[i].sl[j]; j++)
         printf ("%s%s", j ? " " : "", args[i].sl[j]);
       printf ("\"");
+      break;
+    case GK_ARG_BUFFERIN:       /* may hold NULs: its size only */
+      printf (" <%zu bytes>", args[i].b.len);
       break;
     default:
       printf (args[i].s ? " \"%s\"" : " %s", args[i].s ? args[i].s : "NULL");

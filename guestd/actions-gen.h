@@ -231,5 +231,7 @@ int do_dd (const char *src, const char *dest);
 char ** do_internal_hive_values (const char *hivefile, const char *key);
 char ** do_internal_hive_subkeys (const char *hivefile, const char *key, char *const *values);
 char ** do_internal_rpm_list (const char *path, int start);
+int do_pwrite (const char *path, const char *content, size_t content_size, int64_t offset);
+struct guestfs_direntplus_list * do_readdirplus (const char *directory, int start);
 
 #endif /* GD_ACTIONS_GEN_H */

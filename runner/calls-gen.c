@@ -308,6 +308,38 @@ static const struct rn_field fields_cache_entry[] = {
   { "cache_in_use", RN_F_INT32, offsetof (struct guestfs_cache_entry, cache_in_use), 0 },
 };
 
+static void
+free_direntplus (void *p)
+{
+  guestfs_free_direntplus (p);
+}
+
+static void
+free_direntplus_list (void *p)
+{
+  guestfs_free_direntplus_list (p);
+}
+
+static const struct rn_field fields_direntplus[] = {
+  { "name", RN_F_STRING, offsetof (struct guestfs_direntplus, name), 0 },
+  { "dev", RN_F_INT64, offsetof (struct guestfs_direntplus, dev), 0 },
+  { "ino", RN_F_INT64, offsetof (struct guestfs_direntplus, ino), 0 },
+  { "mode", RN_F_INT64, offsetof (struct guestfs_direntplus, mode), 0 },
+  { "nlink", RN_F_INT64, offsetof (struct guestfs_direntplus, nlink), 0 },
+  { "uid", RN_F_INT64, offsetof (struct guestfs_direntplus, uid), 0 },
+  { "gid", RN_F_INT64, offsetof (struct guestfs_direntplus, gid), 0 },
+  { "rdev", RN_F_INT64, offsetof (struct guestfs_direntplus, rdev), 0 },
+  { "size", RN_F_INT64, offsetof (struct guestfs_direntplus, size), 0 },
+  { "blksize", RN_F_INT64, offsetof (struct guestfs_direntplus, blksize), 0 },
+  { "blocks", RN_F_INT64, offsetof (struct guestfs_direntplus, blocks), 0 },
+  { "atime", RN_F_INT64, offsetof (struct guestfs_direntplus, atime), 0 },
+  { "atime_nsec", RN_F_INT64, offsetof (struct guestfs_direntplus, atime_nsec), 0 },
+  { "mtime", RN_F_INT64, offsetof (struct guestfs_direntplus, mtime), 0 },
+  { "mtime_nsec", RN_F_INT64, offsetof (struct guestfs_direntplus, mtime_nsec), 0 },
+  { "ctime", RN_F_INT64, offsetof (struct guestfs_direntplus, ctime), 0 },
+  { "ctime_nsec", RN_F_INT64, offsetof (struct guestfs_direntplus, ctime_nsec), 0 },
+};
+
 const struct rn_struct rn_structs[] = {
   { "int_bool", sizeof (struct guestfs_int_bool), 2, fields_int_bool, free_int_bool, free_int_bool_list },
   { "lvm_pv", sizeof (struct guestfs_lvm_pv), 14, fields_lvm_pv, free_lvm_pv, free_lvm_pv_list },
@@ -322,8 +354,9 @@ const struct rn_struct rn_structs[] = {
   { "partition", sizeof (struct guestfs_partition), 4, fields_partition, free_partition, free_partition_list },
   { "application", sizeof (struct guestfs_application), 13, fields_application, free_application, free_application_list },
   { "cache_entry", sizeof (struct guestfs_cache_entry), 5, fields_cache_entry, free_cache_entry, free_cache_entry_list },
+  { "direntplus", sizeof (struct guestfs_direntplus), 17, fields_direntplus, free_direntplus, free_direntplus_list },
 };
-const size_t rn_nstructs = 13;
+const size_t rn_nstructs = 14;
 
 static int
 inv_launch (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
@@ -2183,6 +2216,18 @@ inv_cache_clear (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
   return (r->v.i = guestfs_cache_clear (g)) == -1 ? -1 : 0;
 }
 
+static int
+inv_pwrite (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.i = guestfs_pwrite (g, a[0].s, a[1].b.buf, a[1].b.len, a[2].i64)) == -1 ? -1 : 0;
+}
+
+static int
+inv_readdirplus (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.p = guestfs_readdirplus (g, a[0].s, a[1].i)) == NULL ? -1 : 0;
+}
+
 static const struct rn_arg args_add_drive[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_cdrom[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_drive_ro[] = { { "filename", RN_ARG_STRING } };
@@ -2412,6 +2457,8 @@ static const struct rn_arg args_inspect_is_live[] = { { "root", RN_ARG_DEVICE } 
 static const struct rn_arg args_inspect_get_format[] = { { "root", RN_ARG_DEVICE } };
 static const struct rn_arg args_inspect_get_warnings[] = { { "root", RN_ARG_DEVICE } };
 static const struct rn_arg args_inspect_mount_root[] = { { "root", RN_ARG_DEVICE }, { "readonly", RN_ARG_BOOL } };
+static const struct rn_arg args_pwrite[] = { { "path", RN_ARG_PATHNAME }, { "content", RN_ARG_BUFFERIN }, { "offset", RN_ARG_INT64 } };
+static const struct rn_arg args_readdirplus[] = { { "directory", RN_ARG_PATHNAME }, { "start", RN_ARG_INT } };
 
 const struct rn_call rn_calls[] = {
   { "launch", "run", "handle", "start the appliance VM and block until its daemon has connected back", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_launch },
@@ -2693,8 +2740,10 @@ const struct rn_call rn_calls[] = {
   { "cache_list", NULL, "cache", "guestkit extension: the entries of the appliance cache (built appliances, saved snapshots) with their size on disk, last use and whether a handle is using one", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_STRUCTLIST, 12, 0, NULL, inv_cache_list },
   { "cache_prune", NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_prune },
   { "cache_clear", NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_clear },
+  { "pwrite", NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given", NULL, 320, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 3, args_pwrite, inv_pwrite },
+  { "readdirplus", NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received", NULL, 321, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 13, 2, args_readdirplus, inv_readdirplus },
 };
-const size_t rn_ncalls = 279;
+const size_t rn_ncalls = 281;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
@@ -2713,15 +2762,15 @@ static const unsigned short by_name[] = {
   70, 240, 71, 155, 229, 230, 231, 226, 227, 228, 172, 80,
   225, 186, 171, 173, 174, 168, 169, 170, 216, 232, 39, 167,
   112, 111, 113, 185, 84, 127, 148, 247, 248, 252, 246, 251,
-  249, 250, 130, 245, 77, 117, 136, 47, 50, 188, 53, 176,
-  206, 244, 201, 183, 144, 67, 69, 68, 187, 152, 153, 154,
-  12, 14, 35, 31, 118, 120, 23, 37, 10, 8, 33, 27,
-  29, 16, 223, 181, 81, 177, 137, 140, 139, 138, 149, 150,
-  147, 90, 92, 132, 133, 209, 211, 213, 215, 208, 210, 212,
-  214, 40, 161, 162, 107, 108, 109, 110, 41, 237, 238, 93,
-  175, 83, 85, 104, 239, 26, 236, 142, 141, 78, 116, 48,
-  51, 1, 158, 156, 157, 82, 196, 199, 123, 135, 197, 200,
-  178, 195, 198,
+  249, 250, 130, 245, 77, 117, 136, 47, 50, 279, 188, 53,
+  176, 280, 206, 244, 201, 183, 144, 67, 69, 68, 187, 152,
+  153, 154, 12, 14, 35, 31, 118, 120, 23, 37, 10, 8,
+  33, 27, 29, 16, 223, 181, 81, 177, 137, 140, 139, 138,
+  149, 150, 147, 90, 92, 132, 133, 209, 211, 213, 215, 208,
+  210, 212, 214, 40, 161, 162, 107, 108, 109, 110, 41, 237,
+  238, 93, 175, 83, 85, 104, 239, 26, 236, 142, 141, 78,
+  116, 48, 51, 1, 158, 156, 157, 82, 196, 199, 123, 135,
+  197, 200, 178, 195, 198,
 };
 
 static int

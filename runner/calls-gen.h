@@ -23,6 +23,7 @@ enum rn_argtype {
   RN_ARG_DEVICE,
   RN_ARG_DEV_OR_PATH,
   RN_ARG_PATHNAME,
+  RN_ARG_BUFFERIN,
 };
 
 enum rn_rettype {
@@ -72,12 +73,14 @@ struct rn_arg {
 
 /* One argument's value: s for the string types (FileIn/FileOut: a host
  * path), sl for StringList/DeviceList (NULL-terminated), i for Int and
- * Bool, i64 for Int64.  Not copied by the invoker. */
+ * Bool, i64 for Int64, b for BufferIn (bytes, any of them NUL, and
+ * their count).  Not copied by the invoker. */
 union rn_argval {
   const char *s;
   char *const *sl;
   int i;
   int64_t i64;
+  struct { const char *buf; size_t len; } b;
 };
 
 /* What a call returned; rn_ret_free (runner/calls.c) frees it. */

@@ -95,6 +95,7 @@ rn_argtype_name (enum rn_argtype t)
   case RN_ARG_DEVICE: return "device";
   case RN_ARG_DEV_OR_PATH: return "device or guest path";
   case RN_ARG_PATHNAME: return "guest path";
+  case RN_ARG_BUFFERIN: return "bytes (a string's)";
   }
   return "?";
 }

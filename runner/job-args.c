@@ -250,6 +250,11 @@ convert_arg (const struct rn_job *j, struct rn_vars *vars, const struct rn_arg *
   case RN_ARG_FILEIN:
   case RN_ARG_FILEOUT:
     return host_file_arg (j, d, s, out, b, js, err);
+  case RN_ARG_BUFFERIN:        /* the expanded string's bytes */
+    out->b.buf = s;
+    out->b.len = strlen (s);
+    rn_json_strz (js, s);
+    return 0;
   default:
     out->s = s;
     rn_json_strz (js, s);

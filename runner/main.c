@@ -730,6 +730,7 @@ usage (FILE *f)
 "  status             runs and their progress (guestkit status --help)\n"
 "  shell              a guestfish-compatible shell (guestkit shell --help)\n"
 "  inspect -a IMG...  the operating systems on disk images, as JSON or XML\n"
+"  mount -a IMG -i DIR  a guest filesystem on DIR through FUSE (--help)\n"
 "  cache              the appliance cache: list, --prune, --clear (guestkit cache --help)\n"
 "  boot-test -a IMG   boot an image and wait for a console text (--help)\n"
 "  steps [STEP]       the high-level job steps (help STEP: one of them)\n"
@@ -797,6 +798,8 @@ main (int argc, char **argv)
     return rn_cmd_shell (argc - 1, argv + 1);
   if (strcmp (argv[1], "inspect") == 0)
     return rn_cmd_inspect (argc - 1, argv + 1);
+  if (strcmp (argv[1], "mount") == 0)
+    return rn_cmd_mount (argc - 1, argv + 1);
   if (strcmp (argv[1], "cache") == 0)
     return rn_cmd_cache (argc - 1, argv + 1);
   if (strcmp (argv[1], "boot-test") == 0)

@@ -6,7 +6,9 @@ RUNNER_SRCS := $(sort $(wildcard runner/*.c) runner/calls-gen.c runner/results-s
 RUNNER_OBJS := $(RUNNER_SRCS:.c=.o)
 RUNNER_GEN := runner/calls-gen.c runner/calls-gen.h runner/results-sql-gen.c
 RUNNER_CFLAGS := -Icore/include -Irunner
-RUNNER_LIBS := -lyaml -lsqlite3 -ledit
+RUNNER_LIBS := -lyaml -lsqlite3 -ledit $(shell pkg-config --libs fuse3)
+# guestkit mount (runner/mount*.c) is built on libfuse3.
+runner/mount.o runner/mount-ops.o: RUNNER_CFLAGS += $(shell pkg-config --cflags fuse3)
 RUNNER_BIN := runner/guestkit
 
 all: $(RUNNER_BIN)

@@ -460,6 +460,10 @@ one_arg (struct rn_shell *sh, const struct rn_call *c, int i, const char *w, str
   case RN_ARG_OPTSTRING:
     a->v[i].s = *w ? w : NULL;
     return 0;
+  case RN_ARG_BUFFERIN:        /* the word's bytes, without its NUL */
+    a->v[i].b.buf = w;
+    a->v[i].b.len = strlen (w);
+    return 0;
   case RN_ARG_FILEIN:
     a->v[i].s = strcmp (w, "-") == 0 ? "/dev/stdin" : w;
     return 0;
@@ -937,8 +941,8 @@ depth (const char *m)
   return d;
 }
 
-static int
-mount_options (struct rn_shell *sh, const struct rn_strv *mounts)
+int
+rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro)
 {
   int maxd = 0;
 
@@ -956,7 +960,7 @@ mount_options (struct rn_shell *sh, const struct rn_strv *mounts)
         continue;
       if (colon)
         *colon = '\0';
-      r = (sh->ro ? guestfs_mount_ro : guestfs_mount) (sh->g, mounts->v[i], dir);
+      r = (ro ? guestfs_mount_ro : guestfs_mount) (g, mounts->v[i], dir);
       if (colon)
         *colon = ':';
       if (r == -1)
@@ -981,7 +985,7 @@ set_up (struct rn_shell *sh, const void *arg)
     return 0;
   if (launch (sh) == -1 ||
       (o->inspect && inspect_and_mount (sh) == -1) ||
-      mount_options (sh, &o->mounts) == -1)
+      rn_mount_specs (sh->g, &o->mounts, sh->ro) == -1)
     return -1;
   return 0;
 }

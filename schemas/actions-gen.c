@@ -140,6 +140,25 @@ static const struct gk_field fields_cache_entry[] = {
   { "cache_last_used", GK_F_INT64, offsetof (struct guestfs_cache_entry, cache_last_used), 0 },
   { "cache_in_use", GK_F_INT32, offsetof (struct guestfs_cache_entry, cache_in_use), 0 },
 };
+static const struct gk_field fields_direntplus[] = {
+  { "name", GK_F_STRING, offsetof (struct guestfs_direntplus, name), 0 },
+  { "dev", GK_F_INT64, offsetof (struct guestfs_direntplus, dev), 0 },
+  { "ino", GK_F_INT64, offsetof (struct guestfs_direntplus, ino), 0 },
+  { "mode", GK_F_INT64, offsetof (struct guestfs_direntplus, mode), 0 },
+  { "nlink", GK_F_INT64, offsetof (struct guestfs_direntplus, nlink), 0 },
+  { "uid", GK_F_INT64, offsetof (struct guestfs_direntplus, uid), 0 },
+  { "gid", GK_F_INT64, offsetof (struct guestfs_direntplus, gid), 0 },
+  { "rdev", GK_F_INT64, offsetof (struct guestfs_direntplus, rdev), 0 },
+  { "size", GK_F_INT64, offsetof (struct guestfs_direntplus, size), 0 },
+  { "blksize", GK_F_INT64, offsetof (struct guestfs_direntplus, blksize), 0 },
+  { "blocks", GK_F_INT64, offsetof (struct guestfs_direntplus, blocks), 0 },
+  { "atime", GK_F_INT64, offsetof (struct guestfs_direntplus, atime), 0 },
+  { "atime_nsec", GK_F_INT64, offsetof (struct guestfs_direntplus, atime_nsec), 0 },
+  { "mtime", GK_F_INT64, offsetof (struct guestfs_direntplus, mtime), 0 },
+  { "mtime_nsec", GK_F_INT64, offsetof (struct guestfs_direntplus, mtime_nsec), 0 },
+  { "ctime", GK_F_INT64, offsetof (struct guestfs_direntplus, ctime), 0 },
+  { "ctime_nsec", GK_F_INT64, offsetof (struct guestfs_direntplus, ctime_nsec), 0 },
+};
 
 const struct gk_struct gk_structs[] = {
   { "int_bool", sizeof (struct guestfs_int_bool), 2, fields_int_bool },
@@ -155,8 +174,9 @@ const struct gk_struct gk_structs[] = {
   { "partition", sizeof (struct guestfs_partition), 4, fields_partition },
   { "application", sizeof (struct guestfs_application), 13, fields_application },
   { "cache_entry", sizeof (struct guestfs_cache_entry), 5, fields_cache_entry },
+  { "direntplus", sizeof (struct guestfs_direntplus), 17, fields_direntplus },
 };
-const size_t gk_nstructs = 13;
+const size_t gk_nstructs = 14;
 
 static const struct gk_arg args_add_drive[] = { { "filename", GK_ARG_STRING } };
 static const struct gk_arg args_add_cdrom[] = { { "filename", GK_ARG_STRING } };
@@ -387,6 +407,8 @@ static const struct gk_arg args_inspect_is_live[] = { { "root", GK_ARG_DEVICE } 
 static const struct gk_arg args_inspect_get_format[] = { { "root", GK_ARG_DEVICE } };
 static const struct gk_arg args_inspect_get_warnings[] = { { "root", GK_ARG_DEVICE } };
 static const struct gk_arg args_inspect_mount_root[] = { { "root", GK_ARG_DEVICE }, { "readonly", GK_ARG_BOOL } };
+static const struct gk_arg args_pwrite[] = { { "path", GK_ARG_PATHNAME }, { "content", GK_ARG_BUFFERIN }, { "offset", GK_ARG_INT64 } };
+static const struct gk_arg args_readdirplus[] = { { "directory", GK_ARG_PATHNAME }, { "start", GK_ARG_INT } };
 
 const struct gk_action gk_actions[] = {
   { "launch", -1, GK_RET_ERR, NULL, 0, NULL, GK_ST_CONFIG, 1, NULL, "handle", "start the appliance VM and block until its daemon has connected back" },
@@ -668,5 +690,7 @@ const struct gk_action gk_actions[] = {
   { "cache_list", -1, GK_RET_STRUCTLIST, &gk_structs[12], 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: the entries of the appliance cache (built appliances, saved snapshots) with their size on disk, last use and whether a handle is using one" },
   { "cache_prune", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove the cache entries not in use that are unused for GUESTKIT_CACHE_DAYS days or, oldest first, beyond GUESTKIT_CACHE_SIZE; returns how many were removed" },
   { "cache_clear", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed" },
+  { "pwrite", 320, GK_RET_INT, NULL, 3, args_pwrite, GK_ST_READY, 1, NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given" },
+  { "readdirplus", 321, GK_RET_STRUCTLIST, &gk_structs[13], 2, args_readdirplus, GK_ST_READY, 1, NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received" },
 };
-const size_t gk_nactions = 279;
+const size_t gk_nactions = 281;

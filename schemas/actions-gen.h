@@ -283,7 +283,9 @@ enum gk_action_index {
   GK_ACTION_cache_list = 276,
   GK_ACTION_cache_prune = 277,
   GK_ACTION_cache_clear = 278,
-  GK_ACTION_COUNT = 279
+  GK_ACTION_pwrite = 279,
+  GK_ACTION_readdirplus = 280,
+  GK_ACTION_COUNT = 281
 };
 
 #endif /* GK_ACTIONS_GEN_H */

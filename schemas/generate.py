@@ -28,13 +28,27 @@ def val_field(t):
         return "s"
     if t in ("StringList", "DeviceList"):
         return "sl"
+    if t == "BufferIn":
+        return "b"
     return "i64" if t == "Int64" else "i"
 
 
 def c_param(t, n):
-    """The C parameter declaring argument n of type t."""
+    """The C parameter(s) declaring argument n of type t.  A BufferIn is
+    two: the bytes and their count (NAME_size), as later libguestfs has."""
+    if t == "BufferIn":
+        return "const char *%s, size_t %s_size" % (n, n)
     return {"s": "const char *%s", "sl": "char *const *%s",
             "i64": "int64_t %s", "i": "int %s"}[val_field(t)] % n
+
+
+def c_value(t, v):
+    """The C argument(s) passing the union member v (an expression such as
+    args[2]) of type t to a function declared with c_param."""
+    f = val_field(t)
+    if f == "b":
+        return "%s.b.buf, %s.b.len" % (v, v)
+    return "%s.%s" % (v, f)
 
 
 STRING_ARGS = {"String", "Device", "Dev_or_Path", "Pathname", "FileIn",
@@ -45,7 +59,7 @@ ARG_ENUM = {
     "Bool": "GK_ARG_BOOL", "Int": "GK_ARG_INT", "Int64": "GK_ARG_INT64",
     "FileIn": "GK_ARG_FILEIN", "FileOut": "GK_ARG_FILEOUT",
     "Device": "GK_ARG_DEVICE", "Dev_or_Path": "GK_ARG_DEV_OR_PATH",
-    "Pathname": "GK_ARG_PATHNAME",
+    "Pathname": "GK_ARG_PATHNAME", "BufferIn": "GK_ARG_BUFFERIN",
 }
 FIELD_C = {
     "String": "char *{n};", "UUID": "char {n}[32]; /* not NUL-terminated */",
@@ -285,6 +299,8 @@ def gen_schema_c(actions, structs):
 
 def arg_assign(t, n, i):
     f = val_field(t)
+    if f == "b":
+        return "  args[%d].b.buf = (char *) %s;\n  args[%d].b.len = %s_size;" % (i, n, i, n)
     cast = {"s": "(char *) ", "sl": "(char **) "}.get(f, "")
     return "  args[%d].%s = %s%s;" % (i, f, cast, n)
 
@@ -409,7 +425,7 @@ def gen_gd_case(a):
         if t in CHECKS and "NoArgCheck" not in a.flags:
             field = "sl" if t == "DeviceList" else "s"
             o.append("    if (%s (&args[%d].%s, %s) == -1) return;" % (CHECKS[t], i, field, cstr(n)))
-    call_args = ["args[%d].%s" % (i, val_field(t))
+    call_args = [c_value(t, "args[%d]" % i)
                  for i, (t, _) in enumerate(a.args) if t not in ("FileIn", "FileOut")]
     k = a.retkind
     if k == "RBufferOut":
@@ -563,12 +579,14 @@ def gen_runner_h(actions, structs):
           "};", "",
           "/* One argument's value: s for the string types (FileIn/FileOut: a host",
           " * path), sl for StringList/DeviceList (NULL-terminated), i for Int and",
-          " * Bool, i64 for Int64.  Not copied by the invoker. */",
+          " * Bool, i64 for Int64, b for BufferIn (bytes, any of them NUL, and",
+          " * their count).  Not copied by the invoker. */",
           "union rn_argval {",
           "  const char *s;",
           "  char *const *sl;",
           "  int i;",
           "  int64_t i64;",
+          "  struct { const char *buf; size_t len; } b;",
           "};", "",
           "/* What a call returned; rn_ret_free (runner/calls.c) frees it. */",
           "struct rn_ret {",
@@ -626,7 +644,7 @@ def gen_runner_h(actions, structs):
 
 
 def rn_invoke_args(a):
-    out = ["g"] + ["a[%d].%s" % (i, val_field(t)) for i, (t, _) in enumerate(a.args)]
+    out = ["g"] + [c_value(t, "a[%d]" % i) for i, (t, _) in enumerate(a.args)]
     if a.retkind == "RBufferOut":
         out.append("&r->size")
     return ", ".join(out)

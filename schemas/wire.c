@@ -110,6 +110,17 @@ xdr_one_arg (XDR *xdrs, enum gk_argtype t, union gk_val *v, size_t limit)
     return xdr_int64_t (xdrs, &v->i64);
   case GK_ARG_FILEIN: case GK_ARG_FILEOUT:
     return TRUE;                  /* carried by chunk streams, not here */
+  case GK_ARG_BUFFERIN: {
+    u_int len = (u_int) v->b.len;
+    if (xdrs->x_op == XDR_ENCODE && v->b.len > limit)
+      return FALSE;
+    /* xdr_bytes checks the decoded length against limit before it
+     * allocates; an empty buffer decodes to a NULL pointer. */
+    if (!xdr_bytes (xdrs, &v->b.buf, &len, (u_int) limit))
+      return FALSE;
+    v->b.len = len;
+    return TRUE;
+  }
   }
   return FALSE;
 }
@@ -149,6 +160,11 @@ gk_free_args (const struct gk_action *a, union gk_val *vals)
     case GK_ARG_STRINGLIST: case GK_ARG_DEVICELIST:
       gk_free_strings (vals[i].sl);
       vals[i].sl = NULL;
+      break;
+    case GK_ARG_BUFFERIN:
+      free (vals[i].b.buf);
+      vals[i].b.buf = NULL;
+      vals[i].b.len = 0;
       break;
     default:
       break;

@@ -24,7 +24,8 @@
  *
  * Arguments, return values and structs are encoded generically from the
  * descriptors in the action table (schemas/actions.tsv): one XDR item per
- * argument in table order, FileIn/FileOut arguments omitted.  Decoders treat
+ * argument in table order, FileIn/FileOut arguments omitted; a BufferIn
+ * is an XDR opaque<> (a length word, the bytes, padding to 4).  Decoders treat
  * the bytes as hostile: every length is bounded by the bytes that remain.
  */
 #ifndef GK_WIRE_H
@@ -83,6 +84,7 @@ enum gk_argtype {
   GK_ARG_STRING, GK_ARG_OPTSTRING, GK_ARG_STRINGLIST, GK_ARG_DEVICELIST,
   GK_ARG_BOOL, GK_ARG_INT, GK_ARG_INT64, GK_ARG_FILEIN, GK_ARG_FILEOUT,
   GK_ARG_DEVICE, GK_ARG_DEV_OR_PATH, GK_ARG_PATHNAME,
+  GK_ARG_BUFFERIN,           /* counted bytes: XDR opaque<> */
 };
 
 /* Return types of the action table. */
@@ -143,6 +145,7 @@ union gk_val {
   char **sl;                 /* StringList, DeviceList: NULL-terminated */
   int i;                     /* Bool, Int */
   int64_t i64;               /* Int64 */
+  struct { char *buf; size_t len; } b;  /* BufferIn: len bytes, any value */
 };
 
 /* A generic struct list; every guestfs_NAME_list has this layout. */

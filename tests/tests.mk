@@ -54,6 +54,11 @@ bench: all tests/bin/bench
 	@tests/bench.sh
 	@tests/bench-build.sh
 	@tests/bench-audit.sh
+	@tests/bench-mount.sh
+
+# guestkit mount (FUSE); tests/mount-fixture.sh is their shared set-up.
+VM_TESTS += tests/mount-browse.sh tests/mount-write.sh tests/mount-qemu-dies.sh \
+  tests/mount-concurrent.sh tests/mount-safety.sh
 
 # ---- hardening (issue 7): fault injection, threads, hostile images,
 # sanitizers, valgrind, fuzzing.  See SECURITY.md and tests/fuzz/. ----

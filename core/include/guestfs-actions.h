@@ -560,5 +560,9 @@ extern struct guestfs_cache_entry_list * guestfs_cache_list (guestfs_h *g);
 extern int guestfs_cache_prune (guestfs_h *g);
 /* guestkit extension: remove every cache entry that no handle is using; returns how many were removed: returns -1 on error */
 extern int guestfs_cache_clear (guestfs_h *g);
+/* guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given: returns -1 on error */
+extern int guestfs_pwrite (guestfs_h *g, const char *path, const char *content, size_t content_size, int64_t offset);
+/* guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received: the caller frees it with guestfs_free_direntplus_list(); NULL on error */
+extern struct guestfs_direntplus_list * guestfs_readdirplus (guestfs_h *g, const char *directory, int start);
 
 #endif /* GUESTFS_ACTIONS_H_ */

@@ -260,4 +260,32 @@ struct guestfs_cache_entry_list {
 extern void guestfs_free_cache_entry (struct guestfs_cache_entry *);
 extern void guestfs_free_cache_entry_list (struct guestfs_cache_entry_list *);
 
+struct guestfs_direntplus {
+  char *name;
+  int64_t dev;
+  int64_t ino;
+  int64_t mode;
+  int64_t nlink;
+  int64_t uid;
+  int64_t gid;
+  int64_t rdev;
+  int64_t size;
+  int64_t blksize;
+  int64_t blocks;
+  int64_t atime;
+  int64_t atime_nsec;
+  int64_t mtime;
+  int64_t mtime_nsec;
+  int64_t ctime;
+  int64_t ctime_nsec;
+};
+
+struct guestfs_direntplus_list {
+  uint32_t len;                  /* number of elements */
+  struct guestfs_direntplus *val;  /* the elements */
+};
+
+extern void guestfs_free_direntplus (struct guestfs_direntplus *);
+extern void guestfs_free_direntplus_list (struct guestfs_direntplus_list *);
+
 #endif /* GUESTFS_STRUCTS_H_ */

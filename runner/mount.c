@@ -1,0 +1,271 @@
+/* runner/mount.c: `guestkit mount', a guest filesystem on a host directory
+ * through FUSE (libfuse3).  The host kernel sees only FUSE requests; the
+ * filesystem itself is read by guestd in the appliance, whatever the
+ * image holds.
+ *
+ *   guestkit mount -a IMG [--format F] (-i | -m DEV[:MNT]...) [--ro | --rw]
+ *                  [-o OPTS] [-s] [-v] MOUNTPOINT
+ *
+ * One handle and so one appliance per mount, in the foreground until
+ * fusermount3 -u MOUNTPOINT, Ctrl-C or SIGTERM; then, with --rw, the
+ * guest filesystems are synced and unmounted before the appliance stops.
+ * Read-only unless --rw: the drives are added read-only, mounted ro, and
+ * the FUSE mount is ro.  Always nodev and nosuid; allow_other only when
+ * -o asks for it.  The operations are in mount-ops.c, the caches in
+ * mount-cache.c.
+ */
+#define FUSE_USE_VERSION 31
+#include <errno.h>
+#include <fuse.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runner.h"
+
+struct mount_opts {
+  struct rn_drives drives;
+  struct rn_strv mounts;         /* -m DEV[:MNT] */
+  struct rn_buf fuse_opts;       /* -o, joined by commas */
+  int inspect, rw, single, verbose, direct_io;
+  const char *mountpoint;
+};
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+"usage: guestkit mount -a IMG [--format F] (-i | -m DEV[:MNT]...) [--rw]\n"
+"                      [-o OPTS] [-s] [-v] MOUNTPOINT\n"
+"\n"
+"Serve a guest filesystem on MOUNTPOINT through FUSE, in the foreground.\n"
+"The appliance reads the filesystem; the host kernel never parses it.\n"
+"Unmount with fusermount3 -u MOUNTPOINT or Ctrl-C.\n"
+"\n"
+"  -a, --add IMG        a disk image (more than one: in order)\n"
+"  --format F           the format of the -a after it (default raw; never\n"
+"                       probed)\n"
+"  -i, --inspector      find the operating system and mount its filesystems\n"
+"  -m, --mount DEV[:MNT]  mount DEV on MNT (default /) in the guest tree\n"
+"  --ro                 read-only (the default): writes fail with EROFS\n"
+"  --rw                 allow changes; they are written to the images\n"
+"  -o OPTS              FUSE mount options (allow_other only if given here;\n"
+"                       nodev and nosuid are always set; direct_io: no page\n"
+"                       cache, every read goes to the appliance)\n"
+"  -s                   serve one request at a time (one FUSE thread)\n"
+"  -v, --verbose        each request on stderr\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit status: 0 unmounted cleanly, 1 the appliance or the mount failed,\n"
+"2 invalid options.\n");
+}
+
+/* -o OPTS: refuse what would undo nodev/nosuid; direct_io (no page
+ * cache: every read reaches the appliance) is ours, the rest libfuse's. */
+static int
+add_fuse_opts (struct mount_opts *o, const char *s)
+{
+  char *copy = rn_strdup (s), *save = NULL;
+
+  for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
+    if (strcmp (t, "dev") == 0 || strcmp (t, "suid") == 0) {
+      fprintf (stderr, "%s: mount: -o %s: not allowed (guest devices and setuid "
+               "bits never take effect on the host)\n", rn_progname, t);
+      free (copy);
+      return -1;
+    }
+    if (strcmp (t, "direct_io") == 0) {
+      o->direct_io = 1;
+      continue;
+    }
+    if (o->fuse_opts.len)
+      rn_buf_addc (&o->fuse_opts, ',');
+    rn_buf_adds (&o->fuse_opts, t);
+  }
+  free (copy);
+  return 0;
+}
+
+/* 0, -1 (exit 2) or -2 (--help). */
+static int
+parse_args (int argc, char **argv, struct mount_opts *o)
+{
+  static const struct option opts[] = {
+    { "add", required_argument, NULL, 'a' },
+    { "format", required_argument, NULL, 'F' },
+    { "inspector", no_argument, NULL, 'i' },
+    { "mount", required_argument, NULL, 'm' },
+    { "ro", no_argument, NULL, 'r' },
+    { "rw", no_argument, NULL, 'w' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *format = "raw";
+  struct stat st;
+  int c;
+
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "+a:im:o:svh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'a': rn_drives_add (&o->drives, optarg, format); break;
+    case 'F': format = optarg; break;
+    case 'i': o->inspect = 1; break;
+    case 'm': rn_strv_add (&o->mounts, rn_strdup (optarg)); break;
+    case 'r': o->rw = 0; break;
+    case 'w': o->rw = 1; break;
+    case 'o': if (add_fuse_opts (o, optarg) == -1) return -1; break;
+    case 's': o->single = 1; break;
+    case 'v': o->verbose = 1; break;
+    case 'h': return -2;
+    default:
+      fprintf (stderr, "Try 'guestkit mount --help'.\n");
+      return -1;
+    }
+  }
+  if (o->drives.paths.n == 0 || (o->inspect == 0) == (o->mounts.n == 0) ||
+      optind != argc - 1) {
+    fprintf (stderr, "%s: mount: give -a IMG, one of -i or -m DEV[:MNT], and one "
+             "MOUNTPOINT (guestkit mount --help)\n", rn_progname);
+    return -1;
+  }
+  o->mountpoint = argv[optind];
+  if (stat (o->mountpoint, &st) == -1 || !S_ISDIR (st.st_mode)) {
+    fprintf (stderr, "%s: mount: %s: %s\n", rn_progname, o->mountpoint,
+             strerror (S_ISDIR (st.st_mode) || errno != 0 ? errno : ENOTDIR));
+    return -1;
+  }
+  return 0;
+}
+
+/* -i: the one OS's filesystems, as its fstab says. */
+static int
+mount_inspected (guestfs_h *g, int rw)
+{
+  char **roots = guestfs_inspect_os (g);
+  int r = -1;
+
+  if (roots == NULL)
+    return -1;
+  if (roots[0] == NULL || roots[1] != NULL)
+    fprintf (stderr, "%s: mount: -i: %s operating system on the disks; use -m\n",
+             rn_progname, roots[0] ? "more than one" : "no");
+  else
+    r = guestfs_inspect_mount_root (g, roots[0], !rw);
+  for (size_t i = 0; roots[i]; i++)
+    free (roots[i]);
+  free (roots);
+  return r;
+}
+
+static guestfs_h *
+start_appliance (struct mount_opts *o)
+{
+  guestfs_h *g = guestfs_create ();
+
+  if (g == NULL) {
+    fprintf (stderr, "%s: mount: cannot create a handle\n", rn_progname);
+    return NULL;
+  }
+  if (rn_drives_attach (g, &o->drives, !o->rw) == -1 ||
+      guestfs_launch (g) == -1 ||
+      (o->inspect ? mount_inspected (g, o->rw) : rn_mount_specs (g, &o->mounts, !o->rw)) == -1) {
+    guestfs_close (g);
+    return NULL;
+  }
+  return g;
+}
+
+/* The handle's errors: noted for mount-ops.c, shown only with -v (each
+ * becomes the errno of a FUSE request). */
+static void
+on_error (guestfs_h *g, void *opaque, const char *msg)
+{
+  struct rn_mnt *m = opaque;
+
+  m->failed = 1;
+  if (m->verbose)
+    fprintf (stderr, "mount: appliance: %s\n", msg);
+}
+
+/* Mount, serve until unmounted or signalled, unmount; 0 or -1. */
+static int
+serve (struct rn_mnt *m, struct mount_opts *o)
+{
+  char *opts = rn_asprintf ("fsname=guestkit,subtype=guestkit%s%s,nodev,nosuid%s",
+                            o->fuse_opts.len ? "," : "",
+                            o->fuse_opts.len ? o->fuse_opts.s : "", m->rw ? "" : ",ro");
+  char *fargv[] = { (char *) "guestkit-mount", (char *) "-o", opts, NULL };
+  struct fuse_args args = FUSE_ARGS_INIT (3, fargv);
+  struct fuse *f = fuse_new (&args, rn_mnt_operations (), sizeof (struct fuse_operations), m);
+  int r = -1;
+
+  if (f == NULL)
+    goto out;
+  if (fuse_mount (f, o->mountpoint) == -1)
+    goto destroy;
+  if (fuse_set_signal_handlers (fuse_get_session (f)) == 0) {
+    if (o->verbose)
+      fprintf (stderr, "mount: %s on %s (%s), appliance pid %d\n", o->drives.paths.v[0],
+               o->mountpoint, m->rw ? "read-write" : "read-only", guestfs_get_pid (m->g));
+    r = o->single ? fuse_loop (f) : fuse_loop_mt (f, 0);
+    fuse_remove_signal_handlers (fuse_get_session (f));
+  }
+  fuse_unmount (f);
+ destroy:
+  fuse_destroy (f);
+ out:
+  fuse_opt_free_args (&args);
+  free (opts);
+  return r >= 0 ? 0 : -1;        /* > 0: ended by that signal, cleanly */
+}
+
+/* After the mount: with --rw, everything to the disks before qemu stops. */
+static int
+finish (struct rn_mnt *m)
+{
+  int r = m->dead ? -1 : 0;
+
+  if (!m->dead && m->rw &&
+      (guestfs_sync (m->g) == -1 || guestfs_umount_all (m->g) == -1 ||
+       guestfs_sync (m->g) == -1)) {
+    fprintf (stderr, "%s: mount: flushing the changes: %s\n", rn_progname,
+             guestfs_last_error (m->g));
+    r = -1;
+  }
+  guestfs_close (m->g);
+  rn_mc_clear (m);
+  pthread_mutex_destroy (&m->lock);
+  return r;
+}
+
+int
+rn_cmd_mount (int argc, char **argv)
+{
+  struct mount_opts o = { 0 };
+  struct rn_mnt m = { 0 };
+  int r = parse_args (argc, argv, &o), status = RN_EXIT_FAILED;
+
+  if (r != 0) {
+    if (r == -2)
+      usage (stdout);
+    status = r == -2 ? RN_EXIT_OK : RN_EXIT_USAGE;
+    goto out;
+  }
+  if ((m.g = start_appliance (&o)) == NULL)
+    goto out;
+  m.rw = o.rw;
+  m.verbose = o.verbose;
+  m.direct_io = o.direct_io;
+  pthread_mutex_init (&m.lock, NULL);
+  guestfs_set_error_handler (m.g, on_error, &m);
+  r = serve (&m, &o);
+  if (finish (&m) == 0 && r == 0)
+    status = RN_EXIT_OK;
+ out:
+  rn_drives_free (&o.drives);
+  rn_strv_free (&o.mounts);
+  rn_buf_free (&o.fuse_opts);
+  return status;
+}
