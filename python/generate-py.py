@@ -76,6 +76,10 @@ class Conv:
             opt = 1 if t == "OptString" else 0
             conv = "gp_arg_str (%s, %d, &%s, &keep[%d])" % (q, opt, target, self.nkeep)
             self.nkeep += 1
+        elif t == "BufferIn":
+            expr = "%s, %s_size" % (target, target)
+            conv = "gp_arg_buf (%s, &%s, &%s_size, &keep[%d])" % (q, target, target, self.nkeep)
+            self.nkeep += 1
         elif t in ("StringList", "DeviceList"):
             expr = "lists[%d]" % self.nlists
             conv = "gp_arg_strlist (%s, &%s, &keep[%d])" % (q, expr, self.nkeep)
@@ -90,6 +94,8 @@ class Conv:
 
 
 def c_local(t, n):
+    if t == "BufferIn":
+        return "const char *a_%s = NULL; size_t a_%s_size = 0;" % (n, n)
     if t in gen.STRING_ARGS:
         return "const char *a_%s = NULL;" % n
     if t in ("StringList", "DeviceList"):

@@ -35,6 +35,8 @@ struct gp_handle {
  * Each returns 0, or -1 with a Python exception set naming call and arg.
  * *keep gets a new reference the caller must gp_drop after the call (or
  * NULL): the object the C string points into, when it is not `o'. */
+int gp_arg_buf (const char *call, const char *arg, PyObject *o,
+                const char **out, size_t *len, PyObject **keep);
 int gp_arg_str (const char *call, const char *arg, PyObject *o, int optional,
                 const char **out, PyObject **keep);
 int gp_arg_strlist (const char *call, const char *arg, PyObject *o,

@@ -75,6 +75,22 @@ gp_arg_str (const char *call, const char *arg, PyObject *o, int optional,
   return *out ? 0 : -1;
 }
 
+/* BufferIn: bytes (immutable, so its buffer may be read with the GIL
+ * released; *keep holds a reference until the call is over). */
+int
+gp_arg_buf (const char *call, const char *arg, PyObject *o,
+            const char **out, size_t *len, PyObject **keep)
+{
+  *keep = NULL;
+  if (!PyBytes_Check (o))
+    return wrong_type (call, arg, "bytes", o);
+  Py_INCREF (o);
+  *keep = o;
+  *out = PyBytes_AS_STRING (o);
+  *len = (size_t) PyBytes_GET_SIZE (o);
+  return 0;
+}
+
 /* A list or tuple of str as a NULL-terminated array (PyMem_Malloc'd,
  * freed by gp_drop).  *keep is a tuple holding every object the strings
  * point into, so a list changed by another thread meanwhile is harmless. */

@@ -210,6 +210,18 @@ def arg_file_out():
         assert f.read() == BLOB
 
 
+def arg_buffer_in():
+    # binary-safe: NULs and high bytes reach the file as given, at the offset
+    data = b"\x00\xffgk\x00\x01"
+    g.write_file("/bin-target", "abcdefghij", 0)
+    assert g.pwrite("/bin-target", data, 2) == len(data)
+    assert g.pread("/bin-target", 10, 0) == b"ab" + data + b"ij"
+    e = raises(TypeError, g.pwrite, "/bin-target", "text", 0)
+    assert "'content'" in str(e) and "bytes" in str(e), e
+    e = raises(TypeError, g.pwrite, "/bin-target", None, 0)
+    assert "'content'" in str(e), e
+
+
 def arg_dev_or_path():
     assert "ext4" in g.file("/dev/sda1"), g.file("/dev/sda1")
     assert "text" in g.file("/lines"), g.file("/lines")
@@ -405,6 +417,7 @@ def main():
             ("arg-string-list", arg_string_list), ("arg-device-list", arg_device_list),
             ("arg-bool", arg_bool), ("arg-int", arg_int), ("arg-int64", arg_int64),
             ("arg-file-out", arg_file_out), ("arg-dev-or-path", arg_dev_or_path),
+            ("arg-buffer-in", arg_buffer_in),
             ("arg-keywords", arg_keywords), ("arg-surrogates", arg_surrogates),
             ("struct-fields-lvm", struct_fields_lvm), ("struct-fields-xattr", struct_fields_xattr),
             ("struct-fields-int32", struct_fields_int32), ("progress-callback", progress_callback),
