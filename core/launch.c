@@ -230,6 +230,15 @@ kernel_cmdline (guestfs_h *g, int template)
     g->append ? " " : "", g->append ? g->append : "");
 }
 
+static int
+tb_size (void)
+{
+  const char *e = getenv ("GUESTKIT_TCG_TB_SIZE");
+  int v = e ? atoi (e) : 0;
+
+  return v >= 1 && v <= 1024 ? v : 32;
+}
+
 char **
 gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
               int chan_fd, const struct gk_boot *boot,
@@ -252,8 +261,10 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "q35,sata=off,smbus=off,usb=off,"
                           "vmport=off,graphics=off,smm=off,i8042=off"));
   push (g, &a, gk_strdup (g, "-accel"));
+  /* MiB of translated code, all of it resident once filled: bounds RSS.
+   * GUESTKIT_TCG_TB_SIZE (1-1024) sets it, for tests/bench-density.sh. */
   push (g, &a, kvm ? gk_strdup (g, "kvm")
-                   : gk_strdup (g, "tcg,tb-size=32"));   /* MiB of translated code: bounds RSS */
+                   : gk_asprintf (g, "tcg,tb-size=%d", tb_size ()));
   push (g, &a, gk_strdup (g, "-cpu"));
   push (g, &a, gk_strdup (g, kvm ? "host" : "qemu64"));
   push (g, &a, gk_strdup (g, "-m"));

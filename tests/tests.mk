@@ -48,10 +48,11 @@ all: $(TEST_TOOLS)
 
 CLEAN_FILES += tests/*.o tests/bin/*
 
-bench: all tests/bin/bench
+bench: all tests/bin/bench tests/bin/bench-density
 	@tests/bench.sh
 	@tests/bench-build.sh
 	@tests/bench-audit.sh
+	@tests/bench-density.sh
 
 # ---- hardening (issue 7): fault injection, threads, hostile images,
 # sanitizers, valgrind, fuzzing.  See SECURITY.md and tests/fuzz/. ----
