@@ -806,6 +806,10 @@ struct rn_pool_opts {
 int rn_default_workers (void);
 int rn_choose_workers (char *why, size_t size);
 
+/* Run every pending task of v; returns RN_EXIT_OK or RN_EXIT_FAILED. */
+int rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
+                 const struct rn_pool_opts *o, int *interrupted);
+
 /* ---- progress.c: the live status line (guestkit run, status --watch) ---- */
 
 struct rn_progress {
@@ -832,9 +836,6 @@ void rn_live_clear (struct rn_live *l);
 
 /* ---- status.c: guestkit status, and status --watch ---- */
 int rn_cmd_status_main (int argc, char **argv);
-/* Run every pending task of v; returns RN_EXIT_OK or RN_EXIT_FAILED. */
-int rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
-                 const struct rn_pool_opts *o, int *interrupted);
 
 /* ---- vercmp.c: package versions by their format's rules ---- */
 

@@ -197,6 +197,8 @@ main (int argc, char *argv[])
     fflush (stdout);
     if ((k[i].pid = fork ()) == 0) {
       close (a[1]), close (b[0]);
+      for (int j = 0; j < i; j++)  /* the others' pipes: their EOF is theirs */
+        close (k[j].to), close (k[j].from);
       child (a[0], b[1], disk, src, back);
     }
     close (a[0]), close (b[1]);
