@@ -486,13 +486,16 @@ static int
 decide_workers (const struct run_opts *o, const struct runset *rs)
 {
   char why[512];
-  int w = pool_workers (o, rs);
+  int w = pool_workers (o, rs), mem = 0;
   size_t todo = 0;
 
+  for (size_t i = 0; i < rs->njobs; i++)   /* the largest appliance */
+    if (rs->jobs[i]->memsize > mem)
+      mem = rs->jobs[i]->memsize;
   if (w > 0)
     snprintf (why, sizeof why, "%s", o->workers > 0 ? "--workers" : "the job's workers:");
   else
-    w = rn_choose_workers (why, sizeof why);
+    w = rn_choose_workers (mem, why, sizeof why);
   for (size_t i = 0; i < rs->ntasks; i++)
     todo += rs->tasks[i].status == RN_PENDING;
   if (o->verbose) {

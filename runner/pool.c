@@ -38,10 +38,12 @@
 
 #include "runner.h"
 
-/* Peak qemu RSS of one appliance (MiB), measured by tests/bench-density.sh
- * (the figure after a 100 MiB transfer, rounded up); GUESTKIT_APPLIANCE_MIB
- * replaces it. */
-#define APPLIANCE_MIB 350
+/* Peak qemu RSS of one appliance (MiB) beyond its guest RAM, measured by
+ * tests/bench-density.sh after a 100 MiB transfer (331 MiB with -m 256,
+ * 204 with -m 128: the whole guest RAM is resident after a restore, plus
+ * about 75 MiB), rounded up.  GUESTKIT_APPLIANCE_MIB replaces the sum. */
+#define APPLIANCE_OVER_MIB 80
+#define DEFAULT_MEMSIZE_MIB 256    /* the library's, without LIBGUESTFS_MEMSIZE */
 #define HOST_RESERVE_MIB 256       /* kept for the runner, sqlite, the host */
 
 struct pool {
@@ -223,13 +225,16 @@ available_mib (const char **src)
 }
 
 int
-rn_choose_workers (char *why, size_t size)
+rn_choose_workers (int memsize, char *why, size_t size)
 {
-  const char *csrc, *msrc, *psrc = "measured";
-  long cpus = usable_cpus (&csrc), mem = available_mib (&msrc), per = APPLIANCE_MIB;
+  const char *csrc, *msrc, *psrc = "guest RAM + 80 measured";
+  long cpus = usable_cpus (&csrc), mem = available_mib (&msrc), per;
   long w = cpus, fit = -1;
-  const char *e = getenv ("GUESTKIT_APPLIANCE_MIB");
+  const char *e = getenv ("GUESTKIT_APPLIANCE_MIB"), *lm = getenv ("LIBGUESTFS_MEMSIZE");
 
+  if (memsize <= 0)
+    memsize = lm && atoi (lm) >= 128 ? atoi (lm) : DEFAULT_MEMSIZE_MIB;
+  per = memsize + APPLIANCE_OVER_MIB;
   if (e && atol (e) > 0) {
     per = atol (e);
     psrc = "GUESTKIT_APPLIANCE_MIB";
@@ -260,7 +265,7 @@ rn_choose_workers (char *why, size_t size)
 int
 rn_default_workers (void)
 {
-  return rn_choose_workers (NULL, 0);
+  return rn_choose_workers (0, NULL, 0);
 }
 
 /* ---- output (called with the lock held) ---- */

@@ -802,9 +802,10 @@ struct rn_pool_opts {
   int quiet;
 };
 /* Default workers: what cores and memory allow (pool.c; the rule is in
- * runner/README.md).  rn_choose_workers also says why in why[]. */
+ * runner/README.md).  rn_choose_workers: for appliances of memsize MiB
+ * (0: the library's default), saying why in why[]. */
 int rn_default_workers (void);
-int rn_choose_workers (char *why, size_t size);
+int rn_choose_workers (int memsize, char *why, size_t size);
 
 /* Run every pending task of v; returns RN_EXIT_OK or RN_EXIT_FAILED. */
 int rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
