@@ -481,6 +481,33 @@ pool_workers (const struct run_opts *o, const struct runset *rs)
   return w > 0 ? w : 0;
 }
 
+/* The worker count (never more than the tasks: pool.c), said under -v. */
+static int
+decide_workers (const struct run_opts *o, const struct runset *rs)
+{
+  char why[512];
+  int w = pool_workers (o, rs), mem = 0;
+  size_t todo = 0;
+
+  for (size_t i = 0; i < rs->njobs; i++)   /* the largest appliance */
+    if (rs->jobs[i]->memsize > mem)
+      mem = rs->jobs[i]->memsize;
+  if (w > 0)
+    snprintf (why, sizeof why, "%s", o->workers > 0 ? "--workers" : "the job's workers:");
+  else
+    w = rn_choose_workers (mem, why, sizeof why);
+  for (size_t i = 0; i < rs->ntasks; i++)
+    todo += rs->tasks[i].status == RN_PENDING;
+  if (o->verbose) {
+    int n = todo > 0 && (size_t) w > todo ? (int) todo : w;
+    char cap[64] = "";
+    if (n < w)
+      snprintf (cap, sizeof cap, "; no more than the %zu tasks to run", todo);
+    fprintf (stderr, "%s: %d worker%s: %s%s\n", rn_progname, n, n == 1 ? "" : "s", why, cap);
+  }
+  return w;
+}
+
 /* The library's launch timeout: no longer than the longest task timeout. */
 static void
 launch_timeout (const struct runset *rs)
@@ -632,10 +659,8 @@ run_tasks (struct rn_db *db, const struct run_opts *o, struct runset *rs)
   char *err = NULL;
   int rc, interrupted = 0;
 
-  po = (struct rn_pool_opts) { .workers = pool_workers (o, rs), .verbose = o->verbose,
+  po = (struct rn_pool_opts) { .workers = decide_workers (o, rs), .verbose = o->verbose,
                                .quiet = o->quiet };
-  if (po.workers == 0)
-    po.workers = rn_default_workers ();
   for (size_t i = 0; i < rs->njobs; i++)
     if (rn_db_claim_run (db, rs->run_ids[i], po.workers, &err) == -1) {
       fprintf (stderr, "%s: %s\n", rn_progname, err);
@@ -676,6 +701,8 @@ rn_cmd_run (int argc, char **argv)
     shard_name (&o, &rs, &db_alloc);
   if (o.check && !o.resume) {
     list_tasks (&rs);
+    if (o.verbose)
+      decide_workers (&o, &rs);
     rc = RN_EXIT_OK;
     goto out;
   }
@@ -793,7 +820,7 @@ main (int argc, char **argv)
   if (strcmp (argv[1], "report") == 0)
     return rn_cmd_report (argc - 1, argv + 1);
   if (strcmp (argv[1], "status") == 0)
-    return rn_cmd_status (argc - 1, argv + 1);
+    return rn_cmd_status_main (argc - 1, argv + 1);
   if (strcmp (argv[1], "shell") == 0)
     return rn_cmd_shell (argc - 1, argv + 1);
   if (strcmp (argv[1], "inspect") == 0)

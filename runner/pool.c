@@ -16,12 +16,18 @@
  * threads, data races that ThreadSanitizer reported at random on
  * SIGINT/SIGTERM (exit 66 in tests/runner-resume.sh).
  *
- * Output: on a terminal, one progress line (done/failed/total, elapsed,
- * ETA) with failures printed above it; otherwise one plain line per
- * finished task.  Then a summary line.
+ * Output: one line per finished task; on a terminal these scroll above
+ * one status line (progress.c: done, ok, failed, running, images/min,
+ * ETA, the longest-running task), redrawn in place.  Then a summary line.
+ *
+ * Workers: when neither the command line nor the job sets them,
+ * rn_choose_workers takes the CPUs this process may use and the memory
+ * it may fill (MemAvailable, a cgroup's memory.max), as README.md says.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +38,13 @@
 
 #include "runner.h"
 
-#define APPLIANCE_MIB 350          /* qemu RSS of one appliance, measured */
+/* Peak qemu RSS of one appliance (MiB) beyond its guest RAM, measured by
+ * tests/bench-density.sh after a 100 MiB transfer (331 MiB with -m 256,
+ * 204 with -m 128: the whole guest RAM is resident after a restore, plus
+ * about 75 MiB), rounded up.  GUESTKIT_APPLIANCE_MIB replaces the sum. */
+#define APPLIANCE_OVER_MIB 80
+#define DEFAULT_MEMSIZE_MIB 256    /* the library's, without LIBGUESTFS_MEMSIZE */
+#define HOST_RESERVE_MIB 256       /* kept for the runner, sqlite, the host */
 
 struct pool {
   struct rn_task *v;
@@ -46,10 +58,11 @@ struct pool {
   const struct rn_task **current;   /* per worker: its task or NULL */
   int nworkers, finished_workers;
   struct rn_runctx ctx;
+  double *began;             /* per worker: when its task started */
   int tty, quiet;
   double start;
   double overhead_ms;        /* sum over finished tasks */
-  int drawn;                 /* a progress line is on the screen */
+  struct rn_live live;       /* the status line (progress.c) */
 };
 
 static int got_signal;       /* the signal caught, 0 if none: atomic */
@@ -66,45 +79,222 @@ on_signal (int sig)
   errno = e;
 }
 
-int
-rn_default_workers (void)
-{
-  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
-  long avail_kb = -1, w;
-  FILE *f = fopen ("/proc/meminfo", "re");
-  char line[256];
+/* ---- how many workers: CPUs and memory (rule in runner/README.md) ---- */
 
+static double cgroup_limit (const char *file2, const char *ctl, const char *file1, int cpu);
+
+/* CPUs this process may run on: its affinity mask, lowered by a cgroup
+ * v2 cpu.max quota; *src says which. */
+static long
+usable_cpus (const char **src)
+{
+  cpu_set_t set;
+  long n = -1;
+  double q;
+  const char *fake = getenv ("GUESTKIT_TEST_CPUS");
+
+  if (fake && *fake) {
+    *src = "GUESTKIT_TEST_CPUS";
+    return atol (fake);
+  }
+  *src = "sched_getaffinity";
+  if (sched_getaffinity (0, sizeof set, &set) == 0)
+    n = CPU_COUNT (&set);
+  if (n <= 0) {
+    n = sysconf (_SC_NPROCESSORS_ONLN);
+    *src = "online CPUs";
+  }
+  if ((q = cgroup_limit ("cpu.max", "cpu", NULL, 1)) > 0 && (long) (q + 0.999) < n) {
+    n = (long) (q + 0.999);       /* 1.5 CPUs of quota: 2 appliances */
+    *src = "cgroup cpu.max";
+  }
+  return n > 0 ? n : 1;
+}
+
+/* Our cgroup's path in hierarchy "0" (v2) or in the v1 hierarchy whose
+ * controllers include ctl, from /proc/self/cgroup; caller frees. */
+static char *
+cgroup_path (const char *ctl)
+{
+  char line[4096], *r = NULL;
+  FILE *f = fopen ("/proc/self/cgroup", "re");
+
+  while (r == NULL && f && fgets (line, sizeof line, f)) {
+    char *c1 = strchr (line, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
+    if (c2 == NULL)
+      continue;
+    line[strcspn (line, "\n")] = '\0';
+    *c2 = '\0';
+    if (ctl ? strstr (c1 + 1, ctl) != NULL : strcmp (line, "0") == 0 && c1[1] == '\0')
+      r = rn_strdup (c2 + 1);
+  }
+  if (f)
+    fclose (f);
+  return r ? r : rn_strdup ("/");
+}
+
+/* The smallest limit in FILE from our cgroup up to ROOT (a limit is
+ * inherited: the tightest one holds).  cpu: FILE is "QUOTA PERIOD" and
+ * the value is QUOTA/PERIOD.  Values of 2^60 and more mean no limit.
+ * Returns -1 if none. */
+static double
+cgroup_min (const char *root, const char *rel, const char *file, int cpu)
+{
+  char *path = rn_asprintf ("%s%s", root, strcmp (rel, "/") == 0 ? "" : rel), *slash;
+  double best = -1;
+
+  for (;;) {
+    char *fp = rn_asprintf ("%s/%s", path, file), buf[128] = "";
+    FILE *g = fopen (fp, "re");
+    long long v, period;
+    if (g && fgets (buf, sizeof buf, g)) {
+      double val = -1;
+      if (cpu ? sscanf (buf, "%lld %lld", &v, &period) == 2 && period > 0 && v > 0
+              : sscanf (buf, "%lld", &v) == 1 && v > 0 && v < (1LL << 60))
+        val = cpu ? (double) v / (double) period : (double) v;
+      if (val > 0 && (best < 0 || val < best))
+        best = val;
+    }
+    if (g)
+      fclose (g);
+    free (fp);
+    if (strcmp (path, root) == 0 || (slash = strrchr (path, '/')) == NULL ||
+        slash - path < (ptrdiff_t) strlen (root))
+      break;
+    *slash = '\0';
+  }
+  free (path);
+  return best;
+}
+
+/* A cgroup limit: v2 FILE2 (under /sys/fs/cgroup or its unified mount),
+ * else v1 FILE1 of controller ctl.  -1 if none. */
+static double
+cgroup_limit (const char *file2, const char *ctl, const char *file1, int cpu)
+{
+  char *rel = cgroup_path (NULL), *root1;
+  double v = cgroup_min ("/sys/fs/cgroup", rel, file2, cpu);
+
+  if (v < 0)
+    v = cgroup_min ("/sys/fs/cgroup/unified", rel, file2, cpu);
+  free (rel);
+  if (v < 0 && file1) {
+    rel = cgroup_path (ctl);
+    root1 = rn_asprintf ("/sys/fs/cgroup/%s", ctl);
+    v = cgroup_min (root1, rel, file1, cpu);
+    free (root1);
+    free (rel);
+  }
+  return v;
+}
+
+/* MiB of memory the appliances may use: MemAvailable, lowered by the
+ * cgroup's memory.max minus memory.current; *src says which. */
+static long
+available_mib (const char **src)
+{
+  long avail_kb = -1, mib;
+  FILE *f;
+  char line[256];
+  double lim;
+  const char *fake = getenv ("GUESTKIT_TEST_MEMAVAIL");
+
+  if (fake && *fake) {
+    *src = "GUESTKIT_TEST_MEMAVAIL";
+    return atol (fake);
+  }
+  f = fopen ("/proc/meminfo", "re");
   while (f && fgets (line, sizeof line, f))
     if (sscanf (line, "MemAvailable: %ld kB", &avail_kb) == 1)
       break;
   if (f)
     fclose (f);
-  w = cpus > 0 ? cpus : 1;
-  if (avail_kb > 0 && (avail_kb / 1024 - 256) / APPLIANCE_MIB < w)
-    w = (avail_kb / 1024 - 256) / APPLIANCE_MIB;
-  return w < 1 ? 1 : w > 256 ? 256 : (int) w;
+  *src = "MemAvailable";
+  mib = avail_kb > 0 ? avail_kb / 1024 : -1;
+  if ((lim = cgroup_limit ("memory.max", "memory", "memory.limit_in_bytes", 0)) > 0) {
+    double used = cgroup_limit ("memory.current", "memory", "memory.usage_in_bytes", 0);
+    long room = (long) ((lim - (used > 0 ? used : 0)) / (1024 * 1024));
+    if (room < 0)
+      room = 0;
+    if (mib < 0 || room < mib) {
+      mib = room;
+      *src = "cgroup memory limit minus its use";
+    }
+  }
+  return mib;
+}
+
+int
+rn_choose_workers (int memsize, char *why, size_t size)
+{
+  const char *csrc, *msrc, *psrc = "guest RAM + 80 measured";
+  long cpus = usable_cpus (&csrc), mem = available_mib (&msrc), per;
+  long w = cpus, fit = -1;
+  const char *e = getenv ("GUESTKIT_APPLIANCE_MIB"), *lm = getenv ("LIBGUESTFS_MEMSIZE");
+
+  if (memsize <= 0)
+    memsize = lm && atoi (lm) >= 128 ? atoi (lm) : DEFAULT_MEMSIZE_MIB;
+  per = memsize + APPLIANCE_OVER_MIB;
+  if (e && atol (e) > 0) {
+    per = atol (e);
+    psrc = "GUESTKIT_APPLIANCE_MIB";
+  }
+  if (mem >= 0) {
+    fit = (mem - HOST_RESERVE_MIB) / per;
+    if (fit < w)
+      w = fit;
+  }
+  if (w < 1)
+    w = 1;
+  if (w > 256)
+    w = 256;
+  if (why) {
+    char m[96] = "memory not known", r[32] = "no limit";
+    if (mem >= 0) {
+      snprintf (m, sizeof m, "%ld MiB available (%s)", mem, msrc);
+      snprintf (r, sizeof r, "room for %ld", fit < 0 ? 0 : fit);
+    }
+    snprintf (why, size, "%ld CPU%s (%s), one appliance each; %s; %ld MiB per appliance "
+              "(%s) after %d MiB for the host: %s; so %ld, limited by %s",
+              cpus, cpus == 1 ? "" : "s", csrc, m, per, psrc, HOST_RESERVE_MIB, r, w,
+              fit >= 0 && fit < cpus ? "memory" : "CPUs");
+  }
+  return (int) w;
+}
+
+int
+rn_default_workers (void)
+{
+  return rn_choose_workers (0, NULL, 0);
 }
 
 /* ---- output (called with the lock held) ---- */
 
+/* The status line: counts of this invocation (a resumed run counts the
+ * tasks it runs again), rate since it started, the longest-running task. */
 static void
-progress (struct pool *p)
+progress (struct pool *p, int force)
 {
-  double el = rn_now () - p->start;
-  char e[32], eta[32] = "?";
-  size_t fin = p->done + p->failed;
+  struct rn_progress pr = { .total = p->todo, .ok = p->done, .failed = p->failed,
+                            .running = p->running };
+  double now = rn_now (), el = now - p->start;
+  char line[512];
+  int slow = -1;
 
   if (!p->tty || p->quiet)
     return;
-  rn_fmt_secs (e, el);
-  if (fin > 0 && fin < p->todo)
-    rn_fmt_secs (eta, el / (double) fin * (double) (p->todo - fin));
-  else if (fin == p->todo)
-    strcpy (eta, "0s");
-  printf ("\r\033[K%zu/%zu done, %zu failed, %zu running | %s elapsed, ETA %s",
-          fin, p->todo, p->failed, p->running, e, eta);
-  fflush (stdout);
-  p->drawn = 1;
+  if (el > 0 && p->done + p->failed > 0)
+    pr.rate = (double) (p->done + p->failed) / el * 60;
+  for (int w = 0; w < p->nworkers; w++)
+    if (p->current[w] && (slow < 0 || p->began[w] < p->began[slow]))
+      slow = w;
+  if (slow >= 0) {
+    rn_progress_task_name (pr.slowest, sizeof pr.slowest, p->current[slow]->image_path,
+                           p->current[slow]->inst->name);
+    pr.slowest_secs = now - p->began[slow];
+  }
+  rn_progress_format (line, sizeof line, &pr, rn_term_cols (1));
+  rn_live_draw (&p->live, line, force);
 }
 
 static void
@@ -115,17 +305,13 @@ task_line (struct pool *p, const struct rn_task *t, enum rn_status st, double se
 
   if (p->quiet && st == RN_OK)
     return;
-  if (p->tty && st == RN_OK)
-    return;                  /* the progress line counts it */
-  if (p->drawn)
-    printf ("\r\033[K");
+  rn_live_clear (&p->live);  /* the line scrolls up; the status line follows */
   rn_fmt_secs (d, secs);
   printf ("%-11s run %lld task %d/%d  %s%s%s%s  %s%s%s\n", rn_status_name (st),
           (long long) t->run_id, t->seq, t->ntasks, t->image_path,
           *t->inst->name ? " [" : "", t->inst->name, *t->inst->name ? "]" : "",
           d, error ? ": " : "", error ? error : "");
   fflush (stdout);
-  p->drawn = 0;
 }
 
 /* ---- workers ---- */
@@ -188,6 +374,7 @@ worker (void *arg)
       continue;
     }
     p->current[w] = t;
+    p->began[w] = rn_now ();
     p->running++;
     pthread_mutex_unlock (&p->lock);
     t0 = rn_now ();
@@ -202,7 +389,7 @@ worker (void *arg)
     p->overhead_ms += ovh;
     task_line (p, t, st, rn_now () - t0, error);
     free (error);
-    progress (p);
+    progress (p, 1);
     pthread_cond_broadcast (&p->changed);
   }
   p->finished_workers++;
@@ -242,18 +429,16 @@ watch (struct pool *p, int *stop)
       pthread_mutex_unlock (&p->lock);
       return;
     }
-    progress (p);
+    progress (p, 0);
     pthread_mutex_unlock (&p->lock);
     int sig = __atomic_load_n (&got_signal, __ATOMIC_ACQUIRE);
     if (sig && !*stop) {
       __atomic_store_n (stop, 1, __ATOMIC_RELEASE);   /* only this thread writes it */
       pthread_mutex_lock (&p->lock);
-      if (p->drawn)
-        printf ("\r\033[K");
+      rn_live_clear (&p->live);
       printf ("%s: %s: stopping; running tasks are recorded as interrupted\n",
               rn_progname, strsignal (sig));
       fflush (stdout);
-      p->drawn = 0;
       pthread_cond_broadcast (&p->changed);
       pthread_mutex_unlock (&p->lock);
     }
@@ -292,8 +477,7 @@ summary (struct pool *p, int workers)
   size_t n = p->done + p->failed;
 
   rn_fmt_secs (e, rn_now () - p->start);
-  if (p->drawn)
-    printf ("\r\033[K");
+  rn_live_clear (&p->live);
   printf ("%zu task%s: %zu ok, %zu not ok, %zu not started, in %s with %d worker%s"
           "; runner overhead %.1f ms/task\n", p->todo, p->todo == 1 ? "" : "s",
           p->done, p->failed, p->todo - n, e, workers, workers == 1 ? "" : "s",
@@ -317,6 +501,8 @@ rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
   p.taken = rn_calloc (n + 1, 1);
   p.slots = rn_calloc ((size_t) p.nworkers, sizeof *p.slots);
   p.current = rn_calloc ((size_t) p.nworkers, sizeof *p.current);
+  p.began = rn_calloc ((size_t) p.nworkers, sizeof *p.began);
+  p.live.f = stdout;
   th = rn_calloc ((size_t) p.nworkers, sizeof *th);
   pthread_mutex_init (&p.lock, NULL);
   pthread_cond_init (&p.changed, NULL);
@@ -347,6 +533,7 @@ rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
   free (th);
   free (p.slots);
   free (p.current);
+  free (p.began);
   free (p.taken);
   return p.failed || p.done < p.todo ? RN_EXIT_FAILED : RN_EXIT_OK;
 }

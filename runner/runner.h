@@ -802,11 +802,42 @@ struct rn_pool_opts {
   int verbose;
   int quiet;
 };
-/* Default workers: what cores and memory allow. */
+/* Default workers: what cores and memory allow (pool.c; the rule is in
+ * runner/README.md).  rn_choose_workers: for appliances of memsize MiB
+ * (0: the library's default), saying why in why[]. */
 int rn_default_workers (void);
+int rn_choose_workers (int memsize, char *why, size_t size);
+
 /* Run every pending task of v; returns RN_EXIT_OK or RN_EXIT_FAILED. */
 int rn_pool_run (struct rn_db *db, struct rn_task *v, size_t n,
                  const struct rn_pool_opts *o, int *interrupted);
+
+/* ---- progress.c: the live status line (guestkit run, status --watch) ---- */
+
+struct rn_progress {
+  size_t total, ok, failed, running;  /* failed: every end but ok */
+  double rate;               /* finished tasks per minute; <= 0: unknown */
+  char slowest[256];         /* the task running longest ("" if none) */
+  double slowest_secs;
+};
+/* The line, cut to cols - 1 characters. */
+void rn_progress_format (char *buf, size_t size, const struct rn_progress *p, int cols);
+/* A task's short name: the image's file name [instance]. */
+void rn_progress_task_name (char *buf, size_t size, const char *image, const char *instance);
+int rn_term_cols (int fd);   /* 80 if not known */
+struct rn_live {
+  FILE *f;
+  int shown;                 /* the line is on the screen */
+  double last;               /* when it was drawn */
+  char text[512];
+};
+/* Draw text in place (skipped if unchanged, or < 0.25 s since the last
+ * draw unless force); clear it before printing other lines. */
+void rn_live_draw (struct rn_live *l, const char *text, int force);
+void rn_live_clear (struct rn_live *l);
+
+/* ---- status.c: guestkit status, and status --watch ---- */
+int rn_cmd_status_main (int argc, char **argv);
 
 /* ---- vercmp.c: package versions by their format's rules ---- */
 

@@ -7,7 +7,9 @@
 #     process included).  Target: 0.2 s.
 #  2. audit throughput with the inventory step and jobs/audit.yaml's
 #     checks on real Debian images (from `make base'), 2 workers, images
-#     per minute (target 100); virt-inspector beside it when installed.
+#     per minute (target 100), per-task phase medians, then a scaling
+#     table with 1, 2, 4 and 8 workers (images/min, peak RSS of one
+#     appliance); virt-inspector beside it when installed.
 # Figures only; nothing is asserted.
 cd "$(dirname "$0")/.." || exit 1
 gk=$PWD/runner/guestkit
@@ -75,12 +77,14 @@ printf '  report --packages, %d images   %6s s wall, %s s cpu  (%d matching; tar
 # (its name carries the hash of its inputs); the set is BENCH_AUDIT_N hard
 # links to it (read-only tasks may share an inode; each is its own task
 # and appliance).  The job: inventory plus jobs/audit.yaml's checks.
+# BENCH_AUDIT_IMAGE=FILE: use that image instead (to try the script).
 tar=$(ls -t /var/tmp/guestkit-base/bookworm-*.tar 2>/dev/null | head -1)
+[ -n "$BENCH_AUDIT_IMAGE" ] && tar=given
 if [ -z "$tar" ]; then
   echo "  audit throughput: skipped (no Debian base tree: make base)"; exit 0
 fi
 N=${BENCH_AUDIT_N:-8}
-img=/var/tmp/gk-bench-audit-$(basename "$tar" .tar).img
+img=${BENCH_AUDIT_IMAGE:-/var/tmp/gk-bench-audit-$(basename "$tar" .tar).img}
 if [ ! -s "$img" ]; then
   rm -f /var/tmp/gk-bench-audit-bookworm-*.img
   truncate -s 3G "$img.tmp"
@@ -97,15 +101,62 @@ trap 'rm -rf "$dir"' EXIT
 for i in $(seq "$N"); do ln "$img" "$dir/debian-$i.img"; done
 { echo "name: bench-audit"; echo "images: $dir/*.img"; echo "steps:"; echo "  - inventory:"
   sed -n '/^checks:/,$p' jobs/audit.yaml; } >"$dir/job.yaml"
-t0=$(date +%s%N)
-"$gk" run --db "$dir/r.db" -j 2 "$dir/job.yaml" >"$dir/out" 2>&1
-t1=$(date +%s%N)
-okn=$(sqlite3 "$dir/r.db" "SELECT count(*) FROM tasks WHERE status = 'ok'")
+# The job on the set with W workers: images/min, and the peak RSS of one
+# appliance (the qemu processes under that guestkit run, sampled every
+# 0.5 s).  Sets $okn, $secs, $rss_peak; the database is $dir/r-W.db.
+descendants() {
+  local p
+  for p in $(pgrep -P "$1" 2>/dev/null); do echo "$p"; descendants "$p"; done
+}
+audit_with() {
+  local w=$1 sampler run t0 t1
+  rm -f "$dir/rss-$w" "$dir/r-$w.db"*
+  t0=$(date +%s%N)
+  "$gk" run --db "$dir/r-$w.db" -j "$w" "$dir/job.yaml" >"$dir/out-$w" 2>&1 &
+  run=$!
+  ( while kill -0 "$run" 2>/dev/null; do
+      for p in $(descendants "$run"); do
+        case $(cat /proc/"$p"/comm 2>/dev/null) in
+          qemu-system*) awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null ;;
+        esac
+      done >>"$dir/rss-$w"
+      sleep 0.5
+    done ) &
+  sampler=$!
+  wait "$run"
+  t1=$(date +%s%N)
+  wait "$sampler" 2>/dev/null
+  okn=$(sqlite3 "$dir/r-$w.db" "SELECT count(*) FROM tasks WHERE status = 'ok'")
+  secs=$(awk -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", ns / 1e9}')
+  rss_peak=$(sort -n "$dir/rss-$w" | tail -1 | awk '{printf "%d", $1 / 1024}')
+}
+audit_with 2
+cp "$dir/r-2.db" "$dir/r.db"
 apps=$(sqlite3 "$dir/r.db" "SELECT count(*) / max(1, count(DISTINCT task_id)) FROM applications")
 steps=$(sqlite3 "$dir/r.db" "SELECT group_concat(call || ' ' || ms, ', ') FROM (SELECT call, round(avg(duration_ms) / 1000, 2) AS ms FROM steps GROUP BY call ORDER BY seq)")
-awk -v n="$N" -v ok="$okn" -v ns=$((t1 - t0)) -v a="$apps" 'BEGIN { s = ns / 1e9
+awk -v n="$N" -v ok="$okn" -v s="$secs" -v a="$apps" 'BEGIN {
   printf "  audit (inventory + baseline checks), real Debian images: %.1f images/min (2 workers, %d images, %d ok, in %.1f s; %d packages each; target >= 100)\n", n * 60 / s, n, ok, s, a }'
 echo "    mean seconds per step: $steps"
+# Per-phase medians over the tasks: launch (step 0), the steps, and what
+# is left of the task's time (close, commit, the runner).
+sqlite3 "$dir/r.db" "
+  WITH t AS (SELECT t.id, t.duration_ms AS total,
+                    (SELECT duration_ms FROM steps WHERE task_id = t.id AND seq = 0) AS launch,
+                    (SELECT sum(duration_ms) FROM steps WHERE task_id = t.id AND seq > 0) AS steps
+               FROM tasks t WHERE t.status = 'ok')
+  SELECT launch, steps, total - launch - steps FROM t" 2>/dev/null |
+  awk -F'|' '{l[NR] = $1; s[NR] = $2; r[NR] = $3}
+    function med(v, n,   i, j, x) { for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j > 0 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+                                    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    END { if (NR) printf "    per-task medians: launch %.2f s, steps %.2f s, the rest (close, runner) %.2f s\n", med(l, NR) / 1000, med(s, NR) / 1000, med(r, NR) / 1000 }'
+# The scaling table: the same set with 1, 2, 4 and 8 workers.
+echo "    workers  images/min  seconds  ok   peak RSS of one appliance (MiB)"
+for w in ${BENCH_AUDIT_WORKERS:-1 2 4 8}; do
+  audit_with "$w"
+  awk -v w="$w" -v n="$N" -v s="$secs" -v ok="$okn" -v r="$rss_peak" 'BEGIN {
+    printf "    %7d  %10.1f  %7.1f  %2d   %s\n", w, n * 60 / s, s, ok, r }'
+done
+echo "    (on $(nproc) CPUs, a machine loaded by other work: figures, not a target check)"
 if command -v virt-inspector >/dev/null; then
   export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
   t0=$(date +%s%N)

@@ -50,11 +50,12 @@ all: $(TEST_TOOLS)
 
 CLEAN_FILES += tests/*.o tests/bin/*
 
-bench: all tests/bin/bench
+bench: all tests/bin/bench tests/bin/bench-density
 	@tests/bench.sh
 	@tests/bench-build.sh
 	@tests/bench-audit.sh
 	@tests/bench-mount.sh
+	@tests/bench-density.sh
 
 # guestkit mount (FUSE); tests/mount-fixture.sh is their shared set-up.
 VM_TESTS += tests/mount-browse.sh tests/mount-write.sh tests/mount-qemu-dies.sh \
