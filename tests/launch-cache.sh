@@ -86,6 +86,10 @@ EOF
 # while B builds (a snapshot is made under the build lock).
 tests/bin/cache-loop 1 "$out/disk.img" >"$out/a0.out" 2>&1 ||
   { fail cache-tree-a "$(tail -3 "$out/a0.out")"; exit 1; }
+# The seed may hold other trees' entries too (earlier checkouts, installed
+# copies): keep only tree A's, the one just used (newest last use), so that
+# the size budget cannot rightly prune one of them while B builds.
+ls -dt "$GUESTKIT_CACHEDIR"/appliance-* | grep -v '\.' | tail -n +2 | xargs -r rm -rf
 entries() { ls -d "$GUESTKIT_CACHEDIR"/appliance-* 2>/dev/null | grep -v '\.'; }
 entries >"$out/entries-before"
 "$treeb/tests/bin/cache-loop" $rounds "$out/disk.img" "$out/b-ready" \
