@@ -62,8 +62,11 @@ else fail install-example-compiles "$flags: $(head -3 "$out/cc.err")"; fi
 lib=$(LD_LIBRARY_PATH=$dest/usr/local/lib ldd "$out/example" | awk '/libguestkit/ {print $3}')
 if [ "$lib" = "$dest/usr/local/lib/libguestkit.so.0" ]; then pass install-example-uses-installed
 else fail install-example-uses-installed "ldd resolves libguestkit to '$lib'"; fi
-# A static link against the installed .a works too.
-if ${CC:-cc} -std=c99 tests/manual-example.c $(pc "$dest/usr/local" "$dest" --cflags) \
+# A static link against the installed .a works too.  In a sanitizer
+# build (make SANITIZE=...) the archive's objects need the sanitizer's
+# runtime at link time, which no .pc file of a normal install names.
+san=$(grep -o -- '-fsanitize=[^ ]*' tests/out/build-flags 2>/dev/null | head -1)
+if ${CC:-cc} -std=c99 $san tests/manual-example.c $(pc "$dest/usr/local" "$dest" --cflags) \
      "$dest/usr/local/lib/libguestkit.a" $(pc "$dest/usr/local" "$dest" --static --libs-only-l | sed 's/-lguestkit//') \
      -o "$out/example-static" 2>"$out/cc2.err" &&
    ! ldd "$out/example-static" | grep -q libguestkit; then
