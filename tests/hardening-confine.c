@@ -117,7 +117,7 @@ t_trust_backing (void)
 
 /* ---- vmdk ---- */
 
-struct watch { const char *fifo; volatile int stop; int opened; };
+struct watch { const char *fifo; int stop; int opened; };   /* stop: atomic */
 
 static void *
 watch_fifo (void *arg)
@@ -131,7 +131,7 @@ watch_fifo (void *arg)
       close (fd);
     }
     usleep (1000);
-  } while (!w->stop);
+  } while (!__atomic_load_n (&w->stop, __ATOMIC_ACQUIRE));
   return NULL;
 }
 
@@ -154,7 +154,7 @@ t_vmdk_fifo_extent (void)
   CHECK (pthread_create (&t, NULL, watch_fifo, &w) == 0, "pthread_create");
   r = guestfs_add_drive_opts (g, img, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "vmdk",
                               GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1);
-  w.stop = 1;
+  __atomic_store_n (&w.stop, 1, __ATOMIC_RELEASE);
   pthread_join (t, NULL);
   CHECK (r == -1, "a vmdk naming a FIFO was accepted");
   CHECK_ERR (g, "another file");
