@@ -38,13 +38,6 @@
 
 #include "runner.h"
 
-/* Peak qemu RSS of one appliance (MiB) beyond its guest RAM, measured by
- * tests/bench-density.sh after a 100 MiB transfer (331 MiB with -m 256,
- * 204 with -m 128: the whole guest RAM is resident after a restore, plus
- * about 75 MiB), rounded up.  GUESTKIT_APPLIANCE_MIB replaces the sum. */
-#define APPLIANCE_OVER_MIB 80
-#define DEFAULT_MEMSIZE_MIB 256    /* the library's, without LIBGUESTFS_MEMSIZE */
-#define HOST_RESERVE_MIB 256       /* kept for the runner, sqlite, the host */
 
 struct pool {
   struct rn_task *v;
@@ -233,14 +226,14 @@ rn_choose_workers (int memsize, char *why, size_t size)
   const char *e = getenv ("GUESTKIT_APPLIANCE_MIB"), *lm = getenv ("LIBGUESTFS_MEMSIZE");
 
   if (memsize <= 0)
-    memsize = lm && atoi (lm) >= 128 ? atoi (lm) : DEFAULT_MEMSIZE_MIB;
-  per = memsize + APPLIANCE_OVER_MIB;
+    memsize = lm && atoi (lm) >= 128 ? atoi (lm) : RN_DEFAULT_MEMSIZE_MIB;
+  per = memsize + RN_APPLIANCE_OVER_MIB;
   if (e && atol (e) > 0) {
     per = atol (e);
     psrc = "GUESTKIT_APPLIANCE_MIB";
   }
   if (mem >= 0) {
-    fit = (mem - HOST_RESERVE_MIB) / per;
+    fit = (mem - RN_HOST_RESERVE_MIB) / per;
     if (fit < w)
       w = fit;
   }
@@ -256,7 +249,7 @@ rn_choose_workers (int memsize, char *why, size_t size)
     }
     snprintf (why, size, "%ld CPU%s (%s), one appliance each; %s; %ld MiB per appliance "
               "(%s) after %d MiB for the host: %s; so %ld, limited by %s",
-              cpus, cpus == 1 ? "" : "s", csrc, m, per, psrc, HOST_RESERVE_MIB, r, w,
+              cpus, cpus == 1 ? "" : "s", csrc, m, per, psrc, RN_HOST_RESERVE_MIB, r, w,
               fit >= 0 && fit < cpus ? "memory" : "CPUs");
   }
   return (int) w;

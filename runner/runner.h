@@ -802,6 +802,15 @@ struct rn_pool_opts {
   int verbose;
   int quiet;
 };
+/* Peak qemu RSS of one appliance (MiB) beyond its guest RAM, measured by
+ * tests/bench-density.sh after a 100 MiB transfer (331 MiB with -m 256,
+ * 204 with -m 128: the whole guest RAM is resident after a restore, plus
+ * about 75 MiB), rounded up.  GUESTKIT_APPLIANCE_MIB replaces the sum.
+ * The same sums size a Slurm or Kubernetes shard (slurm.c). */
+#define RN_APPLIANCE_OVER_MIB 80
+#define RN_DEFAULT_MEMSIZE_MIB 256    /* the library's, without LIBGUESTFS_MEMSIZE */
+#define RN_HOST_RESERVE_MIB 256       /* kept for the runner, sqlite, the host */
+
 /* Default workers: what cores and memory allow (pool.c; the rule is in
  * runner/README.md).  rn_choose_workers: for appliances of memsize MiB
  * (0: the library's default), saying why in why[]. */

@@ -302,6 +302,23 @@ gen_job (const char *file, const struct gen_opts *o)
   return j;
 }
 
+/* What one shard asks of its node: a CPU per worker, and the memory
+ * the runner's own worker rule (pool.c) counts for that many appliances
+ * of the job's guest RAM.  0 workers: not asked (the node chooses). */
+static int
+shard_workers (const struct gen_opts *o, const struct rn_job *j)
+{
+  return o->workers > 0 ? o->workers : j->workers;
+}
+
+static int
+shard_mib (const struct gen_opts *o, const struct rn_job *j)
+{
+  int ram = j->memsize > 0 ? j->memsize : RN_DEFAULT_MEMSIZE_MIB;
+
+  return RN_HOST_RESERVE_MIB + shard_workers (o, j) * (ram + RN_APPLIANCE_OVER_MIB);
+}
+
 /* The default group: the job's name and the time, a new one each time. */
 static char *
 gen_group (const struct gen_opts *o, const struct rn_job *j)
@@ -378,8 +395,9 @@ shard_script (const struct gen_opts *o, const struct rn_job *j, const char *grou
   if (o->max_running > 0)
     rn_buf_addf (&b, "%%%d", o->max_running);
   rn_buf_addc (&b, '\n');
-  if (o->workers > 0)
-    rn_buf_addf (&b, "#SBATCH --cpus-per-task=%d\n", o->workers);
+  if (shard_workers (o, j) > 0)
+    rn_buf_addf (&b, "#SBATCH --cpus-per-task=%d\n#SBATCH --mem=%dM\n",
+                 shard_workers (o, j), shard_mib (o, j));
   if (o->time_limit)
     rn_buf_addf (&b, "#SBATCH --time=%s\n", o->time_limit);
   rn_buf_adds (&b, "exec");
@@ -687,7 +705,7 @@ k8s_volumes (struct rn_buf *b, const struct gen_opts *o, const char *name, int s
 
 static void
 k8s_container (struct rn_buf *b, const struct gen_opts *o, const char *cname,
-               const struct rn_strv *cmd)
+               const struct rn_strv *cmd, int cpus, int mib)
 {
   rn_buf_addf (b, "      restartPolicy: Never\n      containers:\n      - name: %s\n"
                "        image: ", cname);
@@ -696,9 +714,9 @@ k8s_container (struct rn_buf *b, const struct gen_opts *o, const char *cname,
   yaml_words (b, cmd);
   rn_buf_adds (b, "\n        env:\n        - name: TMPDIR\n          value: /scratch\n"
                "        - name: GUESTKIT_CACHEDIR\n          value: /scratch/cache\n");
-  if (o->workers > 0 && strcmp (cname, "shard") == 0)
+  if (cpus > 0)
     rn_buf_addf (b, "        resources:\n          requests:\n            cpu: \"%d\"\n"
-                 "            memory: %dMi\n", o->workers, 256 + 350 * o->workers);
+                 "            memory: %dMi\n", cpus, mib);
 }
 
 static void
@@ -717,7 +735,7 @@ k8s_shards (struct rn_buf *b, const struct gen_opts *o, const struct rn_job *j,
                o->max_running > 0 && o->max_running < o->shards ? o->max_running : o->shards,
                o->backoff >= 0 ? o->backoff : 2, o->shards);
   shard_argv (o, j, group, &w);
-  k8s_container (b, o, "shard", &w);
+  k8s_container (b, o, "shard", &w, shard_workers (o, j), shard_mib (o, j));
   rn_buf_adds (b, "        volumeMounts:\n        - name: job\n          mountPath: ");
   rn_json_strz (b, j->path);
   rn_buf_adds (b, "\n          subPath: job.yaml\n          readOnly: true\n"
@@ -745,7 +763,7 @@ k8s_merge (struct rn_buf *b, const struct gen_opts *o, const char *name, const c
   rn_strv_add (&w, rn_strdup ("/bin/sh"));
   rn_strv_add (&w, rn_strdup ("-c"));
   rn_strv_add (&w, rn_buf_take (&sh));
-  k8s_container (b, o, "merge", &w);
+  k8s_container (b, o, "merge", &w, 0, 0);
   rn_buf_adds (b, "        volumeMounts:\n        - name: results\n          mountPath: ");
   rn_json_strz (b, o->out);
   rn_buf_adds (b, "\n        - name: scratch\n          mountPath: /scratch\n");
