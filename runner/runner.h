@@ -1222,10 +1222,33 @@ int rn_cmd_k8s (int argc, char **argv);
 /* guestkit test-tool: versions, accelerator, a scratch launch (test-tool.c). */
 int rn_cmd_test_tool (int argc, char **argv);
 
+/* ---- run-opts.c, run-cli.c: guestkit run ---- */
+
+/* The options of one `guestkit run', as parsed (run-opts.c). */
+struct rn_run_opts {
+  const char *db;
+  int workers, timeout, retries;   /* -1: not given */
+  int check, quiet, verbose;
+  int64_t resume;                   /* 0: a new run */
+  struct rn_overrides ov;
+  struct rn_shard shard;            /* --shard, --shards, --shard-group, --out */
+  int shard_given, shards;          /* --shard given; --shards N (0: not) */
+  int db_given;                     /* --db given */
+};
+/* --help text of guestkit run. */
+void rn_run_usage (FILE *f);
+/* Fills *o from argv; returns the index of the first job file, -1 after
+ * printing why (exit 2), or -2 when --help was asked. */
+int rn_run_parse_args (int argc, char **argv, struct rn_run_opts *o);
+/* The options a run keeps, as a JSON object: caller frees. */
+char *rn_run_options_json (const struct rn_run_opts *o);
+/* Options kept by a run, for --resume: fill what argv did not give. */
+void rn_run_options_read (const char *json, struct rn_run_opts *o);
+int rn_cmd_run (int argc, char **argv);
+
 /* ---- main.c ---- */
 
 extern const char *rn_progname;
 extern mode_t rn_umask;            /* the process's umask, read at start */
-int rn_cmd_run (int argc, char **argv);
 
 #endif /* RN_RUNNER_H */
