@@ -927,7 +927,7 @@ int rn_sh_read_line (FILE *f, struct rn_buf *b);
  * on an unterminated quote, a bad escape or a NUL byte. */
 int rn_sh_split (const char *line, size_t len, struct rn_strv *words, char **err);
 
-/* ---- shell.c: guestkit shell, and the -a drives it shares ---- */
+/* ---- shell.c: guestkit shell ---- */
 
 /* One shell session. */
 struct rn_shell {
@@ -953,19 +953,6 @@ int rn_sh_run_command (struct rn_shell *sh, char **w, size_t n);
 /* Commands of a script stream until EOF or quit: 0, or 1 on a failure. */
 int rn_sh_run_stream (struct rn_shell *sh, FILE *f, const char *src);
 
-/* Disk images given with -a, each with the --format in force before it. */
-struct rn_drives {
-  struct rn_strv paths, formats;
-};
-void rn_drives_add (struct rn_drives *d, const char *path, const char *format);
-/* Add every drive to g, read-only if ro, formats never probed; -1 with
- * the handle's error. */
-int rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro);
-void rn_drives_free (struct rn_drives *d);
-/* Mount each -m DEV[:MNT] spec (MNT default /), parents first, read-only
- * if ro; -1 with the handle's error.  The specs are changed while it
- * runs and restored. */
-int rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro);
 int rn_cmd_shell (int argc, char **argv);
 
 /* ---- cache-cli.c: guestkit cache ---- */
@@ -1002,6 +989,50 @@ int rn_sh_listen (struct rn_shell *sh, int (*setup) (struct rn_shell *, const vo
 /* Send words (none: stdin's commands) to server pid (NULL:
  * $GUESTKIT_PID); the exit status. */
 int rn_sh_remote (const char *pid, char **words, int n);
+
+/* ---- drive-opts.c: -a, --format, --ro, --rw, -i, -m of shell, mount, inspect ---- */
+
+/* Disk images given with -a, each with the --format in force before it. */
+struct rn_drives {
+  struct rn_strv paths, formats;
+};
+/* What the drive options gave. */
+struct rn_drive_opts {
+  struct rn_drives drives;   /* -a IMG */
+  struct rn_strv mounts;     /* -m DEV[:MNT], as given */
+  int inspect;               /* -i */
+  int ro;                    /* --ro 1, --rw 0, the last wins; the caller's default */
+};
+/* Which of the drive options a command has, besides -a, --format, --ro
+ * and -h. */
+enum { RN_DO_RW = 1,         /* --rw */
+       RN_DO_MOUNT = 2 };    /* -i, -m */
+/* A command's own options. */
+struct option;
+struct rn_cmd_opts {
+  const char *name;          /* "shell": in messages */
+  const char *shorts;        /* getopt letters; a leading '+': stop at the first operand */
+  const struct option *longs;  /* { NULL } last; codes other than ours (< 0x100) */
+  unsigned flags;            /* RN_DO_* */
+  /* Take one of its options (arg: optarg or NULL); 0, or -1 after
+   * printing why. */
+  int (*take) (void *opaque, int c, const char *arg);
+  void *opaque;
+};
+/* Parse argv into d (set d->ro first) and the command's own options: the
+ * index of the first operand, -1 on invalid options (the message is
+ * printed: exit 2) or -2 for --help.  d holds copies; free it with
+ * rn_drive_opts_free. */
+int rn_drive_opts_parse (int argc, char **argv, const struct rn_cmd_opts *c,
+                         struct rn_drive_opts *d);
+void rn_drive_opts_free (struct rn_drive_opts *d);
+/* Add every drive to g, read-only if ro, formats never probed; -1 with
+ * the handle's error. */
+int rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro);
+/* Mount each -m DEV[:MNT] spec (MNT default /), parents first, read-only
+ * if ro; -1 with the handle's error.  The specs are changed while it
+ * runs and restored. */
+int rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro);
 
 /* ---- inspect-cli.c: guestkit inspect ---- */
 

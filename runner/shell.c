@@ -769,10 +769,9 @@ run_argv (struct rn_shell *sh, char **argv, int argc)
 /* ---- Options ---- */
 
 struct shell_opts {
-  struct rn_drives drives;             /* -a IMG and its --format */
-  struct rn_strv mounts;               /* -m DEV[:DIR] */
+  struct rn_drive_opts d;              /* -a, --format, --ro/--rw, -i, -m */
   const char *script;                  /* -f */
-  int ro, inspect, trace, verbose;
+  int trace, verbose;
   int progress;                        /* --progress-bars: 1, --no-...: 0, -1 */
   int listen;                          /* --listen */
   int remote;                          /* --remote[=PID] */
@@ -812,99 +811,66 @@ shell_usage (FILE *f)
 "a leading '-' may fail), 2 invalid options.\n");
 }
 
+/* One of the shell's own options; 0. */
+static int
+take_shell_opt (void *opaque, int c, const char *arg)
+{
+  struct shell_opts *o = opaque;
+
+  switch (c) {
+  case 'f': o->script = arg; break;
+  case 'v': o->verbose = 1; break;
+  case 'x': o->trace = 1; break;
+  case 'L': o->listen = 1; break;
+  case 'P': o->progress = 1; break;
+  case 'N': o->progress = 0; break;
+  case 'R': o->remote = 1; o->remote_pid = arg; break;
+  }
+  return 0;
+}
+
 /* Options; the index of the first command word, -1 (exit 2), -2 (--help). */
 static int
 parse_shell_args (int argc, char **argv, struct shell_opts *o)
 {
   static const struct option opts[] = {
-    { "add", required_argument, NULL, 'a' },
-    { "format", required_argument, NULL, 'F' },
-    { "ro", no_argument, NULL, 'r' },
-    { "rw", no_argument, NULL, 'w' },
-    { "inspector", no_argument, NULL, 'i' },
-    { "mount", required_argument, NULL, 'm' },
     { "file", required_argument, NULL, 'f' },
     { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
     { "listen", no_argument, NULL, 'L' },
     { "progress-bars", no_argument, NULL, 'P' },
     { "no-progress-bars", no_argument, NULL, 'N' },
     { "remote", optional_argument, NULL, 'R' },
     { NULL, 0, NULL, 0 },
   };
-  const char *format = "raw";
-  int c;
+  const struct rn_cmd_opts cmd = { "shell", "+f:vx", opts, RN_DO_RW | RN_DO_MOUNT,
+                                   take_shell_opt, o };
+  int first = rn_drive_opts_parse (argc, argv, &cmd, &o->d);
 
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "+a:f:im:vxh", opts, NULL)) != -1) {
-    switch (c) {
-    case 'a': rn_drives_add (&o->drives, optarg, format); break;
-    case 'F': format = optarg; break;
-    case 'r': o->ro = 1; break;
-    case 'w': o->ro = 0; break;
-    case 'i': o->inspect = 1; break;
-    case 'm': rn_strv_add (&o->mounts, rn_strdup (optarg)); break;
-    case 'f': o->script = optarg; break;
-    case 'v': o->verbose = 1; break;
-    case 'x': o->trace = 1; break;
-    case 'h': return -2;
-    case 'L': o->listen = 1; break;
-    case 'P': o->progress = 1; break;
-    case 'N': o->progress = 0; break;
-    case 'R': o->remote = 1; o->remote_pid = optarg; break;
-    default:
-      fprintf (stderr, "Try 'guestkit shell --help'.\n");
-      return -1;
-    }
-  }
-  if ((o->inspect || o->mounts.n) && o->drives.paths.n == 0) {
+  if (first < 0)
+    return first;
+  if ((o->d.inspect || o->d.mounts.n) && o->d.drives.paths.n == 0) {
     fprintf (stderr, "%s: shell: -i and -m need drives (-a IMG)\n", rn_progname);
     return -1;
   }
-  if (o->remote && (o->listen || o->drives.paths.n || o->script)) {
+  if (o->remote && (o->listen || o->d.drives.paths.n || o->script)) {
     fprintf (stderr, "%s: shell: --remote sends commands to a server; it takes no -a, -f "
              "or --listen\n", rn_progname);
     return -1;
   }
-  if (o->listen && (o->script || optind < argc)) {
+  if (o->listen && (o->script || first < argc)) {
     fprintf (stderr, "%s: shell: --listen takes commands from --remote, not -f or the "
              "command line\n", rn_progname);
     return -1;
   }
-  if (o->script && optind < argc) {
+  if (o->script && first < argc) {
     fprintf (stderr, "%s: shell: give commands either with -f or on the command line\n",
              rn_progname);
     return -1;
   }
-  return optind;
+  return first;
 }
 
 /* ---- Set-up: drives, -i, -m ---- */
-
-void
-rn_drives_add (struct rn_drives *d, const char *path, const char *format)
-{
-  rn_strv_add (&d->paths, rn_strdup (path));
-  rn_strv_add (&d->formats, rn_strdup (format));
-}
-
-int
-rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro)
-{
-  for (size_t i = 0; i < d->paths.n; i++)
-    if (guestfs_add_drive_opts (g, d->paths.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, d->formats.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_READONLY, ro, -1) == -1)
-      return -1;
-  return 0;
-}
-
-void
-rn_drives_free (struct rn_drives *d)
-{
-  rn_strv_free (&d->paths);
-  rn_strv_free (&d->formats);
-}
 
 static int
 inspect_and_mount (struct rn_shell *sh)
@@ -930,45 +896,6 @@ inspect_and_mount (struct rn_shell *sh)
   return r;
 }
 
-/* Components of a mountpoint: "/" 0, "/boot" 1, "/var/log" 2. */
-static int
-depth (const char *m)
-{
-  int d = 0;
-  for (const char *p = m; *p; p++)
-    if (*p != '/' && (p == m || p[-1] == '/'))
-      d++;
-  return d;
-}
-
-int
-rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro)
-{
-  int maxd = 0;
-
-  for (size_t i = 0; i < mounts->n; i++) {
-    const char *colon = strchr (mounts->v[i], ':');
-    if (colon && depth (colon + 1) > maxd)
-      maxd = depth (colon + 1);
-  }
-  for (int d = 0; d <= maxd; d++)      /* parents first, else as given */
-    for (size_t i = 0; i < mounts->n; i++) {
-      char *colon = strchr (mounts->v[i], ':');
-      const char *dir = colon ? colon + 1 : "/";
-      int r;
-      if (depth (dir) != d)
-        continue;
-      if (colon)
-        *colon = '\0';
-      r = (ro ? guestfs_mount_ro : guestfs_mount) (g, mounts->v[i], dir);
-      if (colon)
-        *colon = ':';
-      if (r == -1)
-        return -1;
-    }
-  return 0;
-}
-
 static int
 set_up (struct rn_shell *sh, const void *arg)
 {
@@ -978,14 +905,14 @@ set_up (struct rn_shell *sh, const void *arg)
   if (guestfs_set_autosync (sh->g, 1) == -1 ||
       (o->verbose && guestfs_set_verbose (sh->g, 1) == -1) ||
       (o->trace && guestfs_set_trace (sh->g, 1) == -1) ||
-      rn_drives_attach (sh->g, &o->drives, o->ro) == -1)
+      rn_drives_attach (sh->g, &o->d.drives, o->d.ro) == -1)
     return -1;
-  sh->ndrives = (int) o->drives.paths.n;
-  if (!o->inspect && o->mounts.n == 0)
+  sh->ndrives = (int) o->d.drives.paths.n;
+  if (!o->d.inspect && o->d.mounts.n == 0)
     return 0;
   if (launch (sh) == -1 ||
-      (o->inspect && inspect_and_mount (sh) == -1) ||
-      rn_mount_specs (sh->g, &o->mounts, sh->ro) == -1)
+      (o->d.inspect && inspect_and_mount (sh) == -1) ||
+      rn_mount_specs (sh->g, &o->d.mounts, sh->ro) == -1)
     return -1;
   return 0;
 }
@@ -1023,7 +950,7 @@ rn_cmd_shell (int argc, char **argv)
     rc = rn_sh_remote (o.remote_pid, argv + first, argc - first);
     goto out;
   }
-  sh.ro = o.ro;
+  sh.ro = o.d.ro;
   if ((sh.g = guestfs_create ()) == NULL) {
     fprintf (stderr, "%s: shell: cannot create a handle\n", rn_progname);
     rc = RN_EXIT_FAILED;
@@ -1053,7 +980,6 @@ rn_cmd_shell (int argc, char **argv)
   fflush (stdout);
   guestfs_close (sh.g);
  out:
-  rn_drives_free (&o.drives);
-  rn_strv_free (&o.mounts);
+  rn_drive_opts_free (&o.d);
   return rc;
 }
