@@ -5,7 +5,8 @@
  *
  *   -a, --add IMG          a disk image; in order, each with the --format
  *                          in force before it (default raw, never probed)
- *   --format F             the format of the -a images after it
+ *   --format F             the format of the -a images after it; one that
+ *                          no -a follows is refused (it would change nothing)
  *   --ro                   read-only (the last of --ro, --rw wins)
  *   --rw                   read-write                       (RN_DO_RW)
  *   -i, --inspector        find the OS and mount it         (RN_DO_MOUNT)
@@ -78,13 +79,14 @@ drives_add (struct rn_drives *d, const char *path, const char *format)
   rn_strv_add (&d->formats, rn_strdup (format));
 }
 
-/* One of ours: 1 taken, 0 not ours, -2 --help. */
+/* One of ours: 1 taken, 0 not ours, -2 --help.  *pending: a --format
+ * that no -a has used yet. */
 static int
-take_ours (struct rn_drive_opts *d, int c, const char **format)
+take_ours (struct rn_drive_opts *d, int c, const char **format, int *pending)
 {
   switch (c) {
-  case 'a': drives_add (&d->drives, optarg, *format); return 1;
-  case OPT_FORMAT: *format = optarg; return 1;
+  case 'a': drives_add (&d->drives, optarg, *format); *pending = 0; return 1;
+  case OPT_FORMAT: *format = optarg; *pending = 1; return 1;
   case OPT_RO: d->ro = 1; return 1;
   case OPT_RW: d->ro = 0; return 1;
   case 'i': d->inspect = 1; return 1;
@@ -101,15 +103,20 @@ rn_drive_opts_parse (int argc, char **argv, const struct rn_cmd_opts *c,
   struct option *longs = long_table (c);
   char *shorts = short_string (c);
   const char *format = "raw";
-  int opt, r = 0;
+  int opt, r = 0, pending = 0;
 
   optind = 1;
   while (r >= 0 && (opt = getopt_long (argc, argv, shorts, longs, NULL)) != -1) {
     if (opt == '?') {
       fprintf (stderr, "Try 'guestkit %s --help'.\n", c->name);
       r = -1;
-    } else if ((r = take_ours (d, opt, &format)) == 0)
+    } else if ((r = take_ours (d, opt, &format, &pending)) == 0)
       r = c->take ? c->take (c->opaque, opt, optarg) : -1;
+  }
+  if (r >= 0 && pending) {
+    fprintf (stderr, "%s: %s: --format %s: no -a IMG follows it (it sets the format of "
+             "the images added after it)\n", rn_progname, c->name, format);
+    r = -1;
   }
   free (longs);
   free (shorts);
