@@ -890,6 +890,10 @@ struct rn_rows {
 int rn_rows_collect (void *ctx, int ncols, char **cols, char **names);
 void rn_rows_print (const struct rn_rows *r, enum rn_fmt f);   /* not HTML */
 void rn_rows_free (struct rn_rows *r);
+/* A guest string made safe for a terminal, as a table cell is: C0 and C1
+ * controls, DEL and bytes that are not UTF-8 become visible escapes (\e,
+ * \x07, \u009b); newline and tab stay.  Caller frees. */
+char *rn_term_clean (const char *s);
 
 int rn_cmd_report (int argc, char **argv);
 
@@ -899,9 +903,6 @@ int rn_cmd_report (int argc, char **argv);
 int rn_report_is_fleet (int argc, char **argv);
 void rn_report_fleet_usage (FILE *f);
 int rn_cmd_report_fleet (int argc, char **argv);
-/* A guest string made safe for a terminal: C0 and C1 controls, DEL and
- * bytes that are not UTF-8 become '?' (newline and tab stay); caller frees. */
-char *rn_term_clean (const char *s);
 /* The per-image fleet query (?1 run, ?2 image glob or ''); all: each
  * image's latest audit; with_json: its findings and filesystems as JSON
  * columns too.  Caller frees. */
