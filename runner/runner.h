@@ -1238,6 +1238,90 @@ int64_t rn_shard_find_run (struct rn_db *db, const struct rn_shard *sh, char **t
 int rn_db_snapshot (const char *src, const char *dest, char **err);
 int rn_cmd_merge (int argc, char **argv);
 
+/* What a table is to the merge (merge.c's header). */
+enum rn_mg_kind { RN_MG_RUNS, RN_MG_TASKS, RN_MG_UNDER_TASK, RN_MG_UNDER_RUN, RN_MG_OTHER };
+/* A foreign key of a table of OUT. */
+struct rn_mg_fk {
+  char *col;                 /* the referencing column */
+  char *ptable;              /* the referenced table */
+  char *pcol;                /* the referenced column (NULL: its key) */
+  int parent;                /* index of ptable, -1 if there is no such table */
+};
+/* A table of OUT, and what the shard being merged has of it. */
+struct rn_mg_table {
+  char *name;
+  struct rn_strv cols;       /* OUT's columns, in order */
+  char *pk;                  /* its INTEGER PRIMARY KEY (rowid) column, or NULL */
+  struct rn_mg_fk *fks;
+  size_t nfks;
+  enum rn_mg_kind kind;
+  int via;                   /* under a task or run: the fk toward it */
+  int depth;                 /* tasks 0, steps 1, ... (parents first) */
+  int in_shard;              /* the shard has this table */
+  struct rn_strv scols;      /* the shard's columns (a subset of cols) */
+  int64_t off;               /* this shard's rows: new id = old id + off */
+};
+/* OUT's tables. */
+struct rn_mg_plan {
+  struct rn_mg_table *t;
+  size_t n;
+  int runs, tasks;           /* indexes of the two fixed tables */
+};
+/* One merge: OUT, and the shard being merged. */
+struct sqlite3;
+struct sqlite3_stmt;
+struct rn_merge {
+  struct sqlite3 *h;         /* OUT, with the shard attached as "s" */
+  struct rn_mg_plan p;
+  const char *group;         /* the sharded run merged (--group, or the first shard's) */
+  char *group_own;
+  int64_t run;               /* its run in OUT, once known */
+  const char *path;          /* the shard being merged */
+  int64_t srun;              /* its run in the shard */
+  int sindex;                /* its shard index */
+  int64_t total;             /* tasks of the whole run */
+  size_t added, replaced, same, conflicts;
+  int quiet;
+  int bad;                   /* something to report in the exit status */
+};
+
+/* ---- merge-plan.c: OUT's schema as the merge's plan; SQL helpers ---- */
+
+/* "name" as an SQL identifier, quotes doubled; caller frees. */
+char *rn_mg_qid (const char *name);
+/* A statement on m's database, or NULL with *err (caller frees). */
+struct sqlite3_stmt *rn_mg_prep (struct rn_merge *m, const char *sql, char **err);
+/* Run sql (no rows wanted), binding n int64 parameters ?1, ?2, ...; 0, or
+ * -1 with *err. */
+int rn_mg_exec_i (struct rn_merge *m, char **err, const char *sql, int n, ...);
+int rn_mg_exec_s (struct rn_merge *m, const char *sql, char **err);
+/* The first column of the first row, ?1 bound to a (def if none). */
+int64_t rn_mg_int_of (struct rn_merge *m, const char *sql, int64_t a, int64_t def);
+void rn_mg_plan_free (struct rn_mg_plan *p);
+/* The index of the table name (any case), or -1. */
+int rn_mg_table_index (const struct rn_mg_plan *p, const char *name);
+/* Columns of schema.table appended to cols; its rowid alias into *pk
+ * (pk may be NULL); -1 with *err. */
+int rn_mg_read_columns (struct rn_merge *m, const char *schema, const char *table,
+                        struct rn_strv *cols, char **pk, char **err);
+/* m->p made again from OUT's tables, their columns, keys and kinds; -1
+ * with *err. */
+int rn_mg_plan_load (struct rn_merge *m, char **err);
+
+/* ---- merge-rows.c: a shard's tasks and rows into OUT ---- */
+
+/* In the open transaction, with the shard attached and its run and
+ * OUT's target run known; each 0, or -1 with *err.  In this order: */
+/* Which of the shard's tasks are new, which OUT has (then decided), in
+ * temp.m_tasks; counts m->added and m->replaced. */
+int rn_mg_map_tasks (struct rn_merge *m, char **err);
+/* The rows under the tasks being replaced go, children first. */
+int rn_mg_drop_replaced (struct rn_merge *m, char **err);
+/* Replaced tasks updated in place, new ones inserted. */
+int rn_mg_put_tasks (struct rn_merge *m, char **err);
+/* Every table under a task, parents first, then those under the run. */
+int rn_mg_put_rows (struct rn_merge *m, char **err);
+
 /* ---- slurm.c: guestkit slurm and guestkit k8s ---- */
 
 int rn_cmd_slurm (int argc, char **argv);
