@@ -946,8 +946,8 @@ void rn_sh_err (struct rn_shell *sh, const char *fmt, ...)
 const struct rn_call *rn_sh_find_call (const char *name);
 /* The shell's own commands: { name, help } rows, { NULL, NULL } last. */
 extern const char *const rn_sh_builtins[][2];
-/* Launch now if drives were added and the appliance is not up; 0 or -1. */
-int rn_sh_need_appliance (struct rn_shell *sh);
+/* A word for a message: w, or its first 57 bytes and "..." in buf. */
+const char *rn_sh_shorten (const char *w, char *buf, size_t size);
 /* One command's words, a leading '-' meaning "go on if it fails"; 0 or
  * -1 (the message is printed). */
 int rn_sh_run_command (struct rn_shell *sh, char **w, size_t n);
@@ -955,6 +955,18 @@ int rn_sh_run_command (struct rn_shell *sh, char **w, size_t n);
 int rn_sh_run_stream (struct rn_shell *sh, FILE *f, const char *src);
 
 int rn_cmd_shell (int argc, char **argv);
+
+/* ---- shell-call.c: one call of the table, from the shell's words ---- */
+
+/* A Bool word: true/false, yes/no, on/off, 1/0; 1, 0 or -1. */
+int rn_sh_parse_bool (const char *w);
+/* Launch the appliance; 0 or -1 (the handle's error). */
+int rn_sh_launch (struct rn_shell *sh);
+/* Launch now if drives were added and the appliance is not up; 0 or -1. */
+int rn_sh_need_appliance (struct rn_shell *sh);
+/* Call c with the words w[1..n-1], c->nargs of them (checked by the
+ * caller), and print its result; 0 or -1 (the message is printed). */
+int rn_sh_run_call (struct rn_shell *sh, const struct rn_call *c, char **w, size_t n);
 
 /* ---- cache-cli.c: guestkit cache ---- */
 
