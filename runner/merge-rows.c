@@ -23,15 +23,6 @@ static const char *const VOLATILE[] = {
   "started", "finished", "duration_ms", "overhead_ms", "worker", "attempts", NULL,
 };
 
-static int
-in_list (const char *const *l, const char *s)
-{
-  for (size_t i = 0; l[i]; i++)
-    if (strcmp (l[i], s) == 0)
-      return 1;
-  return 0;
-}
-
 /* ---- SQL built from the plan ---- */
 
 /* The column that t's fk k references in its parent. */
@@ -79,7 +70,7 @@ static int
 compared (const struct rn_mg_table *t, const char *col)
 {
   return !(t->pk && strcmp (t->pk, col) == 0) && fk_of (t, col) == NULL &&
-         !in_list (VOLATILE, col);
+         !rn_in_list (VOLATILE, col);
 }
 
 /* quote(a0.c1) || char(31) || quote(a0.c2) ... over t's compared columns
