@@ -58,27 +58,6 @@ do_pwrite (const char *path, const char *content, size_t content_size,
   return (int) n;
 }
 
-static void
-fill_entry (struct guestfs_direntplus *d, const struct stat *st)
-{
-  d->dev = (int64_t) st->st_dev;
-  d->ino = (int64_t) st->st_ino;
-  d->mode = st->st_mode;
-  d->nlink = (int64_t) st->st_nlink;
-  d->uid = st->st_uid;
-  d->gid = st->st_gid;
-  d->rdev = (int64_t) st->st_rdev;
-  d->size = st->st_size;
-  d->blksize = st->st_blksize;
-  d->blocks = st->st_blocks;
-  d->atime = st->st_atim.tv_sec;
-  d->atime_nsec = st->st_atim.tv_nsec;
-  d->mtime = st->st_mtim.tv_sec;
-  d->mtime_nsec = st->st_mtim.tv_nsec;
-  d->ctime = st->st_ctim.tv_sec;
-  d->ctime_nsec = st->st_ctim.tv_nsec;
-}
-
 /* Append an entry named name (copied); its stat fields stay for the
  * caller.  NULL on ENOMEM. */
 static struct guestfs_direntplus *
@@ -136,9 +115,12 @@ list_entries (DIR *d, int start, struct guestfs_direntplus_list *l)
     used += cost;
     if ((ent = entry_add (l, &cap, e->d_name)) == NULL)
       return -1;
-    if (fstatat (dirfd (d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-      fill_entry (ent, &st);
-    else
+    if (fstatat (dirfd (d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      GD_FILL_STAT (ent, &st);
+      ent->atime_nsec = st.st_atim.tv_nsec;
+      ent->mtime_nsec = st.st_mtim.tv_nsec;
+      ent->ctime_nsec = st.st_ctim.tv_nsec;
+    } else
       ent->ino = -1;                  /* listed, but it could not be read */
   }
   return errno ? -1 : 0;

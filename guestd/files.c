@@ -374,19 +374,7 @@ do_readlink (const char *path)
 void
 gd_fill_stat (struct guestfs_stat *r, const struct stat *st)
 {
-  r->dev = (int64_t) st->st_dev;
-  r->ino = (int64_t) st->st_ino;
-  r->mode = st->st_mode;
-  r->nlink = (int64_t) st->st_nlink;
-  r->uid = st->st_uid;
-  r->gid = st->st_gid;
-  r->rdev = (int64_t) st->st_rdev;
-  r->size = st->st_size;
-  r->blksize = st->st_blksize;
-  r->blocks = st->st_blocks;
-  r->atime = st->st_atime;
-  r->mtime = st->st_mtime;
-  r->ctime = st->st_ctime;
+  GD_FILL_STAT (r, st);
 }
 
 static struct guestfs_stat *

@@ -169,6 +169,24 @@ char *gd_memfd_text (int fd);
 
 /* files.c */
 struct stat;
+/* The lstat fields of r, any result struct that has them by these names
+ * (guestfs_stat, guestfs_direntplus), from st: the one place they are
+ * copied. */
+#define GD_FILL_STAT(r, st) do {                                  \
+    (r)->dev = (int64_t) (st)->st_dev;                            \
+    (r)->ino = (int64_t) (st)->st_ino;                            \
+    (r)->mode = (st)->st_mode;                                    \
+    (r)->nlink = (int64_t) (st)->st_nlink;                        \
+    (r)->uid = (st)->st_uid;                                      \
+    (r)->gid = (st)->st_gid;                                      \
+    (r)->rdev = (int64_t) (st)->st_rdev;                          \
+    (r)->size = (st)->st_size;                                    \
+    (r)->blksize = (st)->st_blksize;                              \
+    (r)->blocks = (st)->st_blocks;                                \
+    (r)->atime = (st)->st_atim.tv_sec;                            \
+    (r)->mtime = (st)->st_mtim.tv_sec;                            \
+    (r)->ctime = (st)->st_ctim.tv_sec;                            \
+  } while (0)
 void gd_fill_stat (struct guestfs_stat *r, const struct stat *st);
 
 /* paths.c: guest paths, always resolved inside the sysroot. */

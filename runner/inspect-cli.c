@@ -390,7 +390,7 @@ print_xml (const struct osinfo *v, size_t n)
 /* ---- Command line ---- */
 
 struct inspect_opts {
-  struct rn_drives drives;          /* -a IMG and its --format */
+  struct rn_drive_opts d;           /* -a IMG and its --format; --ro */
   int xml;
 };
 
@@ -417,40 +417,38 @@ inspect_usage (FILE *f)
 "2 invalid arguments.\n");
 }
 
-/* 0, -1 (exit 2), -2 (--help). */
+/* inspect's own option, --xml; 0. */
+static int
+take_inspect_opt (void *opaque, int c, const char *arg)
+{
+  struct inspect_opts *o = opaque;
+
+  (void) arg;
+  if (c == 'X')
+    o->xml = 1;
+  return 0;
+}
+
+/* 0, -1 (exit 2), -2 (--help).  --ro is taken and ignored: always
+ * read-only. */
 static int
 parse_inspect_args (int argc, char **argv, struct inspect_opts *o)
 {
   static const struct option opts[] = {
-    { "add", required_argument, NULL, 'a' },
-    { "format", required_argument, NULL, 'F' },
-    { "ro", no_argument, NULL, 'r' },
     { "xml", no_argument, NULL, 'X' },
-    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *format = "raw";
-  int c;
+  const struct rn_cmd_opts cmd = { "inspect", "", opts, 0, take_inspect_opt, o };
+  int first = rn_drive_opts_parse (argc, argv, &cmd, &o->d);
 
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "a:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'a': rn_drives_add (&o->drives, optarg, format); break;
-    case 'F': format = optarg; break;
-    case 'r': break;
-    case 'X': o->xml = 1; break;
-    case 'h': return -2;
-    default:
-      fprintf (stderr, "Try 'guestkit inspect --help'.\n");
-      return -1;
-    }
-  }
-  if (optind < argc) {
+  if (first < 0)
+    return first;
+  if (first < argc) {
     fprintf (stderr, "%s: inspect: unexpected argument '%s' (images are given with -a)\n",
-             rn_progname, argv[optind]);
+             rn_progname, argv[first]);
     return -1;
   }
-  if (o->drives.paths.n == 0) {
+  if (o->d.drives.paths.n == 0) {
     fprintf (stderr, "%s: inspect: no image given (-a IMG)\n", rn_progname);
     return -1;
   }
@@ -488,8 +486,8 @@ lib_failed (guestfs_h *g, const struct inspect_opts *o, const char *what)
   fprintf (stderr, "%s: inspect: ", rn_progname);
   if (what) {
     fputs (what, stderr);
-    for (size_t i = 0; i < o->drives.paths.n; i++)
-      fprintf (stderr, "%s%s", i ? ", " : " ", o->drives.paths.v[i]);
+    for (size_t i = 0; i < o->d.drives.paths.n; i++)
+      fprintf (stderr, "%s%s", i ? ", " : " ", o->d.drives.paths.v[i]);
     fputs (": ", stderr);
   }
   fprintf (stderr, "%s\n", msg ? msg : "failed");
@@ -505,7 +503,7 @@ inspect_images (guestfs_h *g, const struct inspect_opts *o)
   size_t n = 0;
   int rc = RN_EXIT_OK;
 
-  if (rn_drives_attach (g, &o->drives, 1) == -1)
+  if (rn_drives_attach (g, &o->d.drives, 1) == -1)
     return lib_failed (g, o, NULL);
   if (guestfs_launch (g) == -1)
     return lib_failed (g, o, "cannot read");
@@ -531,7 +529,7 @@ inspect_images (guestfs_h *g, const struct inspect_opts *o)
 int
 rn_cmd_inspect (int argc, char **argv)
 {
-  struct inspect_opts o = { { { NULL, 0 }, { NULL, 0 } }, 0 };
+  struct inspect_opts o = { .xml = 0 };
   int r = parse_inspect_args (argc, argv, &o), rc = RN_EXIT_FAILED;
   guestfs_h *g;
 
@@ -541,8 +539,8 @@ rn_cmd_inspect (int argc, char **argv)
     rc = r == -2 ? RN_EXIT_OK : RN_EXIT_USAGE;
     goto out;
   }
-  for (size_t i = 0; i < o.drives.paths.n; i++)
-    if (check_image (o.drives.paths.v[i]) == -1)
+  for (size_t i = 0; i < o.d.drives.paths.n; i++)
+    if (check_image (o.d.drives.paths.v[i]) == -1)
       goto out;
   if ((g = guestfs_create ()) == NULL) {
     fprintf (stderr, "%s: inspect: cannot create a handle\n", rn_progname);
@@ -556,6 +554,6 @@ rn_cmd_inspect (int argc, char **argv)
   }
   guestfs_close (g);
  out:
-  rn_drives_free (&o.drives);
+  rn_drive_opts_free (&o.d);
   return rc;
 }

@@ -25,10 +25,9 @@
 #include "runner.h"
 
 struct mount_opts {
-  struct rn_drives drives;
-  struct rn_strv mounts;         /* -m DEV[:MNT] */
+  struct rn_drive_opts d;        /* -a, --format, --ro/--rw, -i, -m */
   struct rn_buf fuse_opts;       /* -o, joined by commas */
-  int inspect, rw, single, verbose, direct_io;
+  int single, verbose, direct_io;
   const char *mountpoint;
 };
 
@@ -87,50 +86,43 @@ add_fuse_opts (struct mount_opts *o, const char *s)
   return 0;
 }
 
+/* One of mount's own options; 0 or -1. */
+static int
+take_mount_opt (void *opaque, int c, const char *arg)
+{
+  struct mount_opts *o = opaque;
+
+  switch (c) {
+  case 'o': return add_fuse_opts (o, arg);
+  case 's': o->single = 1; break;
+  case 'v': o->verbose = 1; break;
+  }
+  return 0;
+}
+
 /* 0, -1 (exit 2) or -2 (--help). */
 static int
 parse_args (int argc, char **argv, struct mount_opts *o)
 {
   static const struct option opts[] = {
-    { "add", required_argument, NULL, 'a' },
-    { "format", required_argument, NULL, 'F' },
-    { "inspector", no_argument, NULL, 'i' },
-    { "mount", required_argument, NULL, 'm' },
-    { "ro", no_argument, NULL, 'r' },
-    { "rw", no_argument, NULL, 'w' },
     { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *format = "raw";
+  const struct rn_cmd_opts cmd = { "mount", "+o:sv", opts, RN_DO_RW | RN_DO_MOUNT,
+                                   take_mount_opt, o };
   struct stat st;
-  int c;
+  int first;
 
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "+a:im:o:svh", opts, NULL)) != -1) {
-    switch (c) {
-    case 'a': rn_drives_add (&o->drives, optarg, format); break;
-    case 'F': format = optarg; break;
-    case 'i': o->inspect = 1; break;
-    case 'm': rn_strv_add (&o->mounts, rn_strdup (optarg)); break;
-    case 'r': o->rw = 0; break;
-    case 'w': o->rw = 1; break;
-    case 'o': if (add_fuse_opts (o, optarg) == -1) return -1; break;
-    case 's': o->single = 1; break;
-    case 'v': o->verbose = 1; break;
-    case 'h': return -2;
-    default:
-      fprintf (stderr, "Try 'guestkit mount --help'.\n");
-      return -1;
-    }
-  }
-  if (o->drives.paths.n == 0 || (o->inspect == 0) == (o->mounts.n == 0) ||
-      optind != argc - 1) {
+  o->d.ro = 1;
+  if ((first = rn_drive_opts_parse (argc, argv, &cmd, &o->d)) < 0)
+    return first;
+  if (o->d.drives.paths.n == 0 || (o->d.inspect == 0) == (o->d.mounts.n == 0) ||
+      first != argc - 1) {
     fprintf (stderr, "%s: mount: give -a IMG, one of -i or -m DEV[:MNT], and one "
              "MOUNTPOINT (guestkit mount --help)\n", rn_progname);
     return -1;
   }
-  o->mountpoint = argv[optind];
+  o->mountpoint = argv[first];
   if (stat (o->mountpoint, &st) == -1 || !S_ISDIR (st.st_mode)) {
     fprintf (stderr, "%s: mount: %s: %s\n", rn_progname, o->mountpoint,
              strerror (S_ISDIR (st.st_mode) || errno != 0 ? errno : ENOTDIR));
@@ -168,9 +160,10 @@ start_appliance (struct mount_opts *o)
     fprintf (stderr, "%s: mount: cannot create a handle\n", rn_progname);
     return NULL;
   }
-  if (rn_drives_attach (g, &o->drives, !o->rw) == -1 ||
+  if (rn_drives_attach (g, &o->d.drives, o->d.ro) == -1 ||
       guestfs_launch (g) == -1 ||
-      (o->inspect ? mount_inspected (g, o->rw) : rn_mount_specs (g, &o->mounts, !o->rw)) == -1) {
+      (o->d.inspect ? mount_inspected (g, !o->d.ro)
+                    : rn_mount_specs (g, &o->d.mounts, o->d.ro)) == -1) {
     guestfs_close (g);
     return NULL;
   }
@@ -207,7 +200,7 @@ serve (struct rn_mnt *m, struct mount_opts *o)
     goto destroy;
   if (fuse_set_signal_handlers (fuse_get_session (f)) == 0) {
     if (o->verbose)
-      fprintf (stderr, "mount: %s on %s (%s), appliance pid %d\n", o->drives.paths.v[0],
+      fprintf (stderr, "mount: %s on %s (%s), appliance pid %d\n", o->d.drives.paths.v[0],
                o->mountpoint, m->rw ? "read-write" : "read-only", guestfs_get_pid (m->g));
     r = o->single ? fuse_loop (f) : fuse_loop_mt (f, 0);
     fuse_remove_signal_handlers (fuse_get_session (f));
@@ -255,7 +248,7 @@ rn_cmd_mount (int argc, char **argv)
   }
   if ((m.g = start_appliance (&o)) == NULL)
     goto out;
-  m.rw = o.rw;
+  m.rw = !o.d.ro;
   m.verbose = o.verbose;
   m.direct_io = o.direct_io;
   pthread_mutex_init (&m.lock, NULL);
@@ -264,8 +257,7 @@ rn_cmd_mount (int argc, char **argv)
   if (finish (&m) == 0 && r == 0)
     status = RN_EXIT_OK;
  out:
-  rn_drives_free (&o.drives);
-  rn_strv_free (&o.mounts);
+  rn_drive_opts_free (&o.d);
   rn_buf_free (&o.fuse_opts);
   return status;
 }

@@ -13,8 +13,8 @@
  * Scope: --run RUN, else the latest run that recorded inventory or
  * findings; --all takes each image's latest such task.  report.c hands
  * over to rn_cmd_report_fleet when one of these options is given; the
- * rows are printed by report.c's printers, after guest strings are
- * cleaned of control characters for a terminal.
+ * rows are printed by report.c's printers, which clean guest strings of
+ * control characters for a terminal.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -66,55 +66,6 @@ rn_report_fleet_usage (FILE *f)
 "  --format html -o FILE  the fleet as one self-contained HTML page\n"
 "These read the latest run that recorded an audit, or --run RUN; with --all,\n"
 "each image's latest audit.\n");
-}
-
-/* ---- text for a terminal ---- */
-
-char *
-rn_term_clean (const char *s)
-{
-  struct rn_buf b = { 0 };
-  size_t n = strlen (s);
-
-  rn_buf_adds (&b, "");
-  for (size_t i = 0; i < n;) {
-    const unsigned char *p = (const unsigned char *) s + i;
-    size_t l = rn_utf8_len (p, n - i);
-    if (*p == '\n' || *p == '\t')
-      rn_buf_addc (&b, (char) *p);           /* report.c's flat() shows these */
-    else if (l == 0 || *p < 0x20 || *p == 0x7f || (l == 2 && p[0] == 0xc2 && p[1] < 0xa0))
-      rn_buf_addc (&b, '?');                 /* C0, DEL, C1, a stray byte */
-    else {
-      rn_buf_add (&b, s + i, l);
-      i += l;
-      continue;
-    }
-    i += l ? l : 1;
-  }
-  return rn_buf_take (&b);
-}
-
-/* Clean every text cell in place (table output only). */
-static void
-rows_clean (struct rn_rows *r)
-{
-  for (size_t i = 0; i < r->cells.n; i++) {
-    char *c = rn_term_clean (r->cells.v[i]);
-    if (strcmp (r->cells.v[i], RN_NULLCELL) == 0) {
-      free (c);
-      continue;
-    }
-    free (r->cells.v[i]);
-    r->cells.v[i] = c;
-  }
-}
-
-static void
-rows_print (struct rn_rows *r, enum rn_fmt f)
-{
-  if (f == RN_FMT_TABLE)
-    rows_clean (r);
-  rn_rows_print (r, f);
 }
 
 /* ---- options ---- */
@@ -668,7 +619,7 @@ rn_cmd_report_fleet (int argc, char **argv)
     free (clean);
     rc = RN_EXIT_FAILED;
   } else if (o.fmt != RN_FMT_HTML)
-    rows_print (&out, o.fmt);
+    rn_rows_print (&out, o.fmt);
   free (err);
   rn_rows_free (&out);
   rn_db_close (db);

@@ -82,6 +82,12 @@ clean (const char *s, int oneline)
   return b.s ? rn_buf_take (&b) : rn_strdup ("");
 }
 
+char *
+rn_term_clean (const char *s)
+{
+  return clean (s, 0);
+}
+
 /* A cell for a table: cleaned, one line, at most CELL_MAX characters. */
 static char *
 flat (const char *s)

@@ -899,6 +899,10 @@ struct rn_rows {
 int rn_rows_collect (void *ctx, int ncols, char **cols, char **names);
 void rn_rows_print (const struct rn_rows *r, enum rn_fmt f);   /* not HTML */
 void rn_rows_free (struct rn_rows *r);
+/* A guest string made safe for a terminal, as a table cell is: C0 and C1
+ * controls, DEL and bytes that are not UTF-8 become visible escapes (\e,
+ * \x07, \u009b); newline and tab stay.  Caller frees. */
+char *rn_term_clean (const char *s);
 
 int rn_cmd_report (int argc, char **argv);
 
@@ -908,9 +912,6 @@ int rn_cmd_report (int argc, char **argv);
 int rn_report_is_fleet (int argc, char **argv);
 void rn_report_fleet_usage (FILE *f);
 int rn_cmd_report_fleet (int argc, char **argv);
-/* A guest string made safe for a terminal: C0 and C1 controls, DEL and
- * bytes that are not UTF-8 become '?' (newline and tab stay); caller frees. */
-char *rn_term_clean (const char *s);
 /* The per-image fleet query (?1 run, ?2 image glob or ''); all: each
  * image's latest audit; with_json: its findings and filesystems as JSON
  * columns too.  Caller frees. */
@@ -936,7 +937,7 @@ int rn_sh_read_line (FILE *f, struct rn_buf *b);
  * on an unterminated quote, a bad escape or a NUL byte. */
 int rn_sh_split (const char *line, size_t len, struct rn_strv *words, char **err);
 
-/* ---- shell.c: guestkit shell, and the -a drives it shares ---- */
+/* ---- shell.c: guestkit shell ---- */
 
 /* One shell session. */
 struct rn_shell {
@@ -954,28 +955,27 @@ void rn_sh_err (struct rn_shell *sh, const char *fmt, ...)
 const struct rn_call *rn_sh_find_call (const char *name);
 /* The shell's own commands: { name, help } rows, { NULL, NULL } last. */
 extern const char *const rn_sh_builtins[][2];
-/* Launch now if drives were added and the appliance is not up; 0 or -1. */
-int rn_sh_need_appliance (struct rn_shell *sh);
+/* A word for a message: w, or its first 57 bytes and "..." in buf. */
+const char *rn_sh_shorten (const char *w, char *buf, size_t size);
 /* One command's words, a leading '-' meaning "go on if it fails"; 0 or
  * -1 (the message is printed). */
 int rn_sh_run_command (struct rn_shell *sh, char **w, size_t n);
 /* Commands of a script stream until EOF or quit: 0, or 1 on a failure. */
 int rn_sh_run_stream (struct rn_shell *sh, FILE *f, const char *src);
 
-/* Disk images given with -a, each with the --format in force before it. */
-struct rn_drives {
-  struct rn_strv paths, formats;
-};
-void rn_drives_add (struct rn_drives *d, const char *path, const char *format);
-/* Add every drive to g, read-only if ro, formats never probed; -1 with
- * the handle's error. */
-int rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro);
-void rn_drives_free (struct rn_drives *d);
-/* Mount each -m DEV[:MNT] spec (MNT default /), parents first, read-only
- * if ro; -1 with the handle's error.  The specs are changed while it
- * runs and restored. */
-int rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro);
 int rn_cmd_shell (int argc, char **argv);
+
+/* ---- shell-call.c: one call of the table, from the shell's words ---- */
+
+/* A Bool word: true/false, yes/no, on/off, 1/0; 1, 0 or -1. */
+int rn_sh_parse_bool (const char *w);
+/* Launch the appliance; 0 or -1 (the handle's error). */
+int rn_sh_launch (struct rn_shell *sh);
+/* Launch now if drives were added and the appliance is not up; 0 or -1. */
+int rn_sh_need_appliance (struct rn_shell *sh);
+/* Call c with the words w[1..n-1], c->nargs of them (checked by the
+ * caller), and print its result; 0 or -1 (the message is printed). */
+int rn_sh_run_call (struct rn_shell *sh, const struct rn_call *c, char **w, size_t n);
 
 /* ---- cache-cli.c: guestkit cache ---- */
 
@@ -1011,6 +1011,50 @@ int rn_sh_listen (struct rn_shell *sh, int (*setup) (struct rn_shell *, const vo
 /* Send words (none: stdin's commands) to server pid (NULL:
  * $GUESTKIT_PID); the exit status. */
 int rn_sh_remote (const char *pid, char **words, int n);
+
+/* ---- drive-opts.c: -a, --format, --ro, --rw, -i, -m of shell, mount, inspect ---- */
+
+/* Disk images given with -a, each with the --format in force before it. */
+struct rn_drives {
+  struct rn_strv paths, formats;
+};
+/* What the drive options gave. */
+struct rn_drive_opts {
+  struct rn_drives drives;   /* -a IMG */
+  struct rn_strv mounts;     /* -m DEV[:MNT], as given */
+  int inspect;               /* -i */
+  int ro;                    /* --ro 1, --rw 0, the last wins; the caller's default */
+};
+/* Which of the drive options a command has, besides -a, --format, --ro
+ * and -h. */
+enum { RN_DO_RW = 1,         /* --rw */
+       RN_DO_MOUNT = 2 };    /* -i, -m */
+/* A command's own options. */
+struct option;
+struct rn_cmd_opts {
+  const char *name;          /* "shell": in messages */
+  const char *shorts;        /* getopt letters; a leading '+': stop at the first operand */
+  const struct option *longs;  /* { NULL } last; codes other than ours (< 0x100) */
+  unsigned flags;            /* RN_DO_* */
+  /* Take one of its options (arg: optarg or NULL); 0, or -1 after
+   * printing why. */
+  int (*take) (void *opaque, int c, const char *arg);
+  void *opaque;
+};
+/* Parse argv into d (set d->ro first) and the command's own options: the
+ * index of the first operand, -1 on invalid options (the message is
+ * printed: exit 2) or -2 for --help.  d holds copies; free it with
+ * rn_drive_opts_free. */
+int rn_drive_opts_parse (int argc, char **argv, const struct rn_cmd_opts *c,
+                         struct rn_drive_opts *d);
+void rn_drive_opts_free (struct rn_drive_opts *d);
+/* Add every drive to g, read-only if ro, formats never probed; -1 with
+ * the handle's error. */
+int rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro);
+/* Mount each -m DEV[:MNT] spec (MNT default /), parents first, read-only
+ * if ro; -1 with the handle's error.  The specs are changed while it
+ * runs and restored. */
+int rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro);
 
 /* ---- inspect-cli.c: guestkit inspect ---- */
 
@@ -1214,6 +1258,90 @@ int64_t rn_shard_find_run (struct rn_db *db, const struct rn_shard *sh, char **t
  * file dest, in rollback-journal mode; -1 with *err. */
 int rn_db_snapshot (const char *src, const char *dest, char **err);
 int rn_cmd_merge (int argc, char **argv);
+
+/* What a table is to the merge (merge.c's header). */
+enum rn_mg_kind { RN_MG_RUNS, RN_MG_TASKS, RN_MG_UNDER_TASK, RN_MG_UNDER_RUN, RN_MG_OTHER };
+/* A foreign key of a table of OUT. */
+struct rn_mg_fk {
+  char *col;                 /* the referencing column */
+  char *ptable;              /* the referenced table */
+  char *pcol;                /* the referenced column (NULL: its key) */
+  int parent;                /* index of ptable, -1 if there is no such table */
+};
+/* A table of OUT, and what the shard being merged has of it. */
+struct rn_mg_table {
+  char *name;
+  struct rn_strv cols;       /* OUT's columns, in order */
+  char *pk;                  /* its INTEGER PRIMARY KEY (rowid) column, or NULL */
+  struct rn_mg_fk *fks;
+  size_t nfks;
+  enum rn_mg_kind kind;
+  int via;                   /* under a task or run: the fk toward it */
+  int depth;                 /* tasks 0, steps 1, ... (parents first) */
+  int in_shard;              /* the shard has this table */
+  struct rn_strv scols;      /* the shard's columns (a subset of cols) */
+  int64_t off;               /* this shard's rows: new id = old id + off */
+};
+/* OUT's tables. */
+struct rn_mg_plan {
+  struct rn_mg_table *t;
+  size_t n;
+  int runs, tasks;           /* indexes of the two fixed tables */
+};
+/* One merge: OUT, and the shard being merged. */
+struct sqlite3;
+struct sqlite3_stmt;
+struct rn_merge {
+  struct sqlite3 *h;         /* OUT, with the shard attached as "s" */
+  struct rn_mg_plan p;
+  const char *group;         /* the sharded run merged (--group, or the first shard's) */
+  char *group_own;
+  int64_t run;               /* its run in OUT, once known */
+  const char *path;          /* the shard being merged */
+  int64_t srun;              /* its run in the shard */
+  int sindex;                /* its shard index */
+  int64_t total;             /* tasks of the whole run */
+  size_t added, replaced, same, conflicts;
+  int quiet;
+  int bad;                   /* something to report in the exit status */
+};
+
+/* ---- merge-plan.c: OUT's schema as the merge's plan; SQL helpers ---- */
+
+/* "name" as an SQL identifier, quotes doubled; caller frees. */
+char *rn_mg_qid (const char *name);
+/* A statement on m's database, or NULL with *err (caller frees). */
+struct sqlite3_stmt *rn_mg_prep (struct rn_merge *m, const char *sql, char **err);
+/* Run sql (no rows wanted), binding n int64 parameters ?1, ?2, ...; 0, or
+ * -1 with *err. */
+int rn_mg_exec_i (struct rn_merge *m, char **err, const char *sql, int n, ...);
+int rn_mg_exec_s (struct rn_merge *m, const char *sql, char **err);
+/* The first column of the first row, ?1 bound to a (def if none). */
+int64_t rn_mg_int_of (struct rn_merge *m, const char *sql, int64_t a, int64_t def);
+void rn_mg_plan_free (struct rn_mg_plan *p);
+/* The index of the table name (any case), or -1. */
+int rn_mg_table_index (const struct rn_mg_plan *p, const char *name);
+/* Columns of schema.table appended to cols; its rowid alias into *pk
+ * (pk may be NULL); -1 with *err. */
+int rn_mg_read_columns (struct rn_merge *m, const char *schema, const char *table,
+                        struct rn_strv *cols, char **pk, char **err);
+/* m->p made again from OUT's tables, their columns, keys and kinds; -1
+ * with *err. */
+int rn_mg_plan_load (struct rn_merge *m, char **err);
+
+/* ---- merge-rows.c: a shard's tasks and rows into OUT ---- */
+
+/* In the open transaction, with the shard attached and its run and
+ * OUT's target run known; each 0, or -1 with *err.  In this order: */
+/* Which of the shard's tasks are new, which OUT has (then decided), in
+ * temp.m_tasks; counts m->added and m->replaced. */
+int rn_mg_map_tasks (struct rn_merge *m, char **err);
+/* The rows under the tasks being replaced go, children first. */
+int rn_mg_drop_replaced (struct rn_merge *m, char **err);
+/* Replaced tasks updated in place, new ones inserted. */
+int rn_mg_put_tasks (struct rn_merge *m, char **err);
+/* Every table under a task, parents first, then those under the run. */
+int rn_mg_put_rows (struct rn_merge *m, char **err);
 
 /* ---- slurm.c: guestkit slurm and guestkit k8s ---- */
 

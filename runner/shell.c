@@ -16,7 +16,8 @@
  *   Int, Int64                     decimal, 0x hex, 0 octal; range checked
  *   FileIn, FileOut                a host path; "-" is stdin / stdout
  *
- * and results are printed as guestfish prints them (see print_ret).
+ * and results are printed as guestfish prints them (see print_ret in
+ * shell-call.c, which runs one call from its words).
  * With drives given, the appliance is launched before the first command
  * that needs it.  A failed command stops a script or a command line with
  * exit status 1, unless it was written with a leading `-'.  Messages
@@ -24,9 +25,7 @@
  * unmounts everything and syncs, so a session's writes reach the disk.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +60,8 @@ on_lib_error (guestfs_h *g, void *opaque, const char *msg)
 }
 
 /* A word for a message: at most 60 bytes of it. */
-static const char *
-shorten (const char *w, char *buf, size_t size)
+const char *
+rn_sh_shorten (const char *w, char *buf, size_t size)
 {
   if (strlen (w) < 60)
     return w;
@@ -216,310 +215,14 @@ cmd_help (struct rn_shell *sh, char **w, size_t n)
     }
   if ((c = rn_sh_find_call (w[1])) == NULL) {
     char b[64];
-    rn_sh_err (sh, "help: unknown command '%s'", shorten (w[1], b, sizeof b));
+    rn_sh_err (sh, "help: unknown command '%s'", rn_sh_shorten (w[1], b, sizeof b));
     return -1;
   }
   help_call (c);
   return 0;
 }
 
-/* ---- Results ---- */
-
-static void
-print_bytes (const char *p, size_t n)
-{
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char) p[i];
-    if (c >= 0x20 && c < 0x7f && c != '\\')
-      putchar (c);
-    else
-      printf ("\\x%02x", c);
-  }
-}
-
-static void
-print_field (const struct rn_field *f, const char *base, const char *indent)
-{
-  const char *p = base + f->offset;
-
-  printf ("%s%s: ", indent, f->name);
-  switch (f->type) {
-  case RN_F_STRING: fputs (*(char *const *) p, stdout); break;
-  case RN_F_UUID: fwrite (p, 1, 32, stdout); break;
-  case RN_F_BYTES: printf ("%llu", (unsigned long long) *(const uint64_t *) p); break;
-  case RN_F_INT64: printf ("%lld", (long long) *(const int64_t *) p); break;
-  case RN_F_INT32: printf ("%d", (int) *(const int32_t *) p); break;
-  case RN_F_UINT32: printf ("%u", (unsigned) *(const uint32_t *) p); break;
-  case RN_F_CHAR: putchar (*p); break;
-  case RN_F_OPTPERCENT:
-    if (*(const float *) p >= 0)
-      printf ("%g%%", (double) *(const float *) p);
-    break;
-  case RN_F_BUFFER:
-    print_bytes (*(char *const *) p, *(const uint32_t *) (base + f->len_offset));
-    break;
-  }
-  putchar ('\n');
-}
-
-static void
-print_struct (const struct rn_struct *s, const char *p, const char *indent)
-{
-  for (int i = 0; i < s->nfields; i++)
-    print_field (&s->fields[i], p, indent);
-}
-
-/* Every guestfs_NAME_list is { uint32_t len; struct guestfs_NAME *val; }. */
-struct any_list {
-  uint32_t len;
-  char *val;
-};
-
-static void
-print_ret (const struct rn_ret *r)
-{
-  const struct rn_struct *s = r->struct_index >= 0 ? &rn_structs[r->struct_index] : NULL;
-
-  switch (r->type) {
-  case RN_RET_ERR: break;
-  case RN_RET_INT: printf ("%d\n", r->v.i); break;
-  case RN_RET_INT64: printf ("%lld\n", (long long) r->v.i64); break;
-  case RN_RET_BOOL: puts (r->v.i ? "true" : "false"); break;
-  case RN_RET_CONSTSTRING:
-  case RN_RET_CONSTOPTSTRING: puts (r->v.cs ? r->v.cs : "(null)"); break;
-  case RN_RET_STRING: puts (r->v.s); break;
-  case RN_RET_STRINGLIST:
-    for (size_t i = 0; r->v.sl[i]; i++)
-      puts (r->v.sl[i]);
-    break;
-  case RN_RET_HASHTABLE:
-    for (size_t i = 0; r->v.sl[i] && r->v.sl[i + 1]; i += 2)
-      printf ("%s: %s\n", r->v.sl[i], r->v.sl[i + 1]);
-    break;
-  case RN_RET_BUFFEROUT: fwrite (r->v.s, 1, r->size, stdout); break;
-  case RN_RET_STRUCT: print_struct (s, r->v.p, ""); break;
-  case RN_RET_STRUCTLIST: {
-    const struct any_list *l = r->v.p;
-    for (uint32_t i = 0; i < l->len; i++) {
-      printf ("[%u] = {\n", i);
-      print_struct (s, l->val + (size_t) i * s->size, "  ");
-      printf ("}\n");
-    }
-    break;
-  }
-  }
-}
-
-/* ---- FileOut "-": a pipe drained to stdout by a thread ----
- * The library writes a FileOut into a regular file by way of a temp file
- * renamed into place, and opens anything else directly; a pipe is always
- * "anything else", whatever stdout is. */
-
-struct pump {
-  int fds[2];                /* read end (the thread's), write end */
-  pthread_t thread;
-  char path[32];             /* /dev/fd/N of the write end */
-};
-
-static void *
-pump_run (void *arg)
-{
-  struct pump *p = arg;
-  char buf[65536];
-  ssize_t n;
-  int out_ok = 1;
-
-  while ((n = read (p->fds[0], buf, sizeof buf)) != 0) {
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n == -1)
-      break;
-    for (ssize_t off = 0; out_ok && off < n;) {
-      ssize_t w = write (STDOUT_FILENO, buf + off, (size_t) (n - off));
-      if (w == -1 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        out_ok = 0;            /* keep draining, or the library would block */
-      else
-        off += w;
-    }
-  }
-  return NULL;
-}
-
-static int
-pump_start (struct rn_shell *sh, struct pump *p)
-{
-  if (pipe2 (p->fds, O_CLOEXEC) == -1) {
-    rn_sh_err (sh, "pipe: %s", strerror (errno));
-    return -1;
-  }
-  fflush (stdout);
-  if ((errno = pthread_create (&p->thread, NULL, pump_run, p)) != 0) {
-    rn_sh_err (sh, "pthread_create: %s", strerror (errno));
-    close (p->fds[0]);
-    close (p->fds[1]);
-    return -1;
-  }
-  snprintf (p->path, sizeof p->path, "/dev/fd/%d", p->fds[1]);
-  return 0;
-}
-
-static void
-pump_end (struct pump *p)
-{
-  close (p->fds[1]);
-  pthread_join (p->thread, NULL);
-  close (p->fds[0]);
-}
-
-/* ---- Arguments ---- */
-
-/* A Bool word: true/false, yes/no, on/off (as in job files), or 1/0. */
-static int
-parse_bool (const char *w)
-{
-  int b = rn_parse_bool (w);
-  if (b == -1 && (strcmp (w, "1") == 0 || strcmp (w, "0") == 0))
-    b = w[0] == '1';
-  return b;
-}
-
-struct args {
-  union rn_argval *v;        /* c->nargs values */
-  struct rn_strv *lists;     /* StringList storage, per argument */
-  struct pump pump;
-  int pumping;               /* a FileOut goes to stdout */
-};
-
-static void
-split_list (const char *w, struct rn_strv *l)
-{
-  const char *p = w;
-
-  rn_strv_add (l, NULL);               /* an empty list is still a list */
-  l->n = 0;
-  while (*p) {
-    size_t n;
-    p += strspn (p, " \t\r\n");
-    n = strcspn (p, " \t\r\n");
-    if (n)
-      rn_strv_add (l, rn_strndup (p, n));
-    p += n;
-  }
-}
-
-static int
-int_arg (struct rn_shell *sh, const struct rn_call *c, const struct rn_arg *a,
-         const char *w, union rn_argval *v)
-{
-  char b[64];
-  int64_t x;
-
-  if (rn_parse_int (w, &x) == -1) {
-    rn_sh_err (sh, "%s: %s: expected %s (decimal, 0x hex or 0 octal), got '%s'",
-            c->name, a->name, a->type == RN_ARG_INT ? "an integer" : "a 64-bit integer",
-            shorten (w, b, sizeof b));
-    return -1;
-  }
-  if (a->type == RN_ARG_INT64) {
-    v->i64 = x;
-    return 0;
-  }
-  if (x < INT32_MIN || x > INT32_MAX) {
-    rn_sh_err (sh, "%s: %s: %s is out of range (%d to %d)", c->name, a->name,
-            shorten (w, b, sizeof b), INT32_MIN, INT32_MAX);
-    return -1;
-  }
-  v->i = (int) x;
-  return 0;
-}
-
-static int
-one_arg (struct rn_shell *sh, const struct rn_call *c, int i, const char *w, struct args *a)
-{
-  const struct rn_arg *arg = &c->args[i];
-  char b[64];
-
-  switch (arg->type) {
-  case RN_ARG_BOOL:
-    if ((a->v[i].i = parse_bool (w)) == -1) {
-      rn_sh_err (sh, "%s: %s: expected true or false (yes/no, on/off, 1/0), got '%s'",
-              c->name, arg->name, shorten (w, b, sizeof b));
-      return -1;
-    }
-    return 0;
-  case RN_ARG_INT:
-  case RN_ARG_INT64:
-    return int_arg (sh, c, arg, w, &a->v[i]);
-  case RN_ARG_STRINGLIST:
-  case RN_ARG_DEVICELIST:
-    split_list (w, &a->lists[i]);
-    a->v[i].sl = a->lists[i].v;
-    return 0;
-  case RN_ARG_OPTSTRING:
-    a->v[i].s = *w ? w : NULL;
-    return 0;
-  case RN_ARG_BUFFERIN:        /* the word's bytes, without its NUL */
-    a->v[i].b.buf = w;
-    a->v[i].b.len = strlen (w);
-    return 0;
-  case RN_ARG_FILEIN:
-    a->v[i].s = strcmp (w, "-") == 0 ? "/dev/stdin" : w;
-    return 0;
-  case RN_ARG_FILEOUT:
-    if (strcmp (w, "-") != 0) {
-      a->v[i].s = w;
-      return 0;
-    }
-    if (pump_start (sh, &a->pump) == -1)
-      return -1;
-    a->pumping = 1;
-    a->v[i].s = a->pump.path;
-    return 0;
-  default:
-    a->v[i].s = w;
-    return 0;
-  }
-}
-
-static void
-args_free (const struct rn_call *c, struct args *a)
-{
-  for (int i = 0; i < c->nargs; i++)
-    rn_strv_free (&a->lists[i]);
-  free (a->lists);
-  free (a->v);
-  if (a->pumping)
-    pump_end (&a->pump);
-}
-
 /* ---- Running calls ---- */
-
-static int
-launch (struct rn_shell *sh)
-{
-  return guestfs_launch (sh->g);
-}
-
-int
-rn_sh_need_appliance (struct rn_shell *sh)
-{
-  if (sh->ndrives == 0 || guestfs_is_config (sh->g) != 1)
-    return 0;
-  return launch (sh);
-}
-
-/* With drives given, launch before the first call that needs the
- * appliance. */
-static int
-auto_launch (struct rn_shell *sh, const struct rn_call *c)
-{
-  if (sh->ndrives == 0 || (c->states & RN_ST_CONFIG) || !(c->states & RN_ST_READY) ||
-      guestfs_is_config (sh->g) != 1)
-    return 0;
-  return launch (sh);
-}
 
 static int
 wrong_count (struct rn_shell *sh, const struct rn_call *c, size_t given)
@@ -552,11 +255,11 @@ cmd_add_drive_opts (struct rn_shell *sh, char **w, size_t n)
       o.format = w[i] + 7;
       o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK;
     } else if (strncmp (w[i], "readonly:", 9) == 0 &&
-               (o.readonly = parse_bool (w[i] + 9)) != -1)
+               (o.readonly = rn_sh_parse_bool (w[i] + 9)) != -1)
       o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK;
     else {
       rn_sh_err (sh, "add-drive-opts: '%s': expected format:FORMAT or readonly:true|false",
-              shorten (w[i], b, sizeof b));
+              rn_sh_shorten (w[i], b, sizeof b));
       return -1;
     }
   }
@@ -564,38 +267,6 @@ cmd_add_drive_opts (struct rn_shell *sh, char **w, size_t n)
     return -1;
   sh->ndrives++;
   return 0;
-}
-
-static int
-run_call (struct rn_shell *sh, const struct rn_call *c, char **w, size_t n)
-{
-  struct args a = { rn_calloc ((size_t) c->nargs, sizeof *a.v),
-                    rn_calloc ((size_t) c->nargs, sizeof *a.lists), { { -1, -1 }, 0, "" }, 0 };
-  struct rn_ret ret;
-  int r = -1;
-
-  for (int i = 0; i < c->nargs; i++)
-    if (one_arg (sh, c, i, w[i + 1], &a) == -1)
-      goto out;
-  if (auto_launch (sh, c) == -1)
-    goto out;
-  fflush (stdout);
-  r = rn_call_invoke (c, sh->g, a.v, &ret);
-  rn_sh_progress_done ();
-  if (r == -1)
-    goto out;
-  if (a.pumping) {                      /* its bytes before the result's */
-    pump_end (&a.pump);
-    a.pumping = 0;
-  }
-  print_ret (&ret);
-  rn_ret_free (&ret);
-  if (strncmp (c->name, "add_", 4) == 0)
-    sh->ndrives++;
-  r = 0;
- out:
-  args_free (c, &a);
-  return r;
 }
 
 static int
@@ -661,7 +332,7 @@ run_words (struct rn_shell *sh, char **w, size_t n)
   if ((c = rn_sh_find_call (w[0])) == NULL) {
     const char *s = suggest (w[0]);
     char *d = s ? respell (s, '_', '-') : NULL;
-    rn_sh_err (sh, "unknown command '%s'%s%s%s", shorten (w[0], b, sizeof b),
+    rn_sh_err (sh, "unknown command '%s'%s%s%s", rn_sh_shorten (w[0], b, sizeof b),
             d ? " (did you mean '" : "", d ? d : "", d ? "'?)" : "; try 'help'");
     free (d);
     return -1;
@@ -670,7 +341,7 @@ run_words (struct rn_shell *sh, char **w, size_t n)
     return cmd_add_drive_opts (sh, w, n);
   if ((size_t) c->nargs != n - 1)
     return wrong_count (sh, c, n - 1);
-  return run_call (sh, c, w, n);
+  return rn_sh_run_call (sh, c, w, n);
 }
 
 /* A command with its optional leading `-' (report the error, go on). */
@@ -769,10 +440,9 @@ run_argv (struct rn_shell *sh, char **argv, int argc)
 /* ---- Options ---- */
 
 struct shell_opts {
-  struct rn_drives drives;             /* -a IMG and its --format */
-  struct rn_strv mounts;               /* -m DEV[:DIR] */
+  struct rn_drive_opts d;              /* -a, --format, --ro/--rw, -i, -m */
   const char *script;                  /* -f */
-  int ro, inspect, trace, verbose;
+  int trace, verbose;
   int progress;                        /* --progress-bars: 1, --no-...: 0, -1 */
   int listen;                          /* --listen */
   int remote;                          /* --remote[=PID] */
@@ -812,99 +482,66 @@ shell_usage (FILE *f)
 "a leading '-' may fail), 2 invalid options.\n");
 }
 
+/* One of the shell's own options; 0. */
+static int
+take_shell_opt (void *opaque, int c, const char *arg)
+{
+  struct shell_opts *o = opaque;
+
+  switch (c) {
+  case 'f': o->script = arg; break;
+  case 'v': o->verbose = 1; break;
+  case 'x': o->trace = 1; break;
+  case 'L': o->listen = 1; break;
+  case 'P': o->progress = 1; break;
+  case 'N': o->progress = 0; break;
+  case 'R': o->remote = 1; o->remote_pid = arg; break;
+  }
+  return 0;
+}
+
 /* Options; the index of the first command word, -1 (exit 2), -2 (--help). */
 static int
 parse_shell_args (int argc, char **argv, struct shell_opts *o)
 {
   static const struct option opts[] = {
-    { "add", required_argument, NULL, 'a' },
-    { "format", required_argument, NULL, 'F' },
-    { "ro", no_argument, NULL, 'r' },
-    { "rw", no_argument, NULL, 'w' },
-    { "inspector", no_argument, NULL, 'i' },
-    { "mount", required_argument, NULL, 'm' },
     { "file", required_argument, NULL, 'f' },
     { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
     { "listen", no_argument, NULL, 'L' },
     { "progress-bars", no_argument, NULL, 'P' },
     { "no-progress-bars", no_argument, NULL, 'N' },
     { "remote", optional_argument, NULL, 'R' },
     { NULL, 0, NULL, 0 },
   };
-  const char *format = "raw";
-  int c;
+  const struct rn_cmd_opts cmd = { "shell", "+f:vx", opts, RN_DO_RW | RN_DO_MOUNT,
+                                   take_shell_opt, o };
+  int first = rn_drive_opts_parse (argc, argv, &cmd, &o->d);
 
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "+a:f:im:vxh", opts, NULL)) != -1) {
-    switch (c) {
-    case 'a': rn_drives_add (&o->drives, optarg, format); break;
-    case 'F': format = optarg; break;
-    case 'r': o->ro = 1; break;
-    case 'w': o->ro = 0; break;
-    case 'i': o->inspect = 1; break;
-    case 'm': rn_strv_add (&o->mounts, rn_strdup (optarg)); break;
-    case 'f': o->script = optarg; break;
-    case 'v': o->verbose = 1; break;
-    case 'x': o->trace = 1; break;
-    case 'h': return -2;
-    case 'L': o->listen = 1; break;
-    case 'P': o->progress = 1; break;
-    case 'N': o->progress = 0; break;
-    case 'R': o->remote = 1; o->remote_pid = optarg; break;
-    default:
-      fprintf (stderr, "Try 'guestkit shell --help'.\n");
-      return -1;
-    }
-  }
-  if ((o->inspect || o->mounts.n) && o->drives.paths.n == 0) {
+  if (first < 0)
+    return first;
+  if ((o->d.inspect || o->d.mounts.n) && o->d.drives.paths.n == 0) {
     fprintf (stderr, "%s: shell: -i and -m need drives (-a IMG)\n", rn_progname);
     return -1;
   }
-  if (o->remote && (o->listen || o->drives.paths.n || o->script)) {
+  if (o->remote && (o->listen || o->d.drives.paths.n || o->script)) {
     fprintf (stderr, "%s: shell: --remote sends commands to a server; it takes no -a, -f "
              "or --listen\n", rn_progname);
     return -1;
   }
-  if (o->listen && (o->script || optind < argc)) {
+  if (o->listen && (o->script || first < argc)) {
     fprintf (stderr, "%s: shell: --listen takes commands from --remote, not -f or the "
              "command line\n", rn_progname);
     return -1;
   }
-  if (o->script && optind < argc) {
+  if (o->script && first < argc) {
     fprintf (stderr, "%s: shell: give commands either with -f or on the command line\n",
              rn_progname);
     return -1;
   }
-  return optind;
+  return first;
 }
 
 /* ---- Set-up: drives, -i, -m ---- */
-
-void
-rn_drives_add (struct rn_drives *d, const char *path, const char *format)
-{
-  rn_strv_add (&d->paths, rn_strdup (path));
-  rn_strv_add (&d->formats, rn_strdup (format));
-}
-
-int
-rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro)
-{
-  for (size_t i = 0; i < d->paths.n; i++)
-    if (guestfs_add_drive_opts (g, d->paths.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, d->formats.v[i],
-                                GUESTFS_ADD_DRIVE_OPTS_READONLY, ro, -1) == -1)
-      return -1;
-  return 0;
-}
-
-void
-rn_drives_free (struct rn_drives *d)
-{
-  rn_strv_free (&d->paths);
-  rn_strv_free (&d->formats);
-}
 
 static int
 inspect_and_mount (struct rn_shell *sh)
@@ -930,45 +567,6 @@ inspect_and_mount (struct rn_shell *sh)
   return r;
 }
 
-/* Components of a mountpoint: "/" 0, "/boot" 1, "/var/log" 2. */
-static int
-depth (const char *m)
-{
-  int d = 0;
-  for (const char *p = m; *p; p++)
-    if (*p != '/' && (p == m || p[-1] == '/'))
-      d++;
-  return d;
-}
-
-int
-rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro)
-{
-  int maxd = 0;
-
-  for (size_t i = 0; i < mounts->n; i++) {
-    const char *colon = strchr (mounts->v[i], ':');
-    if (colon && depth (colon + 1) > maxd)
-      maxd = depth (colon + 1);
-  }
-  for (int d = 0; d <= maxd; d++)      /* parents first, else as given */
-    for (size_t i = 0; i < mounts->n; i++) {
-      char *colon = strchr (mounts->v[i], ':');
-      const char *dir = colon ? colon + 1 : "/";
-      int r;
-      if (depth (dir) != d)
-        continue;
-      if (colon)
-        *colon = '\0';
-      r = (ro ? guestfs_mount_ro : guestfs_mount) (g, mounts->v[i], dir);
-      if (colon)
-        *colon = ':';
-      if (r == -1)
-        return -1;
-    }
-  return 0;
-}
-
 static int
 set_up (struct rn_shell *sh, const void *arg)
 {
@@ -978,14 +576,14 @@ set_up (struct rn_shell *sh, const void *arg)
   if (guestfs_set_autosync (sh->g, 1) == -1 ||
       (o->verbose && guestfs_set_verbose (sh->g, 1) == -1) ||
       (o->trace && guestfs_set_trace (sh->g, 1) == -1) ||
-      rn_drives_attach (sh->g, &o->drives, o->ro) == -1)
+      rn_drives_attach (sh->g, &o->d.drives, o->d.ro) == -1)
     return -1;
-  sh->ndrives = (int) o->drives.paths.n;
-  if (!o->inspect && o->mounts.n == 0)
+  sh->ndrives = (int) o->d.drives.paths.n;
+  if (!o->d.inspect && o->d.mounts.n == 0)
     return 0;
-  if (launch (sh) == -1 ||
-      (o->inspect && inspect_and_mount (sh) == -1) ||
-      rn_mount_specs (sh->g, &o->mounts, sh->ro) == -1)
+  if (rn_sh_launch (sh) == -1 ||
+      (o->d.inspect && inspect_and_mount (sh) == -1) ||
+      rn_mount_specs (sh->g, &o->d.mounts, sh->ro) == -1)
     return -1;
   return 0;
 }
@@ -1023,7 +621,7 @@ rn_cmd_shell (int argc, char **argv)
     rc = rn_sh_remote (o.remote_pid, argv + first, argc - first);
     goto out;
   }
-  sh.ro = o.ro;
+  sh.ro = o.d.ro;
   if ((sh.g = guestfs_create ()) == NULL) {
     fprintf (stderr, "%s: shell: cannot create a handle\n", rn_progname);
     rc = RN_EXIT_FAILED;
@@ -1053,7 +651,6 @@ rn_cmd_shell (int argc, char **argv)
   fflush (stdout);
   guestfs_close (sh.g);
  out:
-  rn_drives_free (&o.drives);
-  rn_strv_free (&o.mounts);
+  rn_drive_opts_free (&o.d);
   return rc;
 }

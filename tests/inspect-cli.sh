@@ -106,4 +106,6 @@ status unreadable-format 1 "inspect: " $G inspect --format=nosuchformat -a "$out
 status no-image 2 "no image given" $G inspect
 status stray-argument 2 "unexpected argument" $G inspect "$out/disk.img"
 status bad-option 2 "unrecognized option" $G inspect --bogus -a "$out/disk.img"
+status format-after-a 2 "inspect: --format qcow2: no -a IMG follows it" \
+  $G inspect -a "$out/disk.img" --format qcow2
 [ ! -s "$out/out" ] && echo "PASS: errors-no-stdout" || echo "FAIL: errors-no-stdout"

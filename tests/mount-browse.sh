@@ -122,7 +122,10 @@ grep -q " $(realpath "$mnt" 2>/dev/null) " /proc/mounts && bad mount-browse-unmo
 $G mount -a "$out/img" "$mnt" 2>"$out/u.err"; r1=$?
 $G mount -a "$out/img" -i "$out/nodir" 2>"$out/u2.err"; r2=$?
 $G mount -a "$out/img" -i -o suid "$mnt" 2>"$out/u3.err"; r3=$?
-if [ "$r1" = 2 ] && [ "$r2" = 2 ] && [ "$r3" = 2 ] && grep -q 'one of -i or -m' "$out/u.err" &&
-   grep -q 'nodir' "$out/u2.err" && grep -q 'suid: not allowed' "$out/u3.err"; then ok mount-browse-usage
-else bad mount-browse-usage "$r1 $r2 $r3: $(cat "$out/u.err" "$out/u2.err" "$out/u3.err" | tr '\n' '|')"; fi
+$G mount -a "$out/img" --format qcow2 -i "$out/nodir" 2>"$out/u4.err"; r4=$?   # never mounts
+if [ "$r1" = 2 ] && [ "$r2" = 2 ] && [ "$r3" = 2 ] && [ "$r4" = 2 ] &&
+   grep -q 'one of -i or -m' "$out/u.err" && grep -q 'nodir' "$out/u2.err" &&
+   grep -q 'suid: not allowed' "$out/u3.err" &&
+   grep -q 'mount: --format qcow2: no -a IMG follows it' "$out/u4.err"; then ok mount-browse-usage
+else bad mount-browse-usage "$r1 $r2 $r3 $r4: $(cat "$out/u.err" "$out/u2.err" "$out/u3.err" "$out/u4.err" | tr '\n' '|')"; fi
 exit 0

@@ -58,6 +58,9 @@ expect missing-script 1 "nonexistent.gk: No such file" -- $G shell -f "$out/none
 expect local-fails 1 "!exit 3: exit status 3" -- $G shell -f <(printf '!exit 3\n')
 expect bad-option 2 "unrecognized option" -- $G shell --bogus
 expect i-without-a 2 "-i and -m need drives" -- $G shell -i
+expect format-without-a 2 "shell: --format qcow2: no -a IMG follows it" -- $G shell --format qcow2
+expect format-after-a 2 "shell: --format qcow2: no -a IMG follows it" -- \
+  $G shell -a "$out/x.img" --format qcow2 echo hi
 expect f-and-commands 2 "either with -f or on the command line" -- $G shell -f x echo
 expect help-unknown 1 "help: unknown command 'nosuch'" -- $G shell help nosuch
 
