@@ -3279,6 +3279,30 @@ guestfs_internal_rpm_list (guestfs_h *g, const char *path, int start)
 }
 
 char **
+guestfs_blkid (guestfs_h *g, const char *device)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_blkid];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) device;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
+char **
+guestfs_find_modes (guestfs_h *g, const char *directory)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_find_modes];
+  union gk_val args[1] = { { 0 } };
+  args[0].s = (char *) directory;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
+char **
 guestfs_inspect_os (guestfs_h *g)
 {
   const struct gk_action *a = &gk_actions[GK_ACTION_inspect_os];

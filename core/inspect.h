@@ -51,7 +51,7 @@ void gk_strv_free (struct gk_strv *l);
 struct gk_ifs {
   char *device;                /* /dev/sda1, /dev/VG/LV */
   char *type;                  /* blkid's name: ext4, xfs, swap, ... */
-  char *label, *uuid;          /* NULL until looked up, "" when unknown */
+  char *label, *uuid;          /* as blkid finds them, "" when unknown */
 };
 
 /* One entry of an OS's fstab that names a filesystem we found. */

@@ -231,6 +231,8 @@ int do_dd (const char *src, const char *dest);
 char ** do_internal_hive_values (const char *hivefile, const char *key);
 char ** do_internal_hive_subkeys (const char *hivefile, const char *key, char *const *values);
 char ** do_internal_rpm_list (const char *path, int start);
+char ** do_blkid (const char *device);
+char ** do_find_modes (const char *directory);
 int do_pwrite (const char *path, const char *content, size_t content_size, int64_t offset);
 struct guestfs_direntplus_list * do_readdirplus (const char *directory, int start);
 

@@ -1061,6 +1061,16 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.sl = do_internal_rpm_list (args[0].s, args[1].i)) == NULL) return;
     break;
   }
+  case 420: { /* blkid */
+    if (gd_check_device (&args[0].s, "device") == -1) return;
+    if ((r.sl = do_blkid (args[0].s)) == NULL) return;
+    break;
+  }
+  case 421: { /* find_modes */
+    if (gd_check_path (&args[0].s, "directory") == -1) return;
+    if ((r.sl = do_find_modes (args[0].s)) == NULL) return;
+    break;
+  }
   case 320: { /* pwrite */
     if (gd_check_path (&args[0].s, "path") == -1) return;
     if ((r.i = do_pwrite (args[0].s, args[1].b.buf, args[1].b.len, args[2].i64)) == -1) return;

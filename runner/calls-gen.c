@@ -2092,6 +2092,18 @@ inv_internal_rpm_list (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 }
 
 static int
+inv_blkid (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_blkid (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
+inv_find_modes (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_find_modes (g, a[0].s)) == NULL ? -1 : 0;
+}
+
+static int
 inv_inspect_os (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 {
   (void) a;
@@ -2441,6 +2453,8 @@ static const struct rn_arg args_dd[] = { { "src", RN_ARG_DEV_OR_PATH }, { "dest"
 static const struct rn_arg args_internal_hive_values[] = { { "hivefile", RN_ARG_PATHNAME }, { "key", RN_ARG_STRING } };
 static const struct rn_arg args_internal_hive_subkeys[] = { { "hivefile", RN_ARG_PATHNAME }, { "key", RN_ARG_STRING }, { "values", RN_ARG_STRINGLIST } };
 static const struct rn_arg args_internal_rpm_list[] = { { "path", RN_ARG_PATHNAME }, { "start", RN_ARG_INT } };
+static const struct rn_arg args_blkid[] = { { "device", RN_ARG_DEVICE } };
+static const struct rn_arg args_find_modes[] = { { "directory", RN_ARG_PATHNAME } };
 static const struct rn_arg args_inspect_get_type[] = { { "root", RN_ARG_DEVICE } };
 static const struct rn_arg args_inspect_get_distro[] = { { "root", RN_ARG_DEVICE } };
 static const struct rn_arg args_inspect_get_product_name[] = { { "root", RN_ARG_DEVICE } };
@@ -2720,6 +2734,8 @@ const struct rn_call rn_calls[] = {
   { "internal_hive_values", NULL, "inspect", "internal (inspection): the string and DWORD values of one key of a registry hive, decoded in the appliance", NULL, 400, RN_CALL_DONE | RN_CALL_NOTINFISH, RN_ST_READY, RN_RET_HASHTABLE, -1, 2, args_internal_hive_values, inv_internal_hive_values },
   { "internal_hive_subkeys", NULL, "inspect", "internal (inspection): each subkey of a registry hive key with the named values, rows of 1 + N strings", NULL, 401, RN_CALL_DONE | RN_CALL_NOTINFISH, RN_ST_READY, RN_RET_STRINGLIST, -1, 3, args_internal_hive_subkeys, inv_internal_hive_subkeys },
   { "internal_rpm_list", NULL, "inspect", "internal (inspection): the packages of an rpm database (SQLite or Berkeley DB), rows of 11 strings, paged from record START", NULL, 402, RN_CALL_DONE | RN_CALL_NOTINFISH, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_internal_rpm_list, inv_internal_rpm_list },
+  { "blkid", NULL, "filesystem", "guestkit extension: what libblkid finds on a device (TYPE, SEC_TYPE, LABEL, UUID, PTTYPE, PART_ENTRY_*), by the probe vfs_type makes, without running a program; empty when it finds nothing or two signatures disagree", NULL, 420, RN_CALL_DONE, RN_ST_READY, RN_RET_HASHTABLE, -1, 1, args_blkid, inv_blkid },
+  { "find_modes", NULL, "files", "guestkit extension: the names under a directory as find returns them (relative, sorted, symlinks not followed), each followed by its lstat mode in octal, in one call and without running a program: rows of 2 strings", NULL, 421, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_find_modes, inv_find_modes },
   { "inspect_os", NULL, "inspect", "find the operating systems on the drives and return their root filesystems; unmounts everything first", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRINGLIST, -1, 0, NULL, inv_inspect_os },
   { "inspect_get_type", NULL, "inspect", "kind of OS at an inspected root: linux, windows or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_type, inv_inspect_get_type },
   { "inspect_get_distro", NULL, "inspect", "distribution at an inspected root (debian, ubuntu, fedora, rhel, alpinelinux, archlinux, opensuse, windows, ...) or unknown", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_READY, RN_RET_STRING, -1, 1, args_inspect_get_distro, inv_inspect_get_distro },
@@ -2743,34 +2759,34 @@ const struct rn_call rn_calls[] = {
   { "pwrite", NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given", NULL, 320, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 3, args_pwrite, inv_pwrite },
   { "readdirplus", NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received", NULL, 321, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 13, 2, args_readdirplus, inv_readdirplus },
 };
-const size_t rn_ncalls = 281;
+const size_t rn_ncalls = 283;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
   4, 3, 6, 5, 64, 56, 55, 57, 54, 59, 65, 66,
-  62, 61, 60, 63, 58, 254, 102, 98, 96, 101, 97, 100,
-  103, 99, 94, 95, 278, 276, 277, 235, 42, 106, 72, 73,
-  88, 89, 7, 125, 126, 255, 114, 163, 164, 129, 105, 128,
-  165, 146, 233, 190, 193, 131, 74, 207, 191, 194, 87, 253,
-  145, 234, 122, 13, 15, 36, 32, 119, 121, 24, 38, 11,
-  25, 9, 34, 28, 22, 30, 17, 224, 179, 151, 189, 192,
-  124, 159, 160, 134, 166, 218, 222, 221, 217, 220, 219, 265,
-  261, 270, 273, 266, 263, 264, 269, 267, 268, 262, 260, 274,
-  272, 271, 275, 259, 257, 256, 258, 21, 19, 76, 75, 20,
-  18, 2, 0, 241, 180, 45, 46, 43, 202, 203, 204, 205,
-  184, 44, 182, 91, 242, 79, 86, 115, 143, 49, 52, 243,
-  70, 240, 71, 155, 229, 230, 231, 226, 227, 228, 172, 80,
-  225, 186, 171, 173, 174, 168, 169, 170, 216, 232, 39, 167,
-  112, 111, 113, 185, 84, 127, 148, 247, 248, 252, 246, 251,
-  249, 250, 130, 245, 77, 117, 136, 47, 50, 279, 188, 53,
-  176, 280, 206, 244, 201, 183, 144, 67, 69, 68, 187, 152,
-  153, 154, 12, 14, 35, 31, 118, 120, 23, 37, 10, 8,
-  33, 27, 29, 16, 223, 181, 81, 177, 137, 140, 139, 138,
-  149, 150, 147, 90, 92, 132, 133, 209, 211, 213, 215, 208,
-  210, 212, 214, 40, 161, 162, 107, 108, 109, 110, 41, 237,
-  238, 93, 175, 83, 85, 104, 239, 26, 236, 142, 141, 78,
-  116, 48, 51, 1, 158, 156, 157, 82, 196, 199, 123, 135,
-  197, 200, 178, 195, 198,
+  62, 61, 60, 63, 58, 254, 259, 102, 98, 96, 101, 97,
+  100, 103, 99, 94, 95, 280, 278, 279, 235, 42, 106, 72,
+  73, 88, 89, 7, 125, 126, 255, 114, 163, 164, 129, 105,
+  128, 165, 146, 233, 190, 193, 131, 74, 207, 191, 194, 87,
+  253, 145, 234, 260, 122, 13, 15, 36, 32, 119, 121, 24,
+  38, 11, 25, 9, 34, 28, 22, 30, 17, 224, 179, 151,
+  189, 192, 124, 159, 160, 134, 166, 218, 222, 221, 217, 220,
+  219, 267, 263, 272, 275, 268, 265, 266, 271, 269, 270, 264,
+  262, 276, 274, 273, 277, 261, 257, 256, 258, 21, 19, 76,
+  75, 20, 18, 2, 0, 241, 180, 45, 46, 43, 202, 203,
+  204, 205, 184, 44, 182, 91, 242, 79, 86, 115, 143, 49,
+  52, 243, 70, 240, 71, 155, 229, 230, 231, 226, 227, 228,
+  172, 80, 225, 186, 171, 173, 174, 168, 169, 170, 216, 232,
+  39, 167, 112, 111, 113, 185, 84, 127, 148, 247, 248, 252,
+  246, 251, 249, 250, 130, 245, 77, 117, 136, 47, 50, 281,
+  188, 53, 176, 282, 206, 244, 201, 183, 144, 67, 69, 68,
+  187, 152, 153, 154, 12, 14, 35, 31, 118, 120, 23, 37,
+  10, 8, 33, 27, 29, 16, 223, 181, 81, 177, 137, 140,
+  139, 138, 149, 150, 147, 90, 92, 132, 133, 209, 211, 213,
+  215, 208, 210, 212, 214, 40, 161, 162, 107, 108, 109, 110,
+  41, 237, 238, 93, 175, 83, 85, 104, 239, 26, 236, 142,
+  141, 78, 116, 48, 51, 1, 158, 156, 157, 82, 196, 199,
+  123, 135, 197, 200, 178, 195, 198,
 };
 
 static int

@@ -23,10 +23,11 @@
  *
  * Everything read from the guest is hostile: file content is matched by
  * grep inside the appliance (egrep), never read here; modes and owners
- * come from stat; every evidence string is capped; a tree walk stops
- * after RN_CHECK_TREE_MAX entries.  A check that cannot be evaluated
- * (the appliance failed) fails the task, as a failing step does; a file
- * that is missing is an answer, not an error.
+ * come from stat (a tree's from one find_modes call: names and modes,
+ * walked in the appliance); every evidence string is capped; a tree
+ * check looks at RN_CHECK_TREE_MAX entries at most.  A check that
+ * cannot be evaluated (the appliance failed) fails the task, as a
+ * failing step does; a file that is missing is an answer, not an error.
  *
  * Validation (rn_jv_checks) runs with the job's other keys; the checks
  * run after the steps (rn_checks_run), with the OS mounted.
@@ -479,15 +480,16 @@ eval_file (guestfs_h *g, const struct rn_check *c, struct outcome *o)
   return 0;
 }
 
-/* The entries of a tree, by directory: lstatlist takes one directory
- * and plain names in it. */
+/* The entries of a tree, by directory, in the order the directories
+ * first appear in find's sorted list (the order the first offender is
+ * looked for in). */
 struct dirgroup {
   char *dir;                 /* relative to the tree ("" for the top) */
-  struct rn_strv names;
+  size_t *idx, n;            /* the entries' rows in find_modes' reply */
 };
 
 static void
-group_add (struct dirgroup **g, size_t *n, const char *rel)
+group_add (struct dirgroup **g, size_t *n, const char *rel, size_t row)
 {
   const char *slash = strrchr (rel, '/');
   size_t dl = slash ? (size_t) (slash - rel) : 0;
@@ -502,47 +504,43 @@ group_add (struct dirgroup **g, size_t *n, const char *rel)
     (*g)[i].dir = rn_strndup (rel, dl);
     (*n)++;
   }
-  rn_strv_add (&(*g)[i].names, rn_strdup (slash ? slash + 1 : rel));
+  (*g)[i].idx = rn_realloc ((*g)[i].idx, ((*g)[i].n + 1) * sizeof *(*g)[i].idx);
+  (*g)[i].idx[(*g)[i].n++] = row;
 }
 
 /* One directory's entries against the regex; the first offender (and a
- * count) into o.  -1 when the appliance fails. */
-static int
-tree_dir (guestfs_h *g, const struct rn_check *c, const struct dirgroup *d,
+ * count) into o.  nm: find_modes' NAME MODE pairs. */
+static void
+tree_dir (const struct rn_check *c, const struct dirgroup *d, char *const *nm,
           struct outcome *o, size_t *bad)
 {
   char *dir = *d->dir ? rn_asprintf ("%s/%s", c->path, d->dir) : rn_strdup (c->path);
-  struct guestfs_stat_list *sl = guestfs_lstatlist (g, dir, d->names.v);
   char m[16];
 
-  if (sl == NULL) {
-    free (dir);
-    return -1;
-  }
-  for (uint32_t i = 0; i < sl->len && i < d->names.n; i++) {
-    if ((sl->val[i].mode & S_IFMT) == S_IFLNK || sl->val[i].mode == -1)
+  for (size_t i = 0; i < d->n; i++) {
+    const char *name = nm[2 * d->idx[i]], *base = strrchr (name, '/');
+    long long mode = strtoll (nm[2 * d->idx[i] + 1], NULL, 8);
+    if ((mode & S_IFMT) == S_IFLNK)
       continue;
-    snprintf (m, sizeof m, "%04llo", (unsigned long long) (sl->val[i].mode & 07777));
+    snprintf (m, sizeof m, "%04llo", (unsigned long long) (mode & 07777));
     if (matches (c->mode, m) && (*bad)++ == 0) {
-      char *p = rn_path_join (dir, d->names.v[i]);
+      char *p = rn_path_join (dir, base ? base + 1 : name);
       o->path = rn_audit_str (p, RN_AUDIT_STR_MAX);
       o->value = rn_asprintf ("mode %s", m);
       free (p);
     }
   }
-  guestfs_free_stat_list (sl);
   free (dir);
-  return 0;
 }
 
-/* Entries under c->path whose mode matches c->mode (symlinks aside). */
+/* Entries under c->path whose mode matches c->mode (symlinks aside):
+ * one find_modes call gives every name and its mode. */
 static int
 eval_tree (guestfs_h *g, const struct rn_check *c, struct outcome *o)
 {
   struct dirgroup *gr = NULL;
   size_t ng = 0, n = 0, bad = 0;
-  char **names;
-  int r = 0;
+  char **nm;
 
   if (guestfs_is_dir (g, c->path) <= 0) {
     o->path = rn_strdup (c->path);
@@ -550,21 +548,18 @@ eval_tree (guestfs_h *g, const struct rn_check *c, struct outcome *o)
     o->passed = 1;             /* nothing under it to be writable */
     return 0;
   }
-  if ((names = guestfs_find (g, c->path)) == NULL)
+  if ((nm = guestfs_find_modes (g, c->path)) == NULL)
     return -1;
-  for (; names[n]; n++)
+  for (; nm[2 * n] && nm[2 * n + 1]; n++)
     if (n < RN_CHECK_TREE_MAX)
-      group_add (&gr, &ng, names[n]);
-  for (size_t i = 0; i < ng && r == 0; i++)
-    r = tree_dir (g, c, &gr[i], o, &bad);
+      group_add (&gr, &ng, nm[2 * n], n);
   for (size_t i = 0; i < ng; i++) {
+    tree_dir (c, &gr[i], nm, o, &bad);
     free (gr[i].dir);
-    rn_strv_free (&gr[i].names);
+    free (gr[i].idx);
   }
   free (gr);
-  rn_gfree_list (names);
-  if (r == -1)
-    return -1;
+  rn_gfree_list (nm);
   o->passed = bad == 0;
   if (o->passed) {
     o->path = rn_strdup (c->path);
@@ -877,6 +872,51 @@ mount_for_checks (guestfs_h *g, const struct rn_job *j, int readonly, char **err
   return r;
 }
 
+/* The inventory the checks need when no step took it, with the OS
+ * mounted as the steps mount it before its packages are read (one
+ * mount for both).  -1 with *err set. */
+struct inv_mount {
+  guestfs_h *g;
+  const struct rn_job *j;
+  int readonly;
+  char *err;                 /* why the mount failed */
+};
+
+static int
+inv_mount_root (void *arg, const char *root)
+{
+  struct inv_mount *m = arg;
+  struct rn_sctx c = { .g = m->g, .j = m->j, .readonly = m->readonly };
+  int r = rn_inventory_mount (&c, root);
+
+  free (m->err);
+  m->err = c.err;
+  rn_buf_free (&c.result);
+  return r;
+}
+
+static int
+inventory_for_checks (guestfs_h *g, const struct rn_job *j, int readonly,
+                      struct rn_audit *a, char **err)
+{
+  struct inv_mount m = { .g = g, .j = j, .readonly = readonly };
+  char **roots = NULL;
+  int cut = 0, r = -1;
+
+  if (guestfs_umount_all (g) == 0)
+    r = rn_inventory_collect (g, a, 1, &roots, &cut, inv_mount_root, &m);
+  if (r == -2)
+    *err = m.err ? m.err : rn_strdup ("mounting the guest failed");
+  else if (r == -1) {
+    const char *e = guestfs_last_error (g);
+    *err = rn_asprintf ("inventory: %s", e ? e : "failed");
+  }
+  if (r != -2)
+    free (m.err);
+  rn_gfree_list (roots);
+  return r == 0 ? 0 : -1;
+}
+
 int
 rn_checks_task (guestfs_h *g, const struct rn_job *j, int readonly, struct rn_audit *a,
                 struct rn_vars *vars, char **result, char **err)
@@ -887,17 +927,9 @@ rn_checks_task (guestfs_h *g, const struct rn_job *j, int readonly, struct rn_au
   char *why = NULL;
 
   *result = NULL;
-  if (a->nos == 0 && rn_checks_need_inventory (j)) {
-    char **roots;
-    int cut = 0;
-    if (guestfs_umount_all (g) == -1 ||
-        rn_inventory_collect (g, a, 1, &roots, &cut) == -1) {
-      const char *e = guestfs_last_error (g);
-      *err = rn_asprintf ("inventory: %s", e ? e : "failed");
-      return -1;
-    }
-    rn_gfree_list (roots);
-  }
+  if (a->nos == 0 && rn_checks_need_inventory (j) &&
+      inventory_for_checks (g, j, readonly, a, err) == -1)
+    return -1;
   if (mount_for_checks (g, j, readonly, err) == -1)
     return -1;
   if ((aug = config_load (g, j, &why)) == -1) {

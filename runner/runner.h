@@ -693,10 +693,17 @@ int rn_step_inventory (struct rn_sctx *c);
 /* The inventory of every OS on g into a (strings and rows capped; the
  * packages if with_apps), and rn_inventory_usage the size and use of
  * what is mounted afterwards; *roots (caller frees,
- * NULL-terminated) for mounting.  -1 with the handle's error. */
+ * NULL-terminated).  mount_root (may be NULL) mounts the first root the
+ * caller's way before its packages are read; it stays mounted.  -1 with
+ * the handle's error; -2 when mount_root failed (its error is the
+ * caller's). */
 int rn_inventory_collect (guestfs_h *g, struct rn_audit *a, int with_apps, char ***roots,
-                          int *cut);
+                          int *cut, int (*mount_root) (void *arg, const char *root),
+                          void *arg);
 void rn_inventory_usage (guestfs_h *g, struct rn_audit *a);
+/* Mount root (inspected) for what follows: read-only without probing
+ * its filesystems again, else as rn_step_mount_root.  -1 with c->err. */
+int rn_inventory_mount (struct rn_sctx *c, const char *root);
 
 /* steps-packages.c */
 int rn_step_packages (struct rn_sctx *c);

@@ -6,10 +6,10 @@
  *                 _package_format, _package_management, _mountpoints
  *   applications  inspect_list_applications (per root)
  *   filesystems   inspect_get_filesystems of every root (or, with no OS,
- *                 list_partitions and lvs) with vfs_type, and the label and
- *                 UUID of ext2/3/4 (get_e2label / get_e2uuid: this API
- *                 has no generic vfs_label); size and use from statvfs on
- *                 each one the OS mounts
+ *                 list_partitions and lvs) with the type blkid finds (the
+ *                 probe vfs_type makes), and the label and UUID of
+ *                 ext2/3/4 (what get_e2label / get_e2uuid show); size and
+ *                 use from statvfs on each one the OS mounts
  *
  * Everything is guest data: strings are capped (rn_audit_str), and so is
  * the number of rows (RN_INV_MAX_APPS, RN_INV_MAX_FS), each cut noted in
@@ -107,13 +107,6 @@ app_records (guestfs_h *g, const char *root, struct rn_audit *a, int *cut)
   return 0;
 }
 
-/* A library string, or "" when the call failed (no filesystem there). */
-static char *
-or_empty (char *s)
-{
-  return s ? take (s) : rn_strdup ("");
-}
-
 static int
 has_fs (const struct rn_audit *a, const char *dev)
 {
@@ -123,10 +116,25 @@ has_fs (const struct rn_audit *a, const char *dev)
   return 0;
 }
 
+/* The value of key in a blkid table, or NULL. */
+static const char *
+blkid_tag (char **kv, const char *key)
+{
+  for (size_t i = 0; kv[i] && kv[i + 1]; i += 2)
+    if (strcmp (kv[i], key) == 0)
+      return kv[i + 1];
+  return NULL;
+}
+
+/* One blkid call: the type (as vfs_type sees it: the same probe) and,
+ * for ext2/3/4, the label and UUID (as get_e2label and get_e2uuid show
+ * them, without their two program runs). */
 static void
 fs_record (guestfs_h *g, const char *dev, struct rn_audit *a, int *cut)
 {
   struct rn_fsrec *f;
+  const char *t, *l, *u;
+  char **kv;
 
   if (has_fs (a, dev))
     return;
@@ -136,15 +144,18 @@ fs_record (guestfs_h *g, const char *dev, struct rn_audit *a, int *cut)
   }
   f = rn_audit_new_fs (a);
   f->device = rn_audit_str (dev, RN_AUDIT_STR_MAX);
-  f->type = guestfs_vfs_type (g, dev);
-  f->type = f->type ? take (f->type) : NULL;
-  if (f->type && strncmp (f->type, "ext", 3) == 0) {
-    f->label = or_empty (guestfs_get_e2label (g, dev));
-    f->uuid = or_empty (guestfs_get_e2uuid (g, dev));
-  } else {
+  if ((kv = guestfs_blkid (g, dev)) == NULL) {
     f->label = rn_strdup ("");
     f->uuid = rn_strdup ("");
+    return;                             /* f->type NULL: the probe failed */
   }
+  t = blkid_tag (kv, "TYPE");
+  f->type = rn_audit_str (t ? t : "", RN_AUDIT_STR_MAX);
+  l = strncmp (f->type, "ext", 3) == 0 ? blkid_tag (kv, "LABEL") : NULL;
+  u = strncmp (f->type, "ext", 3) == 0 ? blkid_tag (kv, "UUID") : NULL;
+  f->label = rn_audit_str (l ? l : "", RN_AUDIT_STR_MAX);
+  f->uuid = rn_audit_str (u ? u : "", RN_AUDIT_STR_MAX);
+  rn_gfree_list (kv);
 }
 
 /* Devices that may hold a filesystem when no OS was found. */
@@ -211,24 +222,54 @@ fs_usage (guestfs_h *g, struct rn_audit *a)
   rn_gfree_list (mp);
 }
 
+/* The applications of every root.  With mount_root, roots[0] is
+ * mounted the caller's way first and stays mounted, so that its packages
+ * are read without a mount of their own (under TCG a mount costs 0.1 to
+ * 0.5 s); the other roots (rare) are read with nothing mounted, and
+ * roots[0] is mounted again after them.  -1: the library failed (its
+ * error in the handle), -2: mount_root failed (its error is the caller's). */
+static int
+all_apps (guestfs_h *g, char *const *roots, struct rn_audit *a, int *cut,
+          int (*mount_root) (void *arg, const char *root), void *arg)
+{
+  int mounted = 0;
+
+  for (size_t r = 0; roots[r]; r++) {
+    if (r == 0 && mount_root) {
+      if (mount_root (arg, roots[0]) == -1)
+        return -2;
+      mounted = 1;
+    } else if (mounted && guestfs_umount_all (g) == -1)
+      return -1;
+    if (app_records (g, roots[r], a, cut) == -1)
+      return -1;
+  }
+  if (mount_root && roots[0] && roots[1] && mount_root (arg, roots[0]) == -1)
+    return -2;
+  return 0;
+}
+
 int
 rn_inventory_collect (guestfs_h *g, struct rn_audit *a, int with_apps, char ***rootsp,
-                      int *cut)
+                      int *cut, int (*mount_root) (void *arg, const char *root), void *arg)
 {
   char **roots = guestfs_inspect_os (g);
+  int r = 0;
 
   *rootsp = NULL;
   if (roots == NULL)
     return -1;
-  for (size_t r = 0; roots[r]; r++)
-    if (os_record (g, roots[r], a) == -1 ||
-        (with_apps && app_records (g, roots[r], a, cut) == -1)) {
-      rn_gfree_list (roots);
-      return -1;
-    }
-  if (fs_records (g, roots, a, cut) == -1) {
+  for (size_t i = 0; roots[i] && r == 0; i++)
+    r = os_record (g, roots[i], a);
+  if (r == 0 && with_apps)
+    r = all_apps (g, roots, a, cut, mount_root, arg);
+  else if (r == 0 && mount_root && roots[0] && mount_root (arg, roots[0]) == -1)
+    r = -2;
+  if (r == 0)
+    r = fs_records (g, roots, a, cut);
+  if (r != 0) {
     rn_gfree_list (roots);
-    return -1;
+    return r;
   }
   *rootsp = roots;
   return 0;
@@ -249,23 +290,88 @@ step_result (struct rn_sctx *c, char *const *roots, int cut)
                "\"cut\": %s}", c->audit->napps, c->audit->nfs, cut ? "true" : "false");
 }
 
+/* Is mountpoint among guestfs_mountpoints' (device, mountpoint) pairs? */
+static int
+is_mounted (char *const *m, const char *mountpoint)
+{
+  for (size_t i = 0; m[i] && m[i + 1]; i += 2)
+    if (strcmp (m[i + 1], mountpoint) == 0)
+      return 1;
+  return 0;
+}
+
+/* Why mountpoint was skipped: inspection's warning about it, or NULL. */
+static char *
+skip_reason (guestfs_h *g, const char *root, const char *mountpoint)
+{
+  char **w = guestfs_inspect_get_warnings (g, root), *r = NULL, *on;
+
+  on = rn_asprintf (" on %s: ", mountpoint);
+  for (size_t i = 0; w && w[i]; i++)
+    if (strncmp (w[i], "could not mount ", 16) == 0 && strstr (w[i], on)) {
+      free (r);
+      r = rn_strdup (w[i]);
+    }
+  free (on);
+  rn_gfree_list (w);
+  return r;
+}
+
+/* After inspect_mount_root read-only: every mountpoint of root mounted,
+ * or the step fails (nothing left mounted) as rn_step_mount_root would. */
+static int
+check_mounted (struct rn_sctx *c, const char *root)
+{
+  char **want = guestfs_inspect_get_mountpoints (c->g, root), **m = guestfs_mountpoints (c->g);
+  int r = 0;
+
+  if (want == NULL || m == NULL)
+    r = rn_step_gfail (c, "the guest's mountpoints");
+  for (size_t i = 0; r == 0 && want[i] && want[i + 1]; i += 2)
+    if (!is_mounted (m, want[i])) {
+      char *why = skip_reason (c->g, root, want[i]);
+      guestfs_umount_all (c->g);
+      r = rn_step_fail (c, "%s: %s", want[i], why ? why : "could not be mounted");
+      free (why);
+    }
+  rn_gfree_list (want);
+  rn_gfree_list (m);
+  return r;
+}
+
+/* Mount root for the packages and the steps that follow.  Read-only
+ * through inspect_mount_root: the library knows each filesystem's type
+ * from inspection, so nothing is probed again (mount_ro would run blkid
+ * for each); read-write as every step mounts (rn_step_mount_root). */
+int
+rn_inventory_mount (struct rn_sctx *c, const char *root)
+{
+  if (!c->readonly)
+    return rn_step_mount_root (c, root);
+  if (guestfs_inspect_mount_root (c->g, root, 1) == -1)
+    return rn_step_gfail (c, "/");
+  return check_mounted (c, root);
+}
+
+static int
+step_mount (void *arg, const char *root)
+{
+  return rn_inventory_mount (arg, root);
+}
+
 int
 rn_step_inventory (struct rn_sctx *c)
 {
-  int cut = 0, with_apps = (int) rn_sa_int (c, "applications", 1), r = 0;
+  int cut = 0, with_apps = (int) rn_sa_int (c, "applications", 1), r;
   char **roots;
 
   rn_audit_clear_inventory (c->audit);      /* the step given twice */
   if (guestfs_umount_all (c->g) == -1)
     return rn_step_gfail (c, "unmounting before inspection");
-  if (rn_inventory_collect (c->g, c->audit, with_apps, &roots, &cut) == -1)
-    return rn_step_gfail (c, "inventory");
-  if (roots[0])
-    r = rn_step_mount_root (c, roots[0]);
-  if (r == 0) {
-    rn_inventory_usage (c->g, c->audit);
-    step_result (c, roots, cut);
-  }
+  if ((r = rn_inventory_collect (c->g, c->audit, with_apps, &roots, &cut, step_mount, c)) != 0)
+    return r == -2 ? -1 : rn_step_gfail (c, "inventory");
+  rn_inventory_usage (c->g, c->audit);
+  step_result (c, roots, cut);
   rn_gfree_list (roots);
-  return r;
+  return 0;
 }

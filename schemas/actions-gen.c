@@ -391,6 +391,8 @@ static const struct gk_arg args_dd[] = { { "src", GK_ARG_DEV_OR_PATH }, { "dest"
 static const struct gk_arg args_internal_hive_values[] = { { "hivefile", GK_ARG_PATHNAME }, { "key", GK_ARG_STRING } };
 static const struct gk_arg args_internal_hive_subkeys[] = { { "hivefile", GK_ARG_PATHNAME }, { "key", GK_ARG_STRING }, { "values", GK_ARG_STRINGLIST } };
 static const struct gk_arg args_internal_rpm_list[] = { { "path", GK_ARG_PATHNAME }, { "start", GK_ARG_INT } };
+static const struct gk_arg args_blkid[] = { { "device", GK_ARG_DEVICE } };
+static const struct gk_arg args_find_modes[] = { { "directory", GK_ARG_PATHNAME } };
 static const struct gk_arg args_inspect_get_type[] = { { "root", GK_ARG_DEVICE } };
 static const struct gk_arg args_inspect_get_distro[] = { { "root", GK_ARG_DEVICE } };
 static const struct gk_arg args_inspect_get_product_name[] = { { "root", GK_ARG_DEVICE } };
@@ -670,6 +672,8 @@ const struct gk_action gk_actions[] = {
   { "internal_hive_values", 400, GK_RET_HASHTABLE, NULL, 2, args_internal_hive_values, GK_ST_READY, 1, NULL, "inspect", "internal (inspection): the string and DWORD values of one key of a registry hive, decoded in the appliance" },
   { "internal_hive_subkeys", 401, GK_RET_STRINGLIST, NULL, 3, args_internal_hive_subkeys, GK_ST_READY, 1, NULL, "inspect", "internal (inspection): each subkey of a registry hive key with the named values, rows of 1 + N strings" },
   { "internal_rpm_list", 402, GK_RET_STRINGLIST, NULL, 2, args_internal_rpm_list, GK_ST_READY, 1, NULL, "inspect", "internal (inspection): the packages of an rpm database (SQLite or Berkeley DB), rows of 11 strings, paged from record START" },
+  { "blkid", 420, GK_RET_HASHTABLE, NULL, 1, args_blkid, GK_ST_READY, 1, NULL, "filesystem", "guestkit extension: what libblkid finds on a device (TYPE, SEC_TYPE, LABEL, UUID, PTTYPE, PART_ENTRY_*), by the probe vfs_type makes, without running a program; empty when it finds nothing or two signatures disagree" },
+  { "find_modes", 421, GK_RET_STRINGLIST, NULL, 1, args_find_modes, GK_ST_READY, 1, NULL, "files", "guestkit extension: the names under a directory as find returns them (relative, sorted, symlinks not followed), each followed by its lstat mode in octal, in one call and without running a program: rows of 2 strings" },
   { "inspect_os", -1, GK_RET_STRINGLIST, NULL, 0, NULL, GK_ST_READY, 1, NULL, "inspect", "find the operating systems on the drives and return their root filesystems; unmounts everything first" },
   { "inspect_get_type", -1, GK_RET_STRING, NULL, 1, args_inspect_get_type, GK_ST_READY, 1, NULL, "inspect", "kind of OS at an inspected root: linux, windows or unknown" },
   { "inspect_get_distro", -1, GK_RET_STRING, NULL, 1, args_inspect_get_distro, GK_ST_READY, 1, NULL, "inspect", "distribution at an inspected root (debian, ubuntu, fedora, rhel, alpinelinux, archlinux, opensuse, windows, ...) or unknown" },
@@ -693,4 +697,4 @@ const struct gk_action gk_actions[] = {
   { "pwrite", 320, GK_RET_INT, NULL, 3, args_pwrite, GK_ST_READY, 1, NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given" },
   { "readdirplus", 321, GK_RET_STRUCTLIST, &gk_structs[13], 2, args_readdirplus, GK_ST_READY, 1, NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received" },
 };
-const size_t gk_nactions = 281;
+const size_t gk_nactions = 283;

@@ -9,6 +9,8 @@
 #  - drift: a known change between two runs shows in report --diff
 #  - hostile file names and file contents come out inert: no ESC in the
 #    terminal report, escaped in the HTML page
+#  - blkid gives what vfs_type, get_e2label and get_e2uuid give, and
+#    find_modes what find and lstat give, with a depth bound
 cd "$(dirname "$0")/.." || exit 1
 . tests/audit-images.sh
 gk=$PWD/runner/guestkit
@@ -126,4 +128,47 @@ if grep -qx 'os,hostname,changed,web1,web9' "$out/diff.csv" &&
    [ "$(grep -c ',package,' "$out/diff.csv")" = 0 ] && [ "$(grep -c '^package,' "$out/diff.csv")" = 1 ]; then
   pass drift
 else fail drift "$(cat "$out/diff.csv" | head -12 | tr '\n' ' ')"; fi
+# The two calls the audit uses in place of programs (guestd/probe.c,
+# guestd/walk.c), against the calls they replace, on a crafted image:
+# ext4 with a label, swap with a label, vfat, a partition with nothing
+# on it; a tree with set modes, symlinks that point out of it and at
+# itself, a hostile name, and one 300 levels deep.
+truncate -s 64M "$out/probe.img"
+deep=/deep; for _ in $(seq 300); do deep=$deep/d; done
+"$gk" shell -a "$out/probe.img" part-init /dev/sda mbr : part-add /dev/sda p 64 40959 : \
+  part-add /dev/sda p 40960 49151 : part-add /dev/sda p 49152 90111 : part-add /dev/sda p 90112 120000 : \
+  mkfs ext4 /dev/sda1 : set-e2label /dev/sda1 audit-root : mkswap-L sw1 /dev/sda2 : mkfs vfat /dev/sda3 : \
+  mount /dev/sda1 / : mkdir-p /t/sub : write-file /t/a "x" 0 : chmod 0644 /t/a : \
+  write-file /t/ww "x" 0 : chmod 0666 /t/ww : mkdir /t/sg : chmod 02755 /t/sg : \
+  write-file /t/sub/b "x" 0 : chmod 0600 /t/sub/b : ln-s / /t/up : ln-s . /t/sub/loop : \
+  write-file "/t/\e[31m<x>" "x" 0 : chmod 0640 "/t/\e[31m<x>" : mkdir-p "$deep" >"$out/probe.sh.out" 2>&1 ||
+  fail probe-setup "$(tail -2 "$out/probe.sh.out")"
+# blkid: TYPE as vfs_type, LABEL and UUID as get_e2label and get_e2uuid.
+"$gk" shell --ro -a "$out/probe.img" blkid /dev/sda : vfs-type /dev/sda : blkid /dev/sda1 : vfs-type /dev/sda1 : \
+  get-e2label /dev/sda1 : get-e2uuid /dev/sda1 : blkid /dev/sda2 : vfs-type /dev/sda2 : \
+  blkid /dev/sda3 : vfs-type /dev/sda3 : blkid /dev/sda4 : vfs-type /dev/sda4 >"$out/probe.out" 2>&1
+for d in sda sda1 sda2 sda3 sda4; do "$gk" shell --ro -a "$out/probe.img" blkid /dev/$d >"$out/tags-$d" 2>&1; done
+tags() { grep '^[A-Z_]*: ' "$out/tags-$1"; }
+e2=$(grep -v '^[A-Z_]*: ' "$out/probe.out" | tr '\n' ' ')
+t1=$(tags sda1 | sed -n 's/^TYPE: //p'); l1=$(tags sda1 | sed -n 's/^LABEL: //p')
+u1=$(tags sda1 | sed -n 's/^UUID: //p'); t2=$(tags sda2 | sed -n 's/^TYPE: //p')
+l2=$(tags sda2 | sed -n 's/^LABEL: //p'); t3=$(tags sda3 | sed -n 's/^TYPE: //p')
+pt=$(tags sda | sed -n 's/^PTTYPE: //p'); n4=$(tags sda4 | grep -c '^TYPE: ')
+if [ "$e2" = " ext4 audit-root $u1 swap vfat  " ] && [ -n "$u1" ] && [ "$t1 $l1" = "ext4 audit-root" ] &&
+   [ "$t2 $l2 $t3 $pt $n4" = "swap sw1 vfat dos 0" ] && ! grep -q '^TYPE' <(tags sda); then pass blkid-as-vfs-type
+else fail blkid-as-vfs-type "vfs_type/e2 '$e2'; blkid: '$t1' '$l1' '$u1' '$t2' '$l2' '$t3' '$pt', $n4 TYPE on sda4"; fi
+# find_modes: find's names, each with its lstat mode (as set above);
+# symlinks listed, never followed; a tree deeper than the bound is an
+# error that says so.
+"$gk" shell --ro -a "$out/probe.img" -m /dev/sda1 find /t >"$out/find.out" 2>&1
+"$gk" shell --ro -a "$out/probe.img" -m /dev/sda1 find-modes /t >"$out/fm.out" 2>&1
+fm_names=$(awk 'NR % 2 == 1' "$out/fm.out"); fm=$(paste - - <"$out/fm.out" | sort | tr '\t\n' '= ')
+want='\e[31m<x>=100640 a=100644 sg=42755 sub=40755 sub/b=100600 sub/loop=120777 up=120777 ww=100666 '  # the shell shows ESC as \e
+if [ "$fm_names" = "$(cat "$out/find.out")" ] && [ "$fm" = "$want" ]; then pass find-modes
+else fail find-modes "got '$fm' want '$want'; find: $(tr '\n' ' ' <"$out/find.out")"; fi
+"$gk" shell --ro -a "$out/probe.img" -m /dev/sda1 find-modes /deep >"$out/deep.out" 2>&1; st=$?
+"$gk" shell --ro -a "$out/probe.img" -m /dev/sda1 find-modes "/deep$(printf '/d%.0s' $(seq 50))" >"$out/deep2.out" 2>&1; st2=$?
+if [ $st != 0 ] && grep -q 'find_modes: /deep: deeper than 256 levels' "$out/deep.out" &&
+   [ $st2 = 0 ] && [ "$(wc -l <"$out/deep2.out")" = $((2 * 250)) ]; then pass find-modes-bounds
+else fail find-modes-bounds "exit $st: $(head -c 300 "$out/deep.out"); 250 levels: exit $st2, $(wc -l <"$out/deep2.out") lines"; fi
 exit $rc

@@ -520,6 +520,10 @@ extern char ** guestfs_internal_hive_values (guestfs_h *g, const char *hivefile,
 extern char ** guestfs_internal_hive_subkeys (guestfs_h *g, const char *hivefile, const char *key, char *const *values);
 /* internal (inspection): the packages of an rpm database (SQLite or Berkeley DB), rows of 11 strings, paged from record START: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_internal_rpm_list (guestfs_h *g, const char *path, int start);
+/* guestkit extension: what libblkid finds on a device (TYPE, SEC_TYPE, LABEL, UUID, PTTYPE, PART_ENTRY_*), by the probe vfs_type makes, without running a program; empty when it finds nothing or two signatures disagree: the caller frees each string and the array (key, value pairs); NULL on error */
+extern char ** guestfs_blkid (guestfs_h *g, const char *device);
+/* guestkit extension: the names under a directory as find returns them (relative, sorted, symlinks not followed), each followed by its lstat mode in octal, in one call and without running a program: rows of 2 strings: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_find_modes (guestfs_h *g, const char *directory);
 /* find the operating systems on the drives and return their root filesystems; unmounts everything first: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_inspect_os (guestfs_h *g);
 /* kind of OS at an inspected root: linux, windows or unknown: the caller frees the string with free(); NULL on error */
