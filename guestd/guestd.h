@@ -226,6 +226,11 @@ int gd_wait_partitions (const char *device);
  * NULL if it cannot be opened or resolves outside the sysroot. */
 char *gd_real_path (const char *path, const char *argname);
 
+/* probe.c: the filesystem TYPE libblkid finds on device (a safe probe, in
+ * a child), caller frees; NULL when nothing or no one thing is found, or
+ * the probe failed.  Never replies. */
+char *gd_probe_type (const char *device);
+
 /* misc.c */
 int gd_valid_fstype (const char *t);  /* [a-z0-9_.], not empty, no leading . */
 /* mkfs -t fstype (with its never-ask flag), opts (NULL-terminated, may be

@@ -80,22 +80,23 @@ do_mkfs (const char *fstype, const char *device)
   return gd_mkfs (fstype, NULL, device);
 }
 
+/* TYPE of libblkid's probe (probe.c: the probe `blkid -c /dev/null'
+ * makes, without running it: 0.1-0.5 s saved per call under TCG, and
+ * mount_ro calls this on every read-only drive). */
 char *
 do_vfs_type (const char *device)
 {
-  char *out = NULL, *err = NULL;
-  int r = gd_command (&out, &err, "blkid", "-c", "/dev/null", "-o", "value",
-                      "-s", "TYPE", device, NULL);
+  char **kv = do_blkid (device), *r = NULL;
 
-  if (r == 0 || r == 2) {       /* 2: no filesystem found */
-    free (err);
-    return r == 0 ? gd_trim (out) : (free (out), strdup (""));
-  }
-  reply_with_error ("blkid %s: %s", device,
-                    err && *gd_trim (err) ? err : "failed");
-  free (out);
-  free (err);
-  return NULL;
+  if (kv == NULL)
+    return NULL;
+  for (size_t i = 0; kv[i] && kv[i+1] && r == NULL; i += 2)
+    if (strcmp (kv[i], "TYPE") == 0)
+      r = strdup (kv[i+1]);
+  if (r == NULL && (r = strdup ("")) == NULL)
+    reply_with_perror ("vfs_type");
+  gk_free_strings (kv);
+  return r;
 }
 
 static char *

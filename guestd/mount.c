@@ -1,10 +1,16 @@
 /* guestd mounts: guest filesystems are mounted under the sysroot, the
  * first one on the sysroot itself ("/" to the library).
  *
- * Mounting uses util-linux mount(8), which probes the filesystem type and
- * parses option strings; the mount point is resolved inside the guest
- * (paths.c) and handed over as /proc/self/fd/N with --no-canonicalize, so
- * a guest symlink can never make us mount over the appliance.  What is
+ * A block device whose type is known (given, or found by libblkid's safe
+ * probe, probe.c) with options that are only kernel flags and
+ * filesystem data is mounted by mount(2) itself: under TCG a run of
+ * mount(8) costs 0.1 s or more, most of a mount.  Everything else (loop
+ * files, options mount(8) keeps for itself, types with a mount.TYPE
+ * helper), and any mount(2) that fails, goes to util-linux mount(8),
+ * which probes, parses and retries as it always has and words the error.
+ * Either way the mount point is resolved inside the guest (paths.c) and
+ * handed over as /proc/self/fd/N (--no-canonicalize for mount(8)), so a
+ * guest symlink can never make us mount over the appliance.  What is
  * mounted is read back from /proc/self/mountinfo, never tracked on the
  * side, so it is right even after a failed or partial operation.
  */
@@ -140,6 +146,123 @@ reply_mount_error (char *err, const char *proc, const char *device,
     reply_with_error ("%s on %s: %s", device, mountpoint, err);
 }
 
+/* Options that are mount(2) flags; the rest of an option string is the
+ * filesystem's data, except the words mount(8) keeps for itself. */
+static const struct {
+  const char *name;
+  unsigned long set, clear;
+} mount_flags[] = {
+  { "ro", MS_RDONLY, 0 }, { "rw", 0, MS_RDONLY },
+  { "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+  { "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV },
+  { "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+  { "sync", MS_SYNCHRONOUS, 0 }, { "async", 0, MS_SYNCHRONOUS },
+  { "dirsync", MS_DIRSYNC, 0 },
+  { "noatime", MS_NOATIME, 0 }, { "atime", 0, MS_NOATIME },
+  { "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
+  { "relatime", MS_RELATIME, 0 }, { "norelatime", 0, MS_RELATIME },
+  { "strictatime", MS_STRICTATIME, 0 }, { "nostrictatime", 0, MS_STRICTATIME },
+  { "lazytime", MS_LAZYTIME, 0 }, { "nolazytime", 0, MS_LAZYTIME },
+  { "silent", MS_SILENT, 0 }, { "loud", 0, MS_SILENT }, { "defaults", 0, 0 },
+};
+
+/* Words (or word= prefixes) that mean more than a flag or fs data to
+ * mount(8): loop set-up, fstab and user options, bind and move, SELinux
+ * contexts (libmount translates them), x-* comments. */
+static int
+userspace_option (const char *o, size_t n)
+{
+  static const char *const words[] = {
+    "loop", "offset", "sizelimit", "encryption", "user", "nouser", "users",
+    "owner", "noowner", "group", "nogroup", "auto", "noauto", "nofail",
+    "_netdev", "comment", "helper", "uhelper", "remount", "bind", "rbind",
+    "move", "context", "fscontext", "defcontext", "rootcontext", "verity",
+  };
+  size_t w = strcspn (o, "=");
+
+  if (w > n)
+    w = n;
+  if (n >= 2 && (strncmp (o, "x-", 2) == 0 || strncmp (o, "X-", 2) == 0))
+    return 1;
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strlen (words[i]) == w && strncmp (o, words[i], w) == 0)
+      return 1;
+  return 0;
+}
+
+/* Split options into flags and data[size]; -1 when mount(8) must do it. */
+static int
+split_options (const char *options, unsigned long *flags, char *data, size_t size)
+{
+  size_t used = 0;
+
+  *flags = MS_SILENT;                          /* libmount's default too */
+  data[0] = '\0';
+  for (const char *o = options ? options : ""; *o; o += *o == ',') {
+    size_t n = strcspn (o, ","), i;
+    if (n == 0)
+      continue;
+    if (userspace_option (o, n))
+      return -1;
+    for (i = 0; i < sizeof mount_flags / sizeof mount_flags[0]; i++)
+      if (strlen (mount_flags[i].name) == n && strncmp (o, mount_flags[i].name, n) == 0)
+        break;
+    if (i < sizeof mount_flags / sizeof mount_flags[0])
+      *flags = (*flags | mount_flags[i].set) & ~mount_flags[i].clear;
+    else if (used + n + 2 > size)
+      return -1;
+    else {
+      used += (size_t) snprintf (data + used, size - used, "%s%.*s", used ? "," : "",
+                                 (int) n, o);
+    }
+    o += n;
+  }
+  return 0;
+}
+
+/* Has util-linux a mount.TYPE helper (ntfs-3g, fuse types) for it? */
+static int
+has_helper (const char *type)
+{
+  static const char *const dirs[] = { "/sbin", "/usr/sbin", "/bin", "/usr/bin" };
+  char path[PATH_MAX];
+
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    snprintf (path, sizeof path, "%s/mount.%s", dirs[i], type);
+    if (access (path, X_OK) == 0)
+      return 1;
+  }
+  return strncmp (type, "fuse", 4) == 0;
+}
+
+/* mount(2) of a block device on target when the type is known and the
+ * options are flags and data; 0 mounted, -1 not tried or failed (errno
+ * is not reported: mount(8) then tries and words the error). */
+static int
+direct_mount (const char *options, const char *vfstype, const char *device,
+              const char *target)
+{
+  char data[1024], *type;
+  unsigned long flags;
+  struct stat st;
+  int r;
+
+  if (split_options (options, &flags, data, sizeof data) == -1 ||
+      stat (device, &st) == -1 || !S_ISBLK (st.st_mode))
+    return -1;
+  type = vfstype ? strdup (vfstype) : gd_probe_type (device);
+  if (type == NULL || !gd_valid_fstype (type) || has_helper (type)) {
+    free (type);
+    return -1;
+  }
+  r = mount (device, target, type, flags, data[0] ? data : NULL);
+  if (r == 0)
+    gd_log ("mount(2) %s on %s: type %s, flags %#lx, data '%s'", device, target,
+            type, flags, data);
+  free (type);
+  return r == 0 ? 0 : -1;
+}
+
 /* mount [-t vfstype] [-o options] SOURCE MOUNTPOINT.  The source is
  * device, or (src_fd >= 0) the file open on src_fd, which device then
  * names in messages. */
@@ -174,6 +297,11 @@ mount_full (const char *options, const char *vfstype, const char *device,
   if (src_fd >= 0) {
     gd_fd_path (src, sizeof src, src_fd);
     source = src;
+  }
+  if (src_fd < 0 && direct_mount (options, vfstype, device, target) == 0) {
+    if (fd >= 0)
+      close (fd);
+    return 0;
   }
   argv[n++] = "mount";
   argv[n++] = "--no-canonicalize";

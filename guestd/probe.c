@@ -39,6 +39,7 @@
 
 #define PROBE_MAX (64 * 1024)          /* bytes of pairs taken from the child */
 #define PROBE_PAIRS 64
+#define WHY_MAX 256                    /* a failed probe's reason */
 
 /* The libblkid calls used, resolved once. */
 struct blkid_lib {
@@ -59,7 +60,7 @@ struct blkid_lib {
 static struct blkid_lib lib;
 
 static int
-load_lib (void)
+load_lib (char *why)
 {
   struct { void **fn; const char *name; } s[] = {
     { (void **) &lib.new_probe, "blkid_new_probe" },
@@ -77,12 +78,12 @@ load_lib (void)
   if (lib.h)
     return 0;
   if ((lib.h = dlopen ("libblkid.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL) {
-    reply_with_error ("cannot load libblkid.so.1: %s", dlerror ());
+    snprintf (why, WHY_MAX, "cannot load libblkid.so.1: %s", dlerror ());
     return -1;
   }
   for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
     if ((*s[i].fn = dlsym (lib.h, s[i].name)) == NULL) {
-      reply_with_error ("libblkid.so.1 has no %s", s[i].name);
+      snprintf (why, WHY_MAX, "libblkid.so.1 has no %s", s[i].name);
       dlclose (lib.h);
       lib.h = NULL;
       return -1;
@@ -175,22 +176,24 @@ pairs_list (const char *buf, size_t len)
   return gd_strlist_end (&l);
 }
 
-/* Fork the probe of the device open on fd; the pairs, or NULL after
- * replying with an error. */
+/* Fork the probe of the device open on fd; the pairs, or NULL with the
+ * reason in why[WHY_MAX]. */
 static char **
-run_probe (const char *device, int fd)
+probe_fd (int fd, char *why)
 {
   int p[2], status;
   pid_t pid;
   char *buf, **r;
   size_t len = 0;
 
+  if (load_lib (why) == -1)
+    return NULL;
   if (pipe2 (p, O_CLOEXEC) == -1) {
-    reply_with_perror ("blkid %s: pipe", device);
+    snprintf (why, WHY_MAX, "pipe: %m");
     return NULL;
   }
   if ((pid = fork ()) == -1) {
-    reply_with_perror ("blkid %s: fork", device);
+    snprintf (why, WHY_MAX, "fork: %m");
     close (p[0]);
     close (p[1]);
     return NULL;
@@ -205,38 +208,52 @@ run_probe (const char *device, int fd)
   close (p[0]);
   while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
     ;
-  if (buf == NULL) {
-    reply_with_error ("blkid %s: out of memory", device);
-    return NULL;
-  }
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-    if (WIFSIGNALED (status))
-      reply_with_error ("blkid %s: the probe died (signal %d)", device,
-                        WTERMSIG (status));
-    else
-      reply_with_error ("blkid %s: libblkid could not probe the device", device);
+  if (buf && WIFEXITED (status) && WEXITSTATUS (status) == 0) {
+    r = pairs_list (buf, len);
     free (buf);
-    return NULL;
+    if (r == NULL)
+      snprintf (why, WHY_MAX, "out of memory");
+    return r;
   }
-  if ((r = pairs_list (buf, len)) == NULL)
-    reply_with_error ("blkid %s: out of memory", device);
+  if (buf == NULL)
+    snprintf (why, WHY_MAX, "out of memory");
+  else if (WIFSIGNALED (status))
+    snprintf (why, WHY_MAX, "the probe died (signal %d)", WTERMSIG (status));
+  else
+    snprintf (why, WHY_MAX, "libblkid could not probe the device");
   free (buf);
-  return r;
+  return NULL;
 }
 
 char **
 do_blkid (const char *device)
 {
-  char **r;
+  char **r, why[WHY_MAX];
   int fd;
 
-  if (load_lib () == -1)
-    return NULL;
   if ((fd = open (device, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
     reply_with_perror ("blkid %s", device);
     return NULL;
   }
-  r = run_probe (device, fd);
+  if ((r = probe_fd (fd, why)) == NULL)
+    reply_with_error ("blkid %s: %s", device, why);
   close (fd);
   return r;
+}
+
+char *
+gd_probe_type (const char *device)
+{
+  char **kv, *type = NULL, why[WHY_MAX];
+  int fd = open (device, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+  if (fd == -1)
+    return NULL;
+  kv = probe_fd (fd, why);
+  close (fd);
+  for (size_t i = 0; kv && kv[i] && kv[i+1] && type == NULL; i += 2)
+    if (strcmp (kv[i], "TYPE") == 0 && kv[i+1][0])
+      type = strdup (kv[i+1]);
+  gk_free_strings (kv);
+  return type;
 }

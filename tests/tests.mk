@@ -57,6 +57,9 @@ bench: all tests/bin/bench tests/bin/bench-density
 	@tests/bench-mount.sh
 	@tests/bench-density.sh
 
+# guestd mounting by mount(2) or mount(8) (guestd/mount.c).
+VM_TESTS += tests/calls-mount.sh
+
 # guestkit mount (FUSE); tests/mount-fixture.sh is their shared set-up.
 VM_TESTS += tests/mount-browse.sh tests/mount-write.sh tests/mount-qemu-dies.sh \
   tests/mount-concurrent.sh tests/mount-safety.sh
