@@ -958,10 +958,6 @@ struct rn_shell {
 /* "guestkit: [SCRIPT:LINE: ]message" on stderr. */
 void rn_sh_err (struct rn_shell *sh, const char *fmt, ...)
   __attribute__((format (printf, 2, 3)));
-/* The shell's command for a name ('-' and '_' alike, aliases), or NULL. */
-const struct rn_call *rn_sh_find_call (const char *name);
-/* The shell's own commands: { name, help } rows, { NULL, NULL } last. */
-extern const char *const rn_sh_builtins[][2];
 /* A word for a message: w, or its first 57 bytes and "..." in buf. */
 const char *rn_sh_shorten (const char *w, char *buf, size_t size);
 /* One command's words, a leading '-' meaning "go on if it fails"; 0 or
@@ -971,6 +967,19 @@ int rn_sh_run_command (struct rn_shell *sh, char **w, size_t n);
 int rn_sh_run_stream (struct rn_shell *sh, FILE *f, const char *src);
 
 int rn_cmd_shell (int argc, char **argv);
+
+/* ---- shell-help.c: command names, suggestions, help ---- */
+
+/* The shell's command for a name ('-' and '_' alike, aliases), or NULL. */
+const struct rn_call *rn_sh_find_call (const char *name);
+/* The shell's own commands: { name, help } rows, { NULL, NULL } last. */
+extern const char *const rn_sh_builtins[][2];
+/* name with every `from' replaced by `to'; caller frees. */
+char *rn_sh_respell (const char *name, char from, char to);
+/* The call whose name is nearest to name (within 2 edits), or NULL. */
+const char *rn_sh_suggest (const char *name);
+/* help [COMMAND]; 0 or -1 (the message is printed). */
+int rn_sh_cmd_help (struct rn_shell *sh, char **w, size_t n);
 
 /* ---- shell-call.c: one call of the table, from the shell's words ---- */
 
