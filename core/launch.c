@@ -311,6 +311,12 @@ gk_qemu_argv (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   push (g, &a, gk_strdup (g, "virtserialport,chardev=channel0,name=" CHANNEL_NAME));
   push (g, &a, gk_strdup (g, "-device"));
   push (g, &a, gk_strdup (g, "virtio-rng-pci"));
+  /* Free page reporting: the guest hands its free 2 MiB blocks back and
+   * qemu discards them, so a restored appliance (whose load makes all of
+   * guest RAM resident) and one after a large transfer shrink again.
+   * guestd binds the driver only after a restore (guestd/init.c). */
+  push (g, &a, gk_strdup (g, "-device"));
+  push (g, &a, gk_strdup (g, "virtio-balloon-pci,free-page-reporting=on"));
   if (g->network) {
     /* set_network: qemu's user-mode stack (no host privileges, no
      * listening ports); guestd sets the guest side up statically

@@ -31,7 +31,7 @@
 
 #include "gk.h"
 
-#define SNAPSHOT_FORMAT 2     /* bump when what a template holds changes */
+#define SNAPSHOT_FORMAT 3     /* bump when what a template holds changes */
 
 static void
 hash_bytes (uint64_t *h, const void *p, size_t n)

@@ -223,6 +223,28 @@ gd_load_module (const char *name)
   close (dirfd);
 }
 
+/* Free page reporting (see resume.c): a cold boot binds virtio_balloon
+ * now; a template loads it without binding it to its device (the
+ * virtio bus's autoprobe off meanwhile), for a restored copy to bind. */
+static void
+balloon_driver (void)
+{
+  const char *probe = "/sys/bus/virtio/drivers_autoprobe";
+  int fd = gd_template ? open (probe, O_WRONLY | O_CLOEXEC) : -1;
+
+  if (gd_template && (fd == -1 || write (fd, "0", 1) != 1)) {
+    gd_warn ("%s: %m: no free page reporting", probe);
+    if (fd >= 0)
+      close (fd);
+    return;
+  }
+  gd_load_module ("virtio_balloon");
+  if (fd >= 0 && (lseek (fd, 0, SEEK_SET) != 0 || write (fd, "1", 1) != 1))
+    gd_warn ("%s: %m", probe);
+  if (fd >= 0)
+    close (fd);
+}
+
 void
 gd_init_system (void)
 {
@@ -246,6 +268,7 @@ gd_init_system (void)
   if (network)
     gd_net_up ();
   gd_order_disks (gd_ndisks);
+  balloon_driver ();
   /* A template is saved and restored many times, each time over a fresh
    * copy of the root disk: nothing may be written to it after this. */
   if (gd_template && mount (NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1)

@@ -7,7 +7,19 @@
  * appliances share RNG output), the verbose flag, and the disks the
  * library hot-added while the VM was paused, which are scanned in order
  * (scan.c) before the reply.
+ *
+ * After the reply, free page reporting starts: launch.c adds a
+ * virtio-balloon device with free-page-reporting=on, and once its driver
+ * is bound the guest reports its free 2 MiB blocks, which qemu discards;
+ * it does so again, two seconds later, whenever blocks are freed.  A
+ * template must not bind it: the blocks it reported would come back
+ * resident in every restored copy (qemu's load touches every page of
+ * guest RAM) and, marked as reported, never be reported again.  So a
+ * template loads the driver without binding it (init.c), and a restored
+ * appliance binds it here, where the driver's first pass reports all
+ * that the template left free.  A cold boot binds it at start.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -45,6 +57,38 @@ reseed (const char *seed, u_int len)
   return ok ? 0 : -1;
 }
 
+/* Bind the loaded virtio_balloon driver to the balloon device (virtio
+ * device id 5). */
+static void
+bind_balloon (void)
+{
+  const char *bind = "/sys/bus/virtio/drivers/virtio_balloon/bind";
+  DIR *d = opendir ("/sys/bus/virtio/devices");
+  struct dirent *e;
+  int done = 0;
+
+  while (d && !done && (e = readdir (d)) != NULL) {
+    char path[300], *id;
+    int fd;
+    snprintf (path, sizeof path, "/sys/bus/virtio/devices/%.200s/device", e->d_name);
+    if (e->d_name[0] == '.' || (id = gd_read_small_file (path)) == NULL)
+      continue;
+    if (strcmp (gd_trim (id), "0x0005") == 0) {
+      done = (fd = open (bind, O_WRONLY | O_CLOEXEC)) >= 0 &&
+             write (fd, e->d_name, strlen (e->d_name)) >= 0;
+      if (fd >= 0)
+        close (fd);
+      if (!done)
+        gd_warn ("%s: %m: no free page reporting", bind);
+      done = 1;
+    }
+    free (id);
+  }
+  if (d)
+    closedir (d);
+  gd_log ("balloon bound: free page reporting %s", done ? "on" : "off (no device)");
+}
+
 void
 gd_resume (XDR *x, uint32_t len, uint32_t serial)
 {
@@ -74,6 +118,7 @@ gd_resume (XDR *x, uint32_t len, uint32_t serial)
   }
   gd_log ("resumed: %d disks", r.ndisks);
   gd_reply_ok (&resume_action, NULL);
+  bind_balloon ();               /* after the reply: see above */
  out:
   free (r.seed);
   gd_call_end ();

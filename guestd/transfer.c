@@ -2,16 +2,41 @@
  * or device) and download (a guest file or device out as a FileOut chunk
  * stream).  Data is streamed a chunk at a time, never held whole, and
  * sizes are never stored, so files of any size work.
+ *
+ * A large regular file (GD_DROP_BYTES or more) leaves the guest's page
+ * cache once transferred: an upload is written out (fdatasync) and its
+ * pages dropped, a download's pages dropped (posix_fadvise DONTNEED).
+ * The freed blocks go back to the host by free page reporting
+ * (resume.c), so an appliance's memory does not stay at the size of the
+ * largest file it moved.  Small files stay cached.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guestd.h"
 
+#define GD_DROP_BYTES (16 << 20)
+
 static char buf[GK_CHUNK_MAX];
+
+/* Drop a large regular file's pages from the page cache (written out
+ * first if `dirty').  0, or -1 if writing out failed (errno set). */
+static int
+drop_cached (int fd, int dirty)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) == -1 || !S_ISREG (st.st_mode) || st.st_size < GD_DROP_BYTES)
+    return 0;
+  if (dirty && fdatasync (fd) == -1)
+    return -1;
+  (void) posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);   /* advice only */
+  return 0;
+}
 
 static int
 is_device (const char *p)
@@ -34,6 +59,8 @@ do_upload (const char *remotefilename)
   }
   r = gd_receive_file (gd_write_to_fd, &fd);
   if (r == 0 && is_device (remotefilename) && fsync (fd) == -1)
+    r = -1;
+  if (r == 0 && drop_cached (fd, 1) == -1)
     r = -1;
   saved = errno;
   if (close (fd) == -1 && r == 0)
@@ -77,6 +104,7 @@ do_download (const char *remotefilename)
     reply_with_perror ("%s", remotefilename);   /* ends with a cancel chunk */
   else
     gd_send_chunk (NULL, 0);
+  drop_cached (fd, 0);
   close (fd);
   return n == -1 ? -1 : 0;
 }

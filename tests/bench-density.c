@@ -6,11 +6,14 @@
  * reads every qemu's /proc/PID/smaps_rollup (Rss, Pss, and the anonymous
  * part of each) at three points:
  *
- *   idle       all N launched, 2 s after the last
- *   transfer   after each appliance, one at a time, made an ext4 on its
- *              disk and uploaded then downloaded MIB MiB of random data
- *   dropped    after each then ran drop_caches 3 (what guestd dropping
- *              its page cache after a large transfer would give back)
+ *   idle        all N launched, 2 s after the last
+ *   idle-6s     4 s later (free page reporting hands free memory back
+ *               2 s after the guest frees it, and a restored guest binds
+ *               its balloon driver only after the resume: guestd/resume.c)
+ *   transfer    after each appliance, one at a time, made an ext4 on its
+ *               disk and uploaded then downloaded MIB MiB of random data
+ *   transfer-4s 4 s later (guestd drops a large file's pages once moved)
+ *   dropped     after each then ran drop_caches 3, 4 s later
  *
  * and prints, per point, the mean and largest per appliance in MiB:
  *   "N idle rss MEAN MAX pss MEAN MAX anon MEAN kernel MEAN"
@@ -216,17 +219,21 @@ main (int argc, char *argv[])
   }
   sleep (2);
   report (k, n, "idle");
+  sleep (4);                  /* free page reporting runs 2 s after a free */
+  report (k, n, "idle-6s");
   t0 = now ();
   for (int i = 0; i < n && rc == 0; i++)
     rc = order (&k[i], 'T');
   if (rc == 0) {
     report (k, n, "transfer");
+    sleep (4);
+    report (k, n, "transfer-4s");
     printf ("%d transfer-seconds %.2f\n", n, (now () - t0) / n);
   }
   for (int i = 0; i < n && rc == 0; i++)
     rc = order (&k[i], 'D');
   if (rc == 0) {
-    sleep (1);
+    sleep (4);
     report (k, n, "dropped");
   }
  out:
