@@ -233,5 +233,6 @@ char ** do_internal_hive_subkeys (const char *hivefile, const char *key, char *c
 char ** do_internal_rpm_list (const char *path, int start);
 int do_pwrite (const char *path, const char *content, size_t content_size, int64_t offset);
 struct guestfs_direntplus_list * do_readdirplus (const char *directory, int start);
+char ** do_lstat_sha256_list (char *const *paths);
 
 #endif /* GD_ACTIONS_GEN_H */

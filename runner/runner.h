@@ -604,6 +604,10 @@ struct rn_changes {
 /* Record path's state (and everything below a directory) once, before
  * it is first changed.  ch may be NULL (not tracking). */
 void rn_chg_before (struct rn_changes *ch, guestfs_h *g, const char *path);
+/* The same for n paths in one batch; with skip_dirs, a path that is a
+ * directory now is not recorded. */
+void rn_chg_before_list (struct rn_changes *ch, guestfs_h *g, const char *const *paths,
+                         size_t n, int skip_dirs);
 /* Take the states after and keep the differences. */
 void rn_chg_finish (struct rn_changes *ch, guestfs_h *g);
 void rn_chg_free (struct rn_changes *ch);

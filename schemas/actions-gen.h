@@ -285,7 +285,8 @@ enum gk_action_index {
   GK_ACTION_cache_clear = 278,
   GK_ACTION_pwrite = 279,
   GK_ACTION_readdirplus = 280,
-  GK_ACTION_COUNT = 281
+  GK_ACTION_lstat_sha256_list = 281,
+  GK_ACTION_COUNT = 282
 };
 
 #endif /* GK_ACTIONS_GEN_H */

@@ -17,6 +17,11 @@ fact() { q "SELECT json_extract(value, '$') FROM facts WHERE name = '$1' AND tas
 fixture=$(tests/steps-fixture.sh) || exit 77
 cp --sparse=always "$fixture" "$out/d.img"
 echo hello > "$out/tree/a.txt"; echo deep > "$out/tree/sub/b.txt"
+# Files of the lengths where SHA-256's padding changes (the appliance
+# hashes them itself for the changes record), and a large one.
+mkdir -p "$out/tree/len"
+for n in 0 1 55 56 63 64 65 119 120 128; do head -c $n /dev/urandom > "$out/tree/len/f$n"; done
+head -c 300000 /dev/urandom > "$out/tree/len/big"
 printf 'from the host\n' > "$out/motd"
 printf '$6$saltsalt$%s\n' "$(printf 'x%.0s' {1..86})" > "$out/pw.hash"
 key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqOmeTestKeyForGuestkitOnly0123456789ab test@gk"
@@ -102,6 +107,14 @@ for want in /etc/motd:added /etc/shadow:changed /etc/ssh/sshd_config:changed /op
   echo " $ch " | grep -q " $want " || missing="$missing $want"
 done
 [ -z "$missing" ] && pass changes-record || fail changes-record "missing$missing in: $ch"
+
+# The appliance's sums are sha256sum's, at every padding length.
+bad=
+for f in "$out"/tree/len/*; do
+  got=$(q "SELECT sha256_after || ' ' || size_after FROM changes WHERE task_id = (SELECT max(id) FROM tasks) AND path = '/opt/tree/len/${f##*/}'")
+  [ "$got" = "$(sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$f")" ] || bad="$bad ${f##*/}=$got"
+done
+[ -z "$bad" ] && pass changes-sha256-lengths || fail changes-sha256-lengths "$bad"
 
 # Everything again, without the raw reads that record nothing: no changes.
 sed -i '/^  - run:/,$d' "$out/files.yaml"
