@@ -49,8 +49,8 @@ fstate_parse (const char *line, struct rn_fstate *f)
 
 /* The states of n paths into f[0..n-1], a batch of them per round trip
  * (the appliance hashes the files itself). */
-static void
-fstates_take (guestfs_h *g, const char *const *paths, size_t n, struct rn_fstate *f)
+void
+rn_fstates_take (guestfs_h *g, const char *const *paths, size_t n, struct rn_fstate *f)
 {
   for (size_t i = 0; i < n; i += BATCH) {
     size_t k = n - i < BATCH ? n - i : BATCH, j = 0;
@@ -112,11 +112,38 @@ take_range (struct rn_changes *ch, guestfs_h *g, size_t first, int after)
   f = rn_calloc (n, sizeof *f);
   for (size_t i = 0; i < n; i++)
     paths[i] = ch->v[first + i].path;
-  fstates_take (g, paths, n, f);
+  rn_fstates_take (g, paths, n, f);
   for (size_t i = 0; i < n; i++)
     *(after ? &ch->v[first + i].after : &ch->v[first + i].before) = f[i];
   free (paths);
   free (f);
+}
+
+/* Every path below directory dir into out (at most MAX_TRACKED), a
+ * directory per readdirplus: no find process to start in the appliance
+ * for the small trees steps touch. */
+static void
+walk (guestfs_h *g, const char *dir, struct rn_strv *out)
+{
+  for (int start = 0, more = 1; more && out->n < MAX_TRACKED;) {
+    struct guestfs_direntplus_list *l = guestfs_readdirplus (g, dir, start);
+    more = 0;
+    for (uint32_t i = 0; l && i < l->len && out->n < MAX_TRACKED; i++) {
+      const struct guestfs_direntplus *e = &l->val[i];
+      char *p;
+      if (e->name[0] == '\0') {    /* the rest did not fit: again from here */
+        more = 1;
+        break;
+      }
+      p = child_path (dir, e->name);
+      rn_strv_add (out, p);
+      start++;
+      if (S_ISDIR (e->mode))
+        walk (g, p, out);
+    }
+    if (l)
+      guestfs_free_direntplus_list (l);
+  }
 }
 
 /* Track the paths below directory dir not tracked yet: their state now
@@ -124,16 +151,16 @@ take_range (struct rn_changes *ch, guestfs_h *g, size_t first, int after)
 static void
 track_below (struct rn_changes *ch, guestfs_h *g, const char *dir, int after)
 {
-  char **l = guestfs_find (g, dir);
+  struct rn_strv l = { 0 };
   size_t first = ch->n;
 
-  for (size_t i = 0; l && l[i]; i++) {
-    char *p = child_path (dir, l[i]);
-    if (find_ent (ch, p) == NULL)
-      add_ent (ch, p);
-    free (p);
-  }
-  rn_gfree_list (l);
+  walk (g, dir, &l);
+  if (l.n >= MAX_TRACKED)
+    ch->overflow = 1;
+  for (size_t i = 0; i < l.n; i++)
+    if (find_ent (ch, l.v[i]) == NULL)
+      add_ent (ch, l.v[i]);
+  rn_strv_free (&l);
   take_range (ch, g, first, after);
 }
 
@@ -172,8 +199,8 @@ rn_chg_before (struct rn_changes *ch, guestfs_h *g, const char *path)
   rn_chg_before_list (ch, g, &path, 1, 0);
 }
 
-static int
-fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b)
+int
+rn_fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b)
 {
   return a->exists != b->exists || a->mode != b->mode || a->uid != b->uid ||
          a->gid != b->gid || a->size != b->size || strcmp (a->sha256, b->sha256);
@@ -202,7 +229,7 @@ rn_chg_finish (struct rn_changes *ch, guestfs_h *g)
   add_new_children (ch, g);
   for (size_t i = 0; i < ch->n; i++) {
     struct rn_change *e = &ch->v[i];
-    if (!fstate_differs (&e->before, &e->after)) {
+    if (!rn_fstate_differs (&e->before, &e->after)) {
       free (e->path);
       continue;
     }

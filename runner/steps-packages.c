@@ -133,14 +133,16 @@ install_deb (struct rn_sctx *c, const char *deb, struct rn_strv *done)
       before_files (c, list, 1);
     tmp = rn_asprintf ("/tmp/guestkit-%s.deb", pkg);
     {
-      char *argv[] = { "dpkg", "-i", tmp, NULL }, *o = NULL;
+      /* --force-unsafe-io: no fsync per unpacked file; every write goes
+       * to disk with the task's umount_all and sync, before any commit. */
+      char *argv[] = { "dpkg", "--force-unsafe-io", "-i", tmp, NULL }, *o = NULL;
       if (guestfs_upload (c->g, deb, tmp) == -1 || (o = guestfs_command (c->g, argv)) == NULL)
         r = rn_step_gfail (c, pkg);
       else
         rn_strv_add (done, rn_asprintf ("%s=%s", pkg, ver));
       free (o);
     }
-    guestfs_rm_rf (c->g, tmp);
+    guestfs_rm (c->g, tmp);             /* the file uploaded: no rm -rf to start */
     free (tmp);
   }
   free (err);

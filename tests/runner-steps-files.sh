@@ -123,6 +123,31 @@ n=$(q "SELECT count(*) FROM changes WHERE task_id = (SELECT max(id) FROM tasks)"
 if [ $st = 0 ] && [ "$n" = 0 ]; then pass rerun-no-changes
 else fail rerun-no-changes "exit $st, $n changes: $(q "SELECT group_concat(path) FROM changes WHERE task_id = (SELECT max(id) FROM tasks)")"; fi
 
+# Names are looked up once per task while /etc/passwd and /etc/group
+# stay the same: a user added behind the steps' back (run) and Augeas
+# closed by a raw call are both seen by the next lookup.
+cat > "$out/ids.yaml" <<YAML
+name: ids
+images: d.img
+readonly: false
+steps:
+  - write: {path: /etc/ids.a, content: "a\n", owner: "root:root"}
+  - run: {command: "echo 'dave:x:1234:1234::/nonexistent:/bin/sh' >> /etc/passwd", touches: [/etc/passwd]}
+  - chown: {owner: dave, path: /etc/ids.a}
+  - aug_close
+  - chown: {owner: daemon, group: shadow, path: /etc/ids.a}
+  - write: {path: /etc/ids.b, content: "b\n", owner: "dave:shadow"}
+  - stat: /etc/ids.a
+    save_as: ids_a
+  - stat: /etc/ids.b
+    save_as: ids_b
+YAML
+$gk run --db "$db" "$out/ids.yaml" >"$out/ids.out" 2>&1; st=$?
+ia=$(fact ids_a | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["uid"], d["gid"])' 2>/dev/null)
+ib=$(fact ids_b | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["uid"], d["gid"])' 2>/dev/null)
+if [ $st = 0 ] && [ "$ia" = "1 42" ] && [ "$ib" = "1234 42" ]; then pass names-after-passwd-changes
+else fail names-after-passwd-changes "exit $st, ids.a $ia, ids.b $ib: $(grep -v '^run ' "$out/ids.out" | head -3)"; fi
+
 # One error of each (a task per error, so each is seen).
 err_case() {  # NAME STEP-YAML EXPECTED-ERROR-TEXT
   printf 'name: e\nimages: d.img\nreadonly: false\nsteps:\n  - %s\n' "$2" > "$out/e.yaml"
