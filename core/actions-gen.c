@@ -3607,6 +3607,18 @@ guestfs_readdirplus (guestfs_h *g, const char *directory, int start)
   return (struct guestfs_direntplus_list *) r.list;
 }
 
+char **
+guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_lstat_sha256_list];
+  union gk_val args[1] = { { 0 } };
+  args[0].sl = (char **) paths;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
 void
 guestfs_free_int_bool (struct guestfs_int_bool *p)
 {

@@ -235,5 +235,6 @@ char ** do_blkid (const char *device);
 char ** do_find_modes (const char *directory);
 int do_pwrite (const char *path, const char *content, size_t content_size, int64_t offset);
 struct guestfs_direntplus_list * do_readdirplus (const char *directory, int start);
+char ** do_lstat_sha256_list (char *const *paths);
 
 #endif /* GD_ACTIONS_GEN_H */

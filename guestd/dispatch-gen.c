@@ -1081,6 +1081,10 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.list = (struct gk_list *) do_readdirplus (args[0].s, args[1].i)) == NULL) return;
     break;
   }
+  case 430: { /* lstat_sha256_list */
+    if ((r.sl = do_lstat_sha256_list (args[0].sl)) == NULL) return;
+    break;
+  }
   default:
     reply_with_error ("not supported by this version of guestkit");
     return;

@@ -2240,6 +2240,12 @@ inv_readdirplus (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
   return (r->v.p = guestfs_readdirplus (g, a[0].s, a[1].i)) == NULL ? -1 : 0;
 }
 
+static int
+inv_lstat_sha256_list (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_lstat_sha256_list (g, a[0].sl)) == NULL ? -1 : 0;
+}
+
 static const struct rn_arg args_add_drive[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_cdrom[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_drive_ro[] = { { "filename", RN_ARG_STRING } };
@@ -2473,6 +2479,7 @@ static const struct rn_arg args_inspect_get_warnings[] = { { "root", RN_ARG_DEVI
 static const struct rn_arg args_inspect_mount_root[] = { { "root", RN_ARG_DEVICE }, { "readonly", RN_ARG_BOOL } };
 static const struct rn_arg args_pwrite[] = { { "path", RN_ARG_PATHNAME }, { "content", RN_ARG_BUFFERIN }, { "offset", RN_ARG_INT64 } };
 static const struct rn_arg args_readdirplus[] = { { "directory", RN_ARG_PATHNAME }, { "start", RN_ARG_INT } };
+static const struct rn_arg args_lstat_sha256_list[] = { { "paths", RN_ARG_STRINGLIST } };
 
 const struct rn_call rn_calls[] = {
   { "launch", "run", "handle", "start the appliance VM and block until its daemon has connected back", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_launch },
@@ -2758,8 +2765,9 @@ const struct rn_call rn_calls[] = {
   { "cache_clear", NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_NOTINFISH, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_INT, -1, 0, NULL, inv_cache_clear },
   { "pwrite", NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given", NULL, 320, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 3, args_pwrite, inv_pwrite },
   { "readdirplus", NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received", NULL, 321, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 13, 2, args_readdirplus, inv_readdirplus },
+  { "lstat_sha256_list", NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip", NULL, 430, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_lstat_sha256_list, inv_lstat_sha256_list },
 };
-const size_t rn_ncalls = 283;
+const size_t rn_ncalls = 284;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
@@ -2774,19 +2782,19 @@ static const unsigned short by_name[] = {
   219, 267, 263, 272, 275, 268, 265, 266, 271, 269, 270, 264,
   262, 276, 274, 273, 277, 261, 257, 256, 258, 21, 19, 76,
   75, 20, 18, 2, 0, 241, 180, 45, 46, 43, 202, 203,
-  204, 205, 184, 44, 182, 91, 242, 79, 86, 115, 143, 49,
-  52, 243, 70, 240, 71, 155, 229, 230, 231, 226, 227, 228,
-  172, 80, 225, 186, 171, 173, 174, 168, 169, 170, 216, 232,
-  39, 167, 112, 111, 113, 185, 84, 127, 148, 247, 248, 252,
-  246, 251, 249, 250, 130, 245, 77, 117, 136, 47, 50, 281,
-  188, 53, 176, 282, 206, 244, 201, 183, 144, 67, 69, 68,
-  187, 152, 153, 154, 12, 14, 35, 31, 118, 120, 23, 37,
-  10, 8, 33, 27, 29, 16, 223, 181, 81, 177, 137, 140,
-  139, 138, 149, 150, 147, 90, 92, 132, 133, 209, 211, 213,
-  215, 208, 210, 212, 214, 40, 161, 162, 107, 108, 109, 110,
-  41, 237, 238, 93, 175, 83, 85, 104, 239, 26, 236, 142,
-  141, 78, 116, 48, 51, 1, 158, 156, 157, 82, 196, 199,
-  123, 135, 197, 200, 178, 195, 198,
+  204, 205, 184, 44, 182, 91, 283, 242, 79, 86, 115, 143,
+  49, 52, 243, 70, 240, 71, 155, 229, 230, 231, 226, 227,
+  228, 172, 80, 225, 186, 171, 173, 174, 168, 169, 170, 216,
+  232, 39, 167, 112, 111, 113, 185, 84, 127, 148, 247, 248,
+  252, 246, 251, 249, 250, 130, 245, 77, 117, 136, 47, 50,
+  281, 188, 53, 176, 282, 206, 244, 201, 183, 144, 67, 69,
+  68, 187, 152, 153, 154, 12, 14, 35, 31, 118, 120, 23,
+  37, 10, 8, 33, 27, 29, 16, 223, 181, 81, 177, 137,
+  140, 139, 138, 149, 150, 147, 90, 92, 132, 133, 209, 211,
+  213, 215, 208, 210, 212, 214, 40, 161, 162, 107, 108, 109,
+  110, 41, 237, 238, 93, 175, 83, 85, 104, 239, 26, 236,
+  142, 141, 78, 116, 48, 51, 1, 158, 156, 157, 82, 196,
+  199, 123, 135, 197, 200, 178, 195, 198,
 };
 
 static int

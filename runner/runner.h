@@ -604,6 +604,14 @@ struct rn_changes {
 /* Record path's state (and everything below a directory) once, before
  * it is first changed.  ch may be NULL (not tracking). */
 void rn_chg_before (struct rn_changes *ch, guestfs_h *g, const char *path);
+/* The same for n paths in one batch; with skip_dirs, a path that is a
+ * directory now is not recorded. */
+void rn_chg_before_list (struct rn_changes *ch, guestfs_h *g, const char *const *paths,
+                         size_t n, int skip_dirs);
+/* The states of n guest paths now, into f[0..n-1] (batched). */
+void rn_fstates_take (guestfs_h *g, const char *const *paths, size_t n,
+                      struct rn_fstate *f);
+int rn_fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b);
 /* Take the states after and keep the differences. */
 void rn_chg_finish (struct rn_changes *ch, guestfs_h *g);
 void rn_chg_free (struct rn_changes *ch);
@@ -611,6 +619,14 @@ void rn_chg_free (struct rn_changes *ch);
 const char *rn_fstate_type (const struct rn_fstate *f);
 
 struct rn_sctx;
+
+/* A task's Augeas handle, between steps (steps-config.c): whether it
+ * holds the guest's /etc/passwd and /etc/group as they were when loaded.
+ * Any other use of Augeas (rn_aug_load, a raw call) clears ids. */
+struct rn_augstate {
+  int ids;
+  struct rn_fstate passwd, group;
+};
 
 /* One high-level step: a row of the table in steps.c. */
 struct rn_hstep {
@@ -643,6 +659,7 @@ struct rn_sctx {
   struct rn_buf result;      /* the step's result as JSON; empty: null */
   struct rn_changes *chg;    /* the task's record of changes, or NULL */
   struct rn_audit *audit;    /* the task's inventory and findings */
+  struct rn_augstate *aug;   /* the task's Augeas handle, or NULL */
   char *err;                 /* why it failed (caller frees) */
 };
 /* Arguments by name (the name must be one of the step's). */

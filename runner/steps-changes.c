@@ -8,9 +8,11 @@
  * recorded directories) and keeps those that differ, as added, changed
  * or removed.  The record goes to the `changes' table (db-changes.c).
  *
- * This is the "before/after walk of the touched trees" of the design:
- * it costs two or three calls per touched path, whatever the image's
- * size.  Raw calls in a job's steps are not tracked (they do not say
+ * This is the "before/after walk of the touched trees" of the design.
+ * The states come from lstat_sha256_list, which stats and hashes a
+ * batch of paths in the appliance in one round trip: the record costs
+ * a call per step that touches something, one for the whole tree of a
+ * touched directory, and a few at the end, whatever the image's size.  Raw calls in a job's steps are not tracked (they do not say
  * what they touch).
  */
 #include <stdio.h>
@@ -21,27 +23,47 @@
 #include "runner.h"
 
 #define MAX_TRACKED 20000       /* paths per task */
+#define BATCH 1024              /* paths per lstat_sha256_list */
 
+/* One line of lstat_sha256_list ("MODE UID GID SIZE SUM", "" when
+ * absent) as a state. */
 static void
-fstate_take (guestfs_h *g, const char *path, struct rn_fstate *f)
+fstate_parse (const char *line, struct rn_fstate *f)
 {
-  struct guestfs_stat *st;
-  char *sum;
+  unsigned mode, uid, gid;
+  long long size;
+  char sum[65];
 
   memset (f, 0, sizeof *f);
-  st = guestfs_lstat (g, path);
-  if (st == NULL)
+  if (line == NULL || sscanf (line, "%u %u %u %lld %64s", &mode, &uid, &gid,
+                              &size, sum) != 5)
     return;                     /* absent (or unreadable: as absent) */
   f->exists = 1;
-  f->mode = (uint32_t) st->mode;
-  f->uid = st->uid;
-  f->gid = st->gid;
-  f->size = S_ISDIR (st->mode) ? 0 : st->size;  /* a directory's size is noise */
-  if (S_ISREG (st->mode) && (sum = guestfs_checksum (g, "sha256", path)) != NULL) {
-    snprintf (f->sha256, sizeof f->sha256, "%s", sum);
-    free (sum);
+  f->mode = mode;
+  f->uid = uid;
+  f->gid = gid;
+  f->size = S_ISDIR (mode) ? 0 : size;   /* a directory's size is noise */
+  if (S_ISREG (mode) && strlen (sum) == 64)
+    memcpy (f->sha256, sum, sizeof f->sha256);
+}
+
+/* The states of n paths into f[0..n-1], a batch of them per round trip
+ * (the appliance hashes the files itself). */
+void
+rn_fstates_take (guestfs_h *g, const char *const *paths, size_t n, struct rn_fstate *f)
+{
+  for (size_t i = 0; i < n; i += BATCH) {
+    size_t k = n - i < BATCH ? n - i : BATCH, j = 0;
+    char **l, **sl = rn_calloc (k + 1, sizeof *sl);
+    memcpy (sl, paths + i, k * sizeof *sl);
+    l = guestfs_lstat_sha256_list (g, sl);
+    free (sl);
+    for (; l && l[j] && j < k; j++)
+      fstate_parse (l[j], &f[i + j]);
+    for (; j < k; j++)
+      fstate_parse (NULL, &f[i + j]);
+    rn_gfree_list (l);
   }
-  guestfs_free_stat (st);
 }
 
 static struct rn_change *
@@ -69,20 +91,59 @@ add_ent (struct rn_changes *ch, const char *path)
   return e;
 }
 
-/* The paths below directory dir (absolute), or NULL. */
-static char **
-below (guestfs_h *g, const char *dir)
-{
-  char **l;
-
-  l = guestfs_find (g, dir);
-  return l;
-}
-
 static char *
 child_path (const char *dir, const char *rel)
 {
   return rn_asprintf ("%s%s%s", dir, strcmp (dir, "/") ? "/" : "", rel);
+}
+
+/* The states now of entries first.. (as before, or as after), in one
+ * batch. */
+static void
+take_range (struct rn_changes *ch, guestfs_h *g, size_t first, int after)
+{
+  size_t n = ch->n - first;
+  const char **paths;
+  struct rn_fstate *f;
+
+  if (n == 0)
+    return;
+  paths = rn_calloc (n, sizeof *paths);
+  f = rn_calloc (n, sizeof *f);
+  for (size_t i = 0; i < n; i++)
+    paths[i] = ch->v[first + i].path;
+  rn_fstates_take (g, paths, n, f);
+  for (size_t i = 0; i < n; i++)
+    *(after ? &ch->v[first + i].after : &ch->v[first + i].before) = f[i];
+  free (paths);
+  free (f);
+}
+
+/* Every path below directory dir into out (at most MAX_TRACKED), a
+ * directory per readdirplus: no find process to start in the appliance
+ * for the small trees steps touch. */
+static void
+walk (guestfs_h *g, const char *dir, struct rn_strv *out)
+{
+  for (int start = 0, more = 1; more && out->n < MAX_TRACKED;) {
+    struct guestfs_direntplus_list *l = guestfs_readdirplus (g, dir, start);
+    more = 0;
+    for (uint32_t i = 0; l && i < l->len && out->n < MAX_TRACKED; i++) {
+      const struct guestfs_direntplus *e = &l->val[i];
+      char *p;
+      if (e->name[0] == '\0') {    /* the rest did not fit: again from here */
+        more = 1;
+        break;
+      }
+      p = child_path (dir, e->name);
+      rn_strv_add (out, p);
+      start++;
+      if (S_ISDIR (e->mode))
+        walk (g, p, out);
+    }
+    if (l)
+      guestfs_free_direntplus_list (l);
+  }
 }
 
 /* Track the paths below directory dir not tracked yet: their state now
@@ -90,33 +151,56 @@ child_path (const char *dir, const char *rel)
 static void
 track_below (struct rn_changes *ch, guestfs_h *g, const char *dir, int after)
 {
-  char **l = below (g, dir);
+  struct rn_strv l = { 0 };
+  size_t first = ch->n;
 
-  for (size_t i = 0; l && l[i]; i++) {
-    char *p = child_path (dir, l[i]);
-    struct rn_change *c = find_ent (ch, p) ? NULL : add_ent (ch, p);
-    if (c)
-      fstate_take (g, p, after ? &c->after : &c->before);
-    free (p);
-    free (l[i]);
+  walk (g, dir, &l);
+  if (l.n >= MAX_TRACKED)
+    ch->overflow = 1;
+  for (size_t i = 0; i < l.n; i++)
+    if (find_ent (ch, l.v[i]) == NULL)
+      add_ent (ch, l.v[i]);
+  rn_strv_free (&l);
+  take_range (ch, g, first, after);
+}
+
+void
+rn_chg_before_list (struct rn_changes *ch, guestfs_h *g, const char *const *paths,
+                    size_t n, int skip_dirs)
+{
+  size_t first, k;
+
+  if (ch == NULL)
+    return;
+  first = k = ch->n;
+  for (size_t i = 0; i < n; i++)
+    if (find_ent (ch, paths[i]) == NULL)
+      add_ent (ch, paths[i]);
+  take_range (ch, g, first, 0);
+  for (size_t i = first; i < ch->n; i++) {
+    struct rn_change e = ch->v[i];
+    if (skip_dirs && e.before.exists && S_ISDIR (e.before.mode))
+      free (e.path);
+    else
+      ch->v[k++] = e;
   }
-  free (l);
+  ch->n = k;
+  for (size_t i = first; i < k; i++)
+    if (ch->v[i].before.exists && S_ISDIR (ch->v[i].before.mode)) {
+      char *dir = rn_strdup (ch->v[i].path);   /* ch->v may move */
+      track_below (ch, g, dir, 0);
+      free (dir);
+    }
 }
 
 void
 rn_chg_before (struct rn_changes *ch, guestfs_h *g, const char *path)
 {
-  struct rn_change *e;
-
-  if (ch == NULL || find_ent (ch, path) || (e = add_ent (ch, path)) == NULL)
-    return;
-  fstate_take (g, path, &e->before);
-  if (e->before.exists && S_ISDIR (e->before.mode))
-    track_below (ch, g, path, 0);
+  rn_chg_before_list (ch, g, &path, 1, 0);
 }
 
-static int
-fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b)
+int
+rn_fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b)
 {
   return a->exists != b->exists || a->mode != b->mode || a->uid != b->uid ||
          a->gid != b->gid || a->size != b->size || strcmp (a->sha256, b->sha256);
@@ -139,14 +223,13 @@ add_new_children (struct rn_changes *ch, guestfs_h *g)
 void
 rn_chg_finish (struct rn_changes *ch, guestfs_h *g)
 {
-  size_t n = ch->n, k = 0;
+  size_t k = 0;
 
-  for (size_t i = 0; i < n; i++)
-    fstate_take (g, ch->v[i].path, &ch->v[i].after);
+  take_range (ch, g, 0, 1);
   add_new_children (ch, g);
   for (size_t i = 0; i < ch->n; i++) {
     struct rn_change *e = &ch->v[i];
-    if (!fstate_differs (&e->before, &e->after)) {
+    if (!rn_fstate_differs (&e->before, &e->after)) {
       free (e->path);
       continue;
     }

@@ -5,7 +5,9 @@
  * and told to load one lens on one file (/augeas/load/gk/lens and incl):
  * loading every lens on every file of a Debian image takes seconds, one
  * file takes milliseconds.  Guest files are parsed by Augeas inside the
- * appliance, never by the host.
+ * appliance, never by the host.  The handle with the guest's passwd and
+ * group loaded (for user and group names) stays open for the task's
+ * later steps as long as neither file changes (struct rn_augstate).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,8 @@ rn_aug_load (struct rn_sctx *c, size_t n, const char *const *files,
   char **errs;
   int ne;
 
+  if (c->aug)
+    c->aug->ids = 0;               /* a new handle from here on */
   if (guestfs_aug_init (c->g, "/", AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) == -1)
     return rn_step_gfail (c, "aug_init");
   for (size_t i = 0; i < n; i++) {
@@ -137,17 +141,52 @@ lookup_id (struct rn_sctx *c, const char *file, const char *name, const char *fi
   return n;
 }
 
+/* Augeas has /etc/passwd and /etc/group loaded as they are now: loaded
+ * by an earlier step of the task, and neither file changed since (their
+ * size, mode, owner and sha256 are the same). */
+static int
+ids_loaded (struct rn_sctx *c, const char *const *files)
+{
+  struct rn_fstate now[2];
+
+  if (c->aug == NULL || !c->aug->ids)
+    return 0;
+  rn_fstates_take (c->g, files, 2, now);
+  return !rn_fstate_differs (&now[0], &c->aug->passwd) &&
+         !rn_fstate_differs (&now[1], &c->aug->group);
+}
+
+/* Load both files (once per task while they stay the same). */
+static int
+ids_load (struct rn_sctx *c)
+{
+  static const char *const files[] = { "/etc/passwd", "/etc/group" };
+  static const char *const lens[] = { "Passwd.lns", "Group.lns" };
+  struct rn_fstate st[2];
+
+  if (ids_loaded (c, files))
+    return 0;
+  if (c->aug)
+    rn_fstates_take (c->g, files, 2, st);    /* before: a change after is seen */
+  if (rn_aug_load (c, 2, files, lens) == -1)
+    return -1;
+  if (c->aug) {
+    c->aug->passwd = st[0];
+    c->aug->group = st[1];
+    c->aug->ids = 1;
+  }
+  return 0;
+}
+
 int
 rn_guest_ids (struct rn_sctx *c, const char *user, const char *group,
               int64_t *uid, int64_t *gid)
 {
-  static const char *const files[] = { "/etc/passwd", "/etc/group" };
-  static const char *const lens[] = { "Passwd.lns", "Group.lns" };
   int need = (user && !numeric (user, uid)) || (group && !numeric (group, gid));
 
   if (!need)
     return 0;
-  if (rn_aug_load (c, 2, files, lens) == -1)
+  if (ids_load (c) == -1)
     return -1;
   if (user && !numeric (user, uid) && lookup_id (c, "/etc/passwd", user, "uid", uid) == -1)
     return -1;

@@ -89,32 +89,33 @@ deb_fields (struct rn_sctx *c, const char *deb, char **pkg, char **ver)
 
 /* Record the before state of a package's files: from "dpkg-deb -c"
  * (tar -tv style lines, path last) when listing is a .deb, else the
- * lines of "dpkg-query -L" from the guest. */
+ * lines of "dpkg-query -L" from the guest.  Directories the guest has
+ * already are left out; all in one batch. */
 static void
 before_files (struct rn_sctx *c, const char *listing, int tar)
 {
-  int n = 0;
+  struct rn_strv paths = { 0 };
 
-  for (const char *p = listing; p && *p && n < MAX_FILES; n++) {
+  for (const char *p = listing; p && *p && paths.n < MAX_FILES;) {
     const char *nl = strchr (p, '\n');
     size_t len = nl ? (size_t) (nl - p) : strlen (p);
     char *line = rn_strndup (p, len), *path = tar ? strstr (line, " ./") : line;
     if (path && tar)
       path += 2;                       /* " ./usr/x" -> "/usr/x" */
-    if (path && path[0] == '/' && path[1] && (!tar || line[0] != 'd' ||
-                                              guestfs_is_dir (c->g, path) != 1)) {
+    if (path && path[0] == '/' && path[1]) {
       char *arrow = tar ? strstr (path, " -> ") : NULL;   /* a symlink's target */
       if (arrow)
         *arrow = '\0';
       if (path[strlen (path) - 1] == '/')
         path[strlen (path) - 1] = '\0';
-      if (guestfs_is_dir (c->g, path) != 1)
-        rn_step_before (c, path);
+      rn_strv_add (&paths, rn_strdup (path));
     }
     free (line);
     p = nl ? nl + 1 : NULL;
   }
-  rn_step_before (c, "/var/lib/dpkg/status");
+  rn_strv_add (&paths, rn_strdup ("/var/lib/dpkg/status"));
+  rn_chg_before_list (c->chg, c->g, (const char *const *) paths.v, paths.n, 1);
+  rn_strv_free (&paths);
 }
 
 static int
@@ -132,14 +133,16 @@ install_deb (struct rn_sctx *c, const char *deb, struct rn_strv *done)
       before_files (c, list, 1);
     tmp = rn_asprintf ("/tmp/guestkit-%s.deb", pkg);
     {
-      char *argv[] = { "dpkg", "-i", tmp, NULL }, *o = NULL;
+      /* --force-unsafe-io: no fsync per unpacked file; every write goes
+       * to disk with the task's umount_all and sync, before any commit. */
+      char *argv[] = { "dpkg", "--force-unsafe-io", "-i", tmp, NULL }, *o = NULL;
       if (guestfs_upload (c->g, deb, tmp) == -1 || (o = guestfs_command (c->g, argv)) == NULL)
         r = rn_step_gfail (c, pkg);
       else
         rn_strv_add (done, rn_asprintf ("%s=%s", pkg, ver));
       free (o);
     }
-    guestfs_rm_rf (c->g, tmp);
+    guestfs_rm (c->g, tmp);             /* the file uploaded: no rm -rf to start */
     free (tmp);
   }
   free (err);

@@ -411,6 +411,7 @@ static const struct gk_arg args_inspect_get_warnings[] = { { "root", GK_ARG_DEVI
 static const struct gk_arg args_inspect_mount_root[] = { { "root", GK_ARG_DEVICE }, { "readonly", GK_ARG_BOOL } };
 static const struct gk_arg args_pwrite[] = { { "path", GK_ARG_PATHNAME }, { "content", GK_ARG_BUFFERIN }, { "offset", GK_ARG_INT64 } };
 static const struct gk_arg args_readdirplus[] = { { "directory", GK_ARG_PATHNAME }, { "start", GK_ARG_INT } };
+static const struct gk_arg args_lstat_sha256_list[] = { { "paths", GK_ARG_STRINGLIST } };
 
 const struct gk_action gk_actions[] = {
   { "launch", -1, GK_RET_ERR, NULL, 0, NULL, GK_ST_CONFIG, 1, NULL, "handle", "start the appliance VM and block until its daemon has connected back" },
@@ -696,5 +697,6 @@ const struct gk_action gk_actions[] = {
   { "cache_clear", -1, GK_RET_INT, NULL, 0, NULL, GK_ST_CONFIG | GK_ST_LAUNCHING | GK_ST_READY | GK_ST_BUSY, 1, NULL, "cache", "guestkit extension: remove every cache entry that no handle is using; returns how many were removed" },
   { "pwrite", 320, GK_RET_INT, NULL, 3, args_pwrite, GK_ST_READY, 1, NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given" },
   { "readdirplus", 321, GK_RET_STRUCTLIST, &gk_structs[13], 2, args_readdirplus, GK_ST_READY, 1, NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received" },
+  { "lstat_sha256_list", 430, GK_RET_STRINGLIST, NULL, 1, args_lstat_sha256_list, GK_ST_READY, 1, NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip" },
 };
-const size_t gk_nactions = 283;
+const size_t gk_nactions = 284;

@@ -23,6 +23,11 @@ one() {   # JOB -> "task_ms set_config_ms commit_ms"
   cp --sparse=always "$fixture" "$out/x.img"
   rm -f "$out/db"
   $gk run -q --db "$out/db" --images "$out/x.img" --var deb="$out/fleet.deb" "$1" >/dev/null 2>&1 || return 1
+  # Per step of the task (and what no step holds: the changes record,
+  # umount_all, sync, close), for the breakdown below.
+  sqlite3 -batch -noheader -separator ' ' "$out/db" "SELECT seq, call, round(duration_ms) FROM steps
+    UNION ALL SELECT 99, '(between)', round((SELECT duration_ms FROM tasks) - (SELECT sum(duration_ms) FROM steps))" \
+    >> "$out/steps-${1##*/}"
   sqlite3 -batch -noheader -separator ' ' "$out/db" "SELECT
     (SELECT round(duration_ms) FROM tasks),
     (SELECT round(duration_ms, 1) FROM steps WHERE call = 'set_config'),
@@ -41,3 +46,8 @@ printf 'same, atomic: false (direct writes)         %6.2f s\n' "$(echo "$d / 100
 printf 'overlay + commit overhead                   %6.1f %%   (target <= 15 %%; commit step %s ms)\n' \
   "$(echo "($a - $d) * 100 / $d" | bc -l)" "$cm"
 printf 'set_config on sshd_config                   %6.3f s   (target <= 0.3 s)\n' "$(echo "$sc / 1000" | bc -l)"
+echo "patch task by step (median ms of $runs):"
+sort -n -k1,1 "$out/steps-patch.yaml" | awk '{k=$1" "$2; v[k]=v[k]" "$3} END {for (k in v) print k, v[k]}' |
+  sort -n -k1,1 | while read -r seq call ms; do
+    printf '  %-12s %6.0f\n' "$call" "$(echo $ms | tr ' ' '\n' | median)"
+  done

@@ -17,6 +17,11 @@ fact() { q "SELECT json_extract(value, '$') FROM facts WHERE name = '$1' AND tas
 fixture=$(tests/steps-fixture.sh) || exit 77
 cp --sparse=always "$fixture" "$out/d.img"
 echo hello > "$out/tree/a.txt"; echo deep > "$out/tree/sub/b.txt"
+# Files of the lengths where SHA-256's padding changes (the appliance
+# hashes them itself for the changes record), and a large one.
+mkdir -p "$out/tree/len"
+for n in 0 1 55 56 63 64 65 119 120 128; do head -c $n /dev/urandom > "$out/tree/len/f$n"; done
+head -c 300000 /dev/urandom > "$out/tree/len/big"
 printf 'from the host\n' > "$out/motd"
 printf '$6$saltsalt$%s\n' "$(printf 'x%.0s' {1..86})" > "$out/pw.hash"
 key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqOmeTestKeyForGuestkitOnly0123456789ab test@gk"
@@ -103,12 +108,45 @@ for want in /etc/motd:added /etc/shadow:changed /etc/ssh/sshd_config:changed /op
 done
 [ -z "$missing" ] && pass changes-record || fail changes-record "missing$missing in: $ch"
 
+# The appliance's sums are sha256sum's, at every padding length.
+bad=
+for f in "$out"/tree/len/*; do
+  got=$(q "SELECT sha256_after || ' ' || size_after FROM changes WHERE task_id = (SELECT max(id) FROM tasks) AND path = '/opt/tree/len/${f##*/}'")
+  [ "$got" = "$(sha256sum "$f" | cut -d' ' -f1) $(stat -c %s "$f")" ] || bad="$bad ${f##*/}=$got"
+done
+[ -z "$bad" ] && pass changes-sha256-lengths || fail changes-sha256-lengths "$bad"
+
 # Everything again, without the raw reads that record nothing: no changes.
 sed -i '/^  - run:/,$d' "$out/files.yaml"
 $gk run --db "$db" "$out/files.yaml" >"$out/run2.out" 2>&1; st=$?
 n=$(q "SELECT count(*) FROM changes WHERE task_id = (SELECT max(id) FROM tasks)")
 if [ $st = 0 ] && [ "$n" = 0 ]; then pass rerun-no-changes
 else fail rerun-no-changes "exit $st, $n changes: $(q "SELECT group_concat(path) FROM changes WHERE task_id = (SELECT max(id) FROM tasks)")"; fi
+
+# Names are looked up once per task while /etc/passwd and /etc/group
+# stay the same: a user added behind the steps' back (run) and Augeas
+# closed by a raw call are both seen by the next lookup.
+cat > "$out/ids.yaml" <<YAML
+name: ids
+images: d.img
+readonly: false
+steps:
+  - write: {path: /etc/ids.a, content: "a\n", owner: "root:root"}
+  - run: {command: "echo 'dave:x:1234:1234::/nonexistent:/bin/sh' >> /etc/passwd", touches: [/etc/passwd]}
+  - chown: {owner: dave, path: /etc/ids.a}
+  - aug_close
+  - chown: {owner: daemon, group: shadow, path: /etc/ids.a}
+  - write: {path: /etc/ids.b, content: "b\n", owner: "dave:shadow"}
+  - stat: /etc/ids.a
+    save_as: ids_a
+  - stat: /etc/ids.b
+    save_as: ids_b
+YAML
+$gk run --db "$db" "$out/ids.yaml" >"$out/ids.out" 2>&1; st=$?
+ia=$(fact ids_a | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["uid"], d["gid"])' 2>/dev/null)
+ib=$(fact ids_b | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["uid"], d["gid"])' 2>/dev/null)
+if [ $st = 0 ] && [ "$ia" = "1 42" ] && [ "$ib" = "1234 42" ]; then pass names-after-passwd-changes
+else fail names-after-passwd-changes "exit $st, ids.a $ia, ids.b $ib: $(grep -v '^run ' "$out/ids.out" | head -3)"; fi
 
 # One error of each (a task per error, so each is seen).
 err_case() {  # NAME STEP-YAML EXPECTED-ERROR-TEXT

@@ -568,5 +568,7 @@ extern int guestfs_cache_clear (guestfs_h *g);
 extern int guestfs_pwrite (guestfs_h *g, const char *path, const char *content, size_t content_size, int64_t offset);
 /* guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received: the caller frees it with guestfs_free_direntplus_list(); NULL on error */
 extern struct guestfs_direntplus_list * guestfs_readdirplus (guestfs_h *g, const char *directory, int start);
+/* guestkit extension: for each path (at most 4096), one line "MODE UID GID SIZE SHA256" of its lstat and, for a regular file, the SHA-256 of its content ("-" for anything else or an unreadable file), or "" when the path does not exist: a tree's state in one round trip: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths);
 
 #endif /* GUESTFS_ACTIONS_H_ */
