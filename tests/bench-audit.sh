@@ -7,9 +7,10 @@
 #     process included).  Target: 0.2 s.
 #  2. audit throughput with the inventory step and jobs/audit.yaml's
 #     checks on real Debian images (from `make base'), 2 workers, images
-#     per minute (target 200: issue 17), per-task phase medians, then a scaling
-#     table with 1, 2, 4 and 8 workers (images/min, peak RSS of one
-#     appliance); virt-inspector beside it when installed.
+#     per minute (target 200: issue 17), per-task phase medians, then a
+#     scaling table with 1, 2, 4 and 8 workers (images/min, peak RSS of
+#     one appliance, launch and steps medians, CPU seconds per image);
+#     virt-inspector beside it when installed.
 # Figures only; nothing is asserted.
 cd "$(dirname "$0")/.." || exit 1
 gk=$PWD/runner/guestkit
@@ -103,7 +104,9 @@ for i in $(seq "$N"); do ln "$img" "$dir/debian-$i.img"; done
   sed -n '/^checks:/,$p' jobs/audit.yaml; } >"$dir/job.yaml"
 # The job on the set with W workers: images/min, and the peak RSS of one
 # appliance (the qemu processes under that guestkit run, sampled every
-# 0.5 s).  Sets $okn, $secs, $rss_peak; the database is $dir/r-W.db.
+# 0.5 s), and the CPU seconds (user + system, qemu included) per image:
+# unlike the wall time, that does not depend on what else the machine
+# runs.  Sets $okn, $secs, $rss_peak, $cpu; the database is $dir/r-W.db.
 descendants() {
   local p
   for p in $(pgrep -P "$1" 2>/dev/null); do echo "$p"; descendants "$p"; done
@@ -112,7 +115,12 @@ audit_with() {
   local w=$1 sampler run t0 t1
   rm -f "$dir/rss-$w" "$dir/r-$w.db"*
   t0=$(date +%s%N)
-  "$gk" run --db "$dir/r-$w.db" -j "$w" "$dir/job.yaml" >"$dir/out-$w" 2>&1 &
+  rm -f "$dir/cpu-$w"
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f '%U %S' -o "$dir/cpu-$w" "$gk" run --db "$dir/r-$w.db" -j "$w" "$dir/job.yaml" >"$dir/out-$w" 2>&1 &
+  else
+    "$gk" run --db "$dir/r-$w.db" -j "$w" "$dir/job.yaml" >"$dir/out-$w" 2>&1 &
+  fi
   run=$!
   ( while kill -0 "$run" 2>/dev/null; do
       for p in $(descendants "$run"); do
@@ -129,6 +137,7 @@ audit_with() {
   okn=$(sqlite3 "$dir/r-$w.db" "SELECT count(*) FROM tasks WHERE status = 'ok'")
   secs=$(awk -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", ns / 1e9}')
   rss_peak=$(sort -n "$dir/rss-$w" | tail -1 | awk '{printf "%d", $1 / 1024}')
+  cpu=$(awk -v n="$N" 'NF == 2 && $1 ~ /^[0-9.]+$/ {printf "%.2f", ($1 + $2) / n}' "$dir/cpu-$w" 2>/dev/null)
 }
 audit_with 2
 cp "$dir/r-2.db" "$dir/r.db"
@@ -157,12 +166,12 @@ read -r ml ms mr < <(medians "$dir/r.db")
 # The scaling table: the same set with 1, 2, 4 and 8 workers.
 # With more workers than CPUs each task takes longer: the medians of its
 # launch and steps say which phase stretches.
-echo "    workers  images/min  seconds  ok   peak RSS of one appliance (MiB)  launch, steps (medians, s)"
+echo "    workers  images/min  seconds  ok   peak RSS of one appliance (MiB)  launch, steps (medians, s)  CPU s/image"
 for w in ${BENCH_AUDIT_WORKERS:-1 2 4 8}; do
   audit_with "$w"
   read -r ml ms mr < <(medians "$dir/r-$w.db")
-  awk -v w="$w" -v n="$N" -v s="$secs" -v ok="$okn" -v r="$rss_peak" -v ml="$ml" -v ms="$ms" 'BEGIN {
-    printf "    %7d  %10.1f  %7.1f  %2d   %-32s %s, %s\n", w, n * 60 / s, s, ok, r, ml, ms }'
+  awk -v w="$w" -v n="$N" -v s="$secs" -v ok="$okn" -v r="$rss_peak" -v ml="$ml" -v ms="$ms" -v c="${cpu:--}" 'BEGIN {
+    printf "    %7d  %10.1f  %7.1f  %2d   %-32s %-27s %s\n", w, n * 60 / s, s, ok, r, ml ", " ms, c }'
 done
 echo "    (on $(nproc) CPUs, a machine loaded by other work: figures, not a target check)"
 if command -v virt-inspector >/dev/null; then
