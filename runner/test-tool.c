@@ -66,12 +66,15 @@ tt_cleanup (void)
 
 /* A signal may come in the middle of a launch, with the library's own
  * temp dir (it is made under TMPDIR, which is set to ours) still there:
- * rm -rf the whole dir (fork, execve and waitpid are async-signal-safe). */
+ * rm -rf the whole dir.  _Fork, not fork: fork runs the atfork handlers
+ * and takes malloc's locks, so it is not async-signal-safe (a signal
+ * during a malloc deadlocks it; ThreadSanitizer reported it as a
+ * signal-unsafe call); _Fork, execve and waitpid are. */
 static void
 tt_on_signal (int sig)
 {
   if (tt_dir[0]) {
-    pid_t pid = fork ();
+    pid_t pid = _Fork ();
     if (pid == 0) {
       char *const argv[] = { (char *) "rm", (char *) "-rf", tt_dir, NULL };
       execve ("/bin/rm", argv, (char *const[]) { NULL });
@@ -505,6 +508,7 @@ rn_cmd_test_tool (int argc, char **argv)
   }
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = tt_on_signal;
+  sigfillset (&sa.sa_mask);        /* a second signal waits for the first's clean-up */
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGHUP, &sa, NULL);

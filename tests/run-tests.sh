@@ -5,12 +5,23 @@
 # without printing a FAIL line counts as one failure.  Exit 77 means
 # skipped: the program's own SKIP lines count, or if it printed none, one
 # skip whose reason is the last line of its stderr.
+#
+# Sanitizer runs (tests.mk exports ASAN_/UBSAN_/TSAN_OPTIONS): each
+# program's reports go to tests/out/logs/{asan,ubsan,tsan}.NAME.PID, for
+# every process it starts, and any such file fails the program.  Its exit
+# status alone does not tell: a process killed by a signal, or one whose
+# status a script does not look at, reports and still "passes".
 jobs=1
 if [ "$1" = -j ]; then jobs=$2; shift 2; fi
 outdir=tests/out/logs; mkdir -p "$outdir"
 run_one() {
-  local t=$1 log start end ms rc
-  log=$outdir/$(basename "$t").log
+  local t=$1 log start end ms rc name kind var
+  name=$(basename "$t"); log=$outdir/$name.log
+  for kind in asan ubsan tsan; do
+    rm -f "$outdir/$kind.$name".[0-9]*
+    var=${kind^^}_OPTIONS      # the later log_path wins
+    [ -n "${!var}" ] && export "$var=${!var}:log_path=$PWD/$outdir/$kind.$name"
+  done
   start=$(date +%s%N)
   timeout "${TEST_TIMEOUT:-900}" "$t" >"$log" 2>"$log.err"; rc=$?
   end=$(date +%s%N)
@@ -32,6 +43,11 @@ for t in "$@"; do
     fi
   elif [ "$rc" != 0 ] && [ "$nf" = 0 ]; then nf=1; echo "  FAIL: $t exited with status $rc:"; tail -5 "$log.err" | sed 's/^/    /'
   fi
+  for r in "$outdir"/{asan,ubsan,tsan}."$(basename "$t")".[0-9]*; do
+    [ -e "$r" ] || continue
+    nf=$((nf + 1)); echo "  FAIL: $t: sanitizer report in $r:"
+    grep -m 3 -E '^(WARNING|ERROR|SUMMARY):|runtime error' "$r" | sed 's/^/    /'
+  done
   printf '%-32s %3d passed %3d failed %3d skipped  (%ss)\n' "$(basename "$t")" "$np" "$nf" "$ns" "$tm"
   p=$((p + np)); f=$((f + nf)); s=$((s + ns))
 done
