@@ -6,7 +6,8 @@
 # own image's size, and its own image's /etc/hostname: a prepared
 # appliance that kept or saw another image shows here.  Then the same
 # with GUESTKIT_PREPARE_AHEAD=0: no task takes a prepared appliance.  No
-# prepared qemu is left running after the run.
+# prepared qemu is left running after the run.  Last, SIGINT while a
+# task runs and its worker's spare waits: both qemus are gone after.
 cd "$(dirname "$0")/.." || exit 1
 gk=$PWD/runner/guestkit
 out=$PWD/tests/out/runner-prepare-$$; mkdir -p "$out/img"
@@ -74,4 +75,31 @@ for pid in $(sed -n 's/.*prepared ahead (qemu \([0-9]*\)).*/\1/p' "$out/run1.out
 done
 if [ -z "$left" ]; then pass prepare-no-qemu-left
 else fail prepare-no-qemu-left "still running:$left"; fi
+
+# ---- SIGINT while a spare waits: the run stops, no qemu is left ----
+cat > "$out/sleepy.yaml" <<EOF2
+name: prepare-sigint
+images: img/*.img
+steps:
+  - sleep: 30
+EOF2
+GUESTKIT_PREPARE_AHEAD=1 nice -n 10 $gk run -j 1 --db "$db" "$out/sleepy.yaml" >"$out/int.out" 2>&1 & p=$!
+qemus() { ps -o pid=,comm= --ppid "$p" 2>/dev/null | awk '$2 ~ /^qemu/ { print $1 }'; }
+seen=""
+for _ in $(seq 600); do
+  seen=$(qemus | sort -u)
+  [ "$(echo "$seen" | grep -c .)" -ge 2 ] && break   # the task's and the spare
+  sleep 0.1
+done
+kill -INT $p; wait $p; st=$?
+left=""
+for pid in $seen; do
+  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && left="$left $pid"
+done
+if [ "$(echo "$seen" | grep -c .)" -ge 2 ] && [ $st = 1 ] && [ -z "$left" ] &&
+   grep -q "interrupted run" "$out/int.out"; then
+  pass prepare-sigint-closes-spare
+else fail prepare-sigint-closes-spare "qemus seen: $(echo $seen), exit $st, left:$left: $(tail -2 "$out/int.out")"
+  kill -KILL $left 2>/dev/null; fi
 exit $rc
