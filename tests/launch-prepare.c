@@ -5,11 +5,12 @@
  * that follows must use that same qemu, and it must see exactly the one
  * drive added after the prepare, never another handle's (each image has
  * its own size, so a wrong one shows).  close of a handle prepared and
- * never launched must leave no qemu behind; prepare is refused with
+ * never launched must leave no qemu and no fd behind; prepare is refused with
  * drives already added, twice, or after launch; a setting changed after
  * the prepare makes launch discard that VM and launch normally; with the
  * snapshot path off prepare is a no-op and launch still works.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -119,10 +120,24 @@ t_two_handles (void)
   free (a); free (b);
 }
 
+/* Open file descriptors of this process. */
+static int
+open_fds (void)
+{
+  DIR *d = opendir ("/proc/self/fd");
+  int n = 0;
+
+  while (d && readdir (d))
+    n++;
+  if (d)
+    closedir (d);
+  return n;
+}
+
 static void
 t_close_unlaunched (void)
 {
-  int pid;
+  int before = open_fds (), pid, after;
   guestfs_h *g = prepared (&pid);
 
   CHECK (g && pid > 0, "no prepared qemu");
@@ -130,6 +145,9 @@ t_close_unlaunched (void)
   guestfs_close (g);
   CHECK (gone (pid), "qemu %d of a prepared, never launched handle is left "
          "after close", pid);
+  after = open_fds ();
+  CHECK (after == before, "%d fds open before the prepare, %d after the close "
+         "(its QMP socket or state file kept?)", before, after);
 }
 
 static void
