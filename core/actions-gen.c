@@ -3619,6 +3619,19 @@ guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths)
   return r.sl;
 }
 
+int
+guestfs_prepare_launch (guestfs_h *g)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_prepare_launch];
+  union gk_val args[1] = { { 0 } };
+  int r;
+  if (gk_enter (g, a, args) == -1)
+    return -1;
+  r = gk_impl_prepare_launch (g);
+  gk_leave (g, a, r == -1);
+  return r;
+}
+
 void
 guestfs_free_int_bool (struct guestfs_int_bool *p)
 {

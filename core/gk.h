@@ -104,6 +104,14 @@ struct guestfs_h {
   int cache_snapshot_lock;     /* the snapshot-KEY file */
   int cache_keep;              /* > 0: a qemu ending now keeps them (launch) */
 
+  /* prepare_launch (snapshot.c): a restored appliance waiting, paused and
+   * with no drives, for add_drive + launch.  The handle stays CONFIG. */
+  int prepared;                /* 1: pid is that waiting qemu */
+  int prep_qmp;                /* its QMP socket */
+  int prep_state_fd;           /* the state file it restored (held) */
+  char *prep_path;             /* ... and its path */
+  uint64_t prep_key;           /* the settings it was restored with */
+
   /* Inspection (core/inspect*.c): results of the last inspect_os. */
   struct gk_inspect *inspect;  /* owned; NULL before inspect_os */
 
@@ -266,12 +274,20 @@ char *gk_json_string (guestfs_h *g, const char *s);
 /* snapshot.c: launch by restoring a saved, never-used appliance */
 int gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
                         const char *accel);
+/* prepare_launch: restore, paused, no drives; -1 (debug says why) if not. */
+int gk_snapshot_prepare (guestfs_h *g, const struct gk_appliance *ap,
+                         const char *accel);
+/* launch of a prepared handle: drives, cont, resume; -1: it was discarded
+ * (settings changed since, or a failure: debug says which), boot normally. */
+int gk_snapshot_finish (guestfs_h *g);
+void gk_snapshot_unprepare (guestfs_h *g);   /* kill and reap it */
 
 /* rpc.c */
 int gk_rpc_resume (guestfs_h *g, int ndisks);
 
 /* The hand-written bodies of library calls (called by core/actions-gen.c). */
 int gk_impl_launch (guestfs_h *g);
+int gk_impl_prepare_launch (guestfs_h *g);
 int gk_impl_wait_ready (guestfs_h *g);
 int gk_impl_kill_subprocess (guestfs_h *g);
 int gk_impl_add_drive (guestfs_h *g, const char *filename);

@@ -109,6 +109,7 @@ guestfs_create (void)
     return NULL;
   g->state = GK_CONFIG;
   g->sock = g->console = -1;
+  g->prep_qmp = g->prep_state_fd = -1;
   gk_child_init (g);
   g->error_cb = gk_default_error_handler;
   g->recovery_proc = 1;
@@ -147,6 +148,7 @@ guestfs_close (guestfs_h *g)
     return;
   list_remove (g);
   gk_use_begin (g, 0);          /* a kill from another thread only signals */
+  gk_snapshot_unprepare (g);    /* a prepared VM never launched */
   if (g->state == GK_READY && g->autosync) {
     /* Best effort: errors here only reach the error handler. */
     guestfs_umount_all (g);

@@ -17,6 +17,13 @@
  * refusing a command, disks out of order) makes gk_snapshot_launch return
  * -1 with the reason in the debug output; the caller then boots cold.
  * GUESTKIT_SNAPSHOT=0 disables the whole path.
+ *
+ * prepare_launch does the first half ahead of time (gk_snapshot_prepare):
+ * qemu restored and loaded, paused, with no drives, its QMP socket kept
+ * in the handle, which stays CONFIG.  The launch after add_drive only
+ * hot-adds, continues and resumes (gk_snapshot_finish), unless a setting
+ * the restore depends on changed since: then the VM is discarded and the
+ * launch is a normal one.  close kills and reaps a VM never launched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +79,28 @@ hash_qemu (guestfs_h *g, uint64_t *h, const char *qemu)
   free (full);
 }
 
+/* The handle's settings a restored appliance was made with. */
+static void
+hash_settings (guestfs_h *g, uint64_t *h)
+{
+  hash_qemu (g, h, g->qemu);
+  hash_bytes (h, &g->memsize, sizeof g->memsize);
+  hash_bytes (h, &g->selinux, sizeof g->selinux);
+  hash_bytes (h, &g->network, sizeof g->network);
+  hash_str (h, g->append);
+  for (size_t i = 0; i < g->nqemu_params; i++)
+    hash_str (h, g->qemu_params[i]);
+}
+
+static uint64_t
+settings_key (guestfs_h *g)
+{
+  uint64_t h = 14695981039346656037ull;
+
+  hash_settings (g, &h);
+  return h;
+}
+
 static char *
 snapshot_path (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
                const char *cache)
@@ -83,14 +112,8 @@ snapshot_path (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
   hash_file (&h, ap->kernel);
   hash_file (&h, ap->initrd);
   hash_file (&h, ap->root);
-  hash_qemu (g, &h, g->qemu);
   hash_str (&h, accel);
-  hash_bytes (&h, &g->memsize, sizeof g->memsize);
-  hash_bytes (&h, &g->selinux, sizeof g->selinux);
-  hash_bytes (&h, &g->network, sizeof g->network);
-  hash_str (&h, g->append);
-  for (size_t i = 0; i < g->nqemu_params; i++)
-    hash_str (&h, g->qemu_params[i]);
+  hash_settings (g, &h);
   return gk_asprintf (g, "%s/snapshot-%016llx", cache, (unsigned long long) h);
 }
 
@@ -354,66 +377,175 @@ hotplug (guestfs_h *g, int qmp, double deadline)
   return 0;
 }
 
-int
-gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
-                    const char *accel)
-{
-  struct gk_boot b = { .mode = GK_BOOT_RESTORE, .state_fd = -1, .qmp = -1 };
-  double t0, t1, t2, t3, deadline;
+/* A restore in progress: its VM, state file and timings. */
+struct restore {
+  struct gk_boot b;
   char *path;
-  const char *why = NULL;
-  int stale = 0;
+  const char *why;             /* NULL, or why it failed */
+  int stale;                   /* the state file did not restore */
+  double t0, t1;               /* qemu spawned, state loaded */
+};
 
-  if (!usable (g))
+/* Start qemu restoring the saved appliance and wait until it is loaded:
+ * paused, no drives.  0, or -1 with r->why. */
+static int
+restore_paused (guestfs_h *g, const struct gk_appliance *ap, const char *accel,
+                struct restore *r)
+{
+  r->b = (struct gk_boot) { .mode = GK_BOOT_RESTORE, .state_fd = -1, .qmp = -1 };
+  r->b.state_fd = open_state (g, ap, accel, &r->path);
+  if (r->b.state_fd == -1) {
+    r->why = "no saved appliance could be made";
     return -1;
-  g->quiet_errors++;          /* a failure here is not the caller's error */
-  b.state_fd = open_state (g, ap, accel, &path);
-  if (b.state_fd == -1) {
-    why = "no saved appliance could be made";
-    goto fail;
   }
-  t0 = gk_now ();
-  deadline = t0 + 60;
-  if (gk_launch_boot (g, ap, accel, 60, &b) != 0 ||
-      wait_loaded (g, b.qmp, deadline) != 0) {
-    why = "the saved appliance did not load";
-    stale = 1;
-    goto fail;
+  r->t0 = gk_now ();
+  if (gk_launch_boot (g, ap, accel, 60, &r->b) != 0 ||
+      wait_loaded (g, r->b.qmp, r->t0 + 60) != 0) {
+    r->why = "the saved appliance did not load";
+    r->stale = 1;
+    return -1;
   }
-  t1 = gk_now ();
-  if (hotplug (g, b.qmp, deadline) != 0) {
-    why = "adding the drives failed";
-    goto fail;
+  r->t1 = gk_now ();
+  return 0;
+}
+
+/* The restored VM gets the handle's drives, runs, and is told to resume.
+ * 0, or -1 with r->why. */
+static int
+finish (guestfs_h *g, struct restore *r)
+{
+  double deadline = gk_now () + 60, t2, t3;
+
+  if (hotplug (g, r->b.qmp, deadline) != 0) {
+    r->why = "adding the drives failed";
+    return -1;
   }
   t2 = gk_now ();
-  if (gk_qmp (g, b.qmp, deadline, NULL, "{\"execute\":\"cont\"}") != 0 ||
+  if (gk_qmp (g, r->b.qmp, deadline, NULL, "{\"execute\":\"cont\"}") != 0 ||
       gk_rpc_resume (g, (int) g->ndrives) != 0) {
-    why = "the restored appliance did not resume";
-    stale = 1;
-    goto fail;
+    r->why = "the restored appliance did not resume";
+    r->stale = 1;
+    return -1;
   }
   t3 = gk_now ();
   gk_debug (g, "launch timings: qemu start %.3f s, state load %.3f s, "
             "hotplug %.3f s, resume+rescan %.3f s, total %.3f s",
-            b.t_started, t1 - t0 - b.t_started, t2 - t1, t3 - t2, t3 - t0);
-  g->cache_snapshot_lock = b.state_fd;    /* held until qemu exits */
-  close (b.qmp);
-  free (path);
-  g->quiet_errors--;
+            r->b.t_started, r->t1 - r->t0 - r->b.t_started, t2 - r->t1,
+            t3 - t2, t3 - r->t0);
+  g->cache_snapshot_lock = r->b.state_fd;    /* held until qemu exits */
+  close (r->b.qmp);
+  free (r->path);
   return 0;
+}
 
- fail:
-  gk_debug (g, "snapshot launch: %s%s%s; booting cold instead", why,
+/* A restore that failed: the VM ended, a stale state file dropped. */
+static void
+abandon (guestfs_h *g, struct restore *r, const char *then)
+{
+  gk_debug (g, "snapshot launch: %s%s%s; %s", r->why,
             gk_error_pending (g) ? ": " : "",
-            gk_error_pending (g) ? guestfs_last_error (g) : "");
+            gk_error_pending (g) ? guestfs_last_error (g) : "", then);
   g->error_pending = 0;
-  discard_vm (g, &b);
-  if (b.state_fd >= 0 && stale)
-    drop_state (path, b.state_fd);  /* made again by the next launch */
-  else if (b.state_fd >= 0)
-    close (b.state_fd);
-  free (path);
+  discard_vm (g, &r->b);
+  if (r->b.state_fd >= 0 && r->stale)
+    drop_state (r->path, r->b.state_fd);  /* made again by the next launch */
+  else if (r->b.state_fd >= 0)
+    close (r->b.state_fd);
+  free (r->path);
+}
+
+int
+gk_snapshot_launch (guestfs_h *g, const struct gk_appliance *ap,
+                    const char *accel)
+{
+  struct restore r = { .path = NULL };
+  int ok;
+
+  if (!usable (g))
+    return -1;
+  g->quiet_errors++;          /* a failure here is not the caller's error */
+  ok = restore_paused (g, ap, accel, &r) == 0 && finish (g, &r) == 0;
+  if (!ok)
+    abandon (g, &r, "booting cold instead");
   g->quiet_errors--;
-  g->state = GK_LAUNCHING;
-  return -1;
+  g->state = ok ? g->state : GK_LAUNCHING;
+  return ok ? 0 : -1;
+}
+
+int
+gk_snapshot_prepare (guestfs_h *g, const struct gk_appliance *ap,
+                     const char *accel)
+{
+  struct restore r = { .path = NULL };
+  int ok;
+
+  if (!usable (g)) {
+    gk_debug (g, "prepare_launch: the snapshot path is off here; "
+              "launch will boot normally");
+    return -1;
+  }
+  g->quiet_errors++;
+  ok = restore_paused (g, ap, accel, &r) == 0;
+  if (ok) {
+    g->prepared = 1;
+    g->prep_qmp = r.b.qmp;
+    g->prep_state_fd = r.b.state_fd;
+    g->prep_path = r.path;
+    g->prep_key = settings_key (g);
+    gk_debug (g, "prepare_launch: appliance restored and paused in %.3f s "
+              "(qemu %d), no drives", r.t1 - r.t0, (int) g->pid);
+  } else
+    abandon (g, &r, "launch will boot normally");
+  g->quiet_errors--;
+  return ok ? 0 : -1;
+}
+
+/* The prepared VM back into a struct restore, the handle's fields cleared. */
+static void
+take_prepared (guestfs_h *g, struct restore *r)
+{
+  r->b = (struct gk_boot) { .mode = GK_BOOT_RESTORE, .state_fd = g->prep_state_fd,
+                            .qmp = g->prep_qmp };
+  r->path = g->prep_path;
+  r->t0 = r->t1 = gk_now ();
+  g->prepared = 0;
+  g->prep_qmp = g->prep_state_fd = -1;
+  g->prep_path = NULL;
+}
+
+int
+gk_snapshot_finish (guestfs_h *g)
+{
+  struct restore r = { .path = NULL };
+  int changed = settings_key (g) != g->prep_key, ok;
+
+  take_prepared (g, &r);
+  g->quiet_errors++;
+  if (changed || !usable (g)) {
+    r.why = changed ? "settings changed since prepare_launch"
+                    : "these drives need a normal launch";
+    ok = 0;
+  } else
+    ok = finish (g, &r) == 0;
+  if (!ok) {
+    abandon (g, &r, "launching normally instead");
+    gk_cache_release (g);     /* the next launch takes its own */
+  }
+  g->quiet_errors--;
+  return ok ? 0 : -1;
+}
+
+void
+gk_snapshot_unprepare (guestfs_h *g)
+{
+  struct restore r = { .path = NULL };
+
+  if (!g->prepared)
+    return;
+  take_prepared (g, &r);
+  discard_vm (g, &r.b);
+  close (r.b.state_fd);
+  free (r.path);
+  gk_cache_release (g);
+  g->state = GK_CONFIG;
 }

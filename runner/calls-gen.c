@@ -2246,6 +2246,14 @@ inv_lstat_sha256_list (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
   return (r->v.sl = guestfs_lstat_sha256_list (g, a[0].sl)) == NULL ? -1 : 0;
 }
 
+static int
+inv_prepare_launch (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  (void) a;
+  (void) r;
+  return guestfs_prepare_launch (g);
+}
+
 static const struct rn_arg args_add_drive[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_cdrom[] = { { "filename", RN_ARG_STRING } };
 static const struct rn_arg args_add_drive_ro[] = { { "filename", RN_ARG_STRING } };
@@ -2766,8 +2774,9 @@ const struct rn_call rn_calls[] = {
   { "pwrite", NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given", NULL, 320, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 3, args_pwrite, inv_pwrite },
   { "readdirplus", NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received", NULL, 321, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 13, 2, args_readdirplus, inv_readdirplus },
   { "lstat_sha256_list", NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip", NULL, 430, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_lstat_sha256_list, inv_lstat_sha256_list },
+  { "prepare_launch", NULL, "handle", "guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_prepare_launch },
 };
-const size_t rn_ncalls = 284;
+const size_t rn_ncalls = 285;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
@@ -2786,15 +2795,15 @@ static const unsigned short by_name[] = {
   49, 52, 243, 70, 240, 71, 155, 229, 230, 231, 226, 227,
   228, 172, 80, 225, 186, 171, 173, 174, 168, 169, 170, 216,
   232, 39, 167, 112, 111, 113, 185, 84, 127, 148, 247, 248,
-  252, 246, 251, 249, 250, 130, 245, 77, 117, 136, 47, 50,
-  281, 188, 53, 176, 282, 206, 244, 201, 183, 144, 67, 69,
-  68, 187, 152, 153, 154, 12, 14, 35, 31, 118, 120, 23,
-  37, 10, 8, 33, 27, 29, 16, 223, 181, 81, 177, 137,
-  140, 139, 138, 149, 150, 147, 90, 92, 132, 133, 209, 211,
-  213, 215, 208, 210, 212, 214, 40, 161, 162, 107, 108, 109,
-  110, 41, 237, 238, 93, 175, 83, 85, 104, 239, 26, 236,
-  142, 141, 78, 116, 48, 51, 1, 158, 156, 157, 82, 196,
-  199, 123, 135, 197, 200, 178, 195, 198,
+  252, 246, 251, 249, 250, 130, 245, 284, 77, 117, 136, 47,
+  50, 281, 188, 53, 176, 282, 206, 244, 201, 183, 144, 67,
+  69, 68, 187, 152, 153, 154, 12, 14, 35, 31, 118, 120,
+  23, 37, 10, 8, 33, 27, 29, 16, 223, 181, 81, 177,
+  137, 140, 139, 138, 149, 150, 147, 90, 92, 132, 133, 209,
+  211, 213, 215, 208, 210, 212, 214, 40, 161, 162, 107, 108,
+  109, 110, 41, 237, 238, 93, 175, 83, 85, 104, 239, 26,
+  236, 142, 141, 78, 116, 48, 51, 1, 158, 156, 157, 82,
+  196, 199, 123, 135, 197, 200, 178, 195, 198,
 };
 
 static int

@@ -20,6 +20,14 @@
  * one status line (progress.c: done, ok, failed, running, images/min,
  * ETA, the longest-running task), redrawn in place.  Then a summary line.
  *
+ * Prepare ahead: once a worker's task has launched, a thread restores
+ * the appliance for that worker's next task (prepare_launch: no drives),
+ * so the next task only attaches its image and resumes.  The spare is
+ * taken by the next task when its job's memsize and network match, else
+ * closed; it is never used for a second image.  GUESTKIT_PREPARE_AHEAD=0
+ * turns this off; a worker that ends (run done, or stopped) closes its
+ * spare.
+ *
  * Workers: when neither the command line nor the job sets them,
  * rn_choose_workers takes the CPUs this process may use and the memory
  * it may fill (MemAvailable, a cgroup's memory.max), as README.md says.
@@ -346,6 +354,111 @@ next_task (struct pool *p, int *none)
   return NULL;
 }
 
+/* ---- prepare ahead: the next task's appliance restored meanwhile ---- */
+
+static int
+prepare_ahead_on (void)
+{
+  const char *v = getenv ("GUESTKIT_PREPARE_AHEAD");
+
+  return !(v && strcmp (v, "0") == 0);
+}
+
+static guestfs_h *
+new_handle (int memsize, int network)
+{
+  guestfs_h *g = guestfs_create ();
+
+  if (g == NULL)
+    return NULL;
+  guestfs_set_error_handler (g, NULL, NULL);
+  if (memsize)
+    guestfs_set_memsize (g, memsize);
+  if (network)
+    guestfs_set_network (g, 1);
+  return g;
+}
+
+/* The spare thread: a handle with the slot's spare settings, prepared
+ * (a prepare that cannot restore is a no-op: launch then boots). */
+static void *
+prepare_spare (void *arg)
+{
+  struct rn_slot *s = arg;
+  guestfs_h *g = new_handle (s->spare_memsize, s->spare_network);
+
+  if (g && guestfs_prepare_launch (g) == -1) {
+    guestfs_close (g);
+    g = NULL;
+  }
+  s->spare = g;              /* read only after the join */
+  return NULL;
+}
+
+static void
+spare_join (struct rn_slot *s)
+{
+  if (s->spare_busy)
+    pthread_join (s->spare_thread, NULL);
+  s->spare_busy = 0;
+}
+
+/* End of the worker (a run done or stopped): no spare is left running. */
+static void
+spare_close (struct rn_slot *s)
+{
+  spare_join (s);
+  if (s->spare)
+    guestfs_close (s->spare);   /* kills and reaps its qemu */
+  s->spare = NULL;
+}
+
+/* Is a task still waiting that no worker has taken? */
+static int
+pending_left (struct pool *p)
+{
+  int r = 0;
+
+  pthread_mutex_lock (&p->lock);
+  for (size_t i = p->first; i < p->n && !r; i++)
+    r = !p->taken[i] && p->v[i].status == RN_PENDING;
+  pthread_mutex_unlock (&p->lock);
+  return r;
+}
+
+guestfs_h *
+rn_slot_handle (struct rn_slot *s, const struct rn_task *t)
+{
+  const struct rn_job *j = t->job;
+  struct pool *p = s->pool;
+  guestfs_h *g = NULL;
+
+  spare_join (s);
+  if (s->spare && s->spare_memsize == j->memsize && s->spare_network == !!j->network) {
+    g = s->spare;
+    s->spare = NULL;
+    if (p->ctx.verbose)
+      fprintf (stderr, "%s: worker %d: task %d starts on an appliance "
+               "prepared ahead (qemu %d)\n", rn_progname, s->worker, t->seq,
+               guestfs_get_pid (g));
+  }
+  spare_close (s);             /* made for other settings: never reused */
+  return g ? g : new_handle (j->memsize, j->network);
+}
+
+void
+rn_slot_launched (struct rn_slot *s, const struct rn_task *t)
+{
+  struct pool *p = s->pool;
+
+  if (!prepare_ahead_on () || s->spare_busy || s->spare ||
+      rn_stopping (&p->ctx) || !pending_left (p))
+    return;
+  s->spare_memsize = t->job->memsize;
+  s->spare_network = !!t->job->network;
+  s->spare_busy = pthread_create (&s->spare_thread, NULL, prepare_spare, s) == 0;
+}
+
 static void *
 worker (void *arg)
 {
@@ -385,6 +498,9 @@ worker (void *arg)
     progress (p, 1);
     pthread_cond_broadcast (&p->changed);
   }
+  pthread_mutex_unlock (&p->lock);
+  spare_close (slot);
+  pthread_mutex_lock (&p->lock);
   p->finished_workers++;
   pthread_cond_broadcast (&p->changed);
   pthread_mutex_unlock (&p->lock);

@@ -780,7 +780,21 @@ struct rn_slot {
   int killed;                /* 0, or RN_TIMEOUT / RN_INTERRUPTED */
   int worker;                /* 1.. */
   void *pool;                /* pool.c's state */
+  /* Prepare ahead (pool.c): the handle for this worker's next task,
+   * restored with no drives while the current task runs. */
+  guestfs_h *spare;          /* prepared, never launched, or NULL */
+  int spare_memsize, spare_network;   /* the settings it was made with */
+  pthread_t spare_thread;    /* preparing it ... */
+  int spare_busy;            /* ... while this is 1: join before use */
 };
+
+/* A new handle for task t, set as its job says (memsize, network, no
+ * error handler): the slot's prepared spare when its settings match,
+ * else a fresh one.  NULL: out of memory.  (pool.c) */
+guestfs_h *rn_slot_handle (struct rn_slot *slot, const struct rn_task *t);
+/* t has launched: prepare the worker's next handle in the background,
+ * unless GUESTKIT_PREPARE_AHEAD=0 or no task is left to take it. */
+void rn_slot_launched (struct rn_slot *slot, const struct rn_task *t);
 
 struct rn_runctx {
   struct rn_db *db;

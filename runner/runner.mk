@@ -53,6 +53,8 @@ samples: $(RUNNER_SAMPLES) jobs/samples/skel.tar
 
 QUICK_TESTS += tests/runner-validate.sh
 VM_TESTS += tests/runner-jobs.sh tests/runner-resume.sh tests/runner-concurrent.sh
+# Prepare ahead (issue 17); needs /work/notes/prepare-exec.diff in runner/exec.c.
+VM_TESTS += tests/runner-prepare.sh
 # Watching a run, and the worker count (issue 17)
 VM_TESTS += tests/runner-progress.sh tests/runner-workers.sh
 

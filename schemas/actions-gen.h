@@ -288,7 +288,8 @@ enum gk_action_index {
   GK_ACTION_pwrite = 281,
   GK_ACTION_readdirplus = 282,
   GK_ACTION_lstat_sha256_list = 283,
-  GK_ACTION_COUNT = 284
+  GK_ACTION_prepare_launch = 284,
+  GK_ACTION_COUNT = 285
 };
 
 #endif /* GK_ACTIONS_GEN_H */
