@@ -1,10 +1,12 @@
 /* runner/exec.c: one task on one handle.
  *
  *   [build: make a temp image beside the output]
- *   guestfs_create -> add_drive_opts (format given, read-only unless the
- *   job writes) -> launch -> the steps in order -> [read-write: umount_all,
- *   sync] -> close -> [build: the output written, hashed and boot-checked
- *   (build.c), then renamed into place]
+ *   guestfs_create, or the worker's handle prepared ahead (pool.c) ->
+ *   add_drive_opts (format given, read-only unless the job writes) ->
+ *   launch [-> the worker's next handle prepared meanwhile] -> the steps
+ *   in order -> [read-write: umount_all, sync] -> close -> [build: the
+ *   output written, hashed and boot-checked (build.c), then renamed into
+ *   place]
  *
  * A fresh appliance per task: a handle is never reused for another image.
  * The handle is used by this worker thread only; the watchdog (pool.c)
@@ -498,18 +500,14 @@ attempt_once (struct attempt *a, char **why)
     if (r == -1)
       return RN_FAILED;
   }
-  a->g = LIB (a, guestfs_create ());
+  a->g = LIB (a, rn_slot_handle (a->slot, a->t));   /* maybe prepared ahead */
   if (a->g == NULL) {
     *why = rn_strdup ("guestfs_create: out of memory");
     a->retryable = 1;
   } else {
-    guestfs_set_error_handler (a->g, NULL, NULL);
-    if (a->t->job->memsize)
-      guestfs_set_memsize (a->g, a->t->job->memsize);
-    if (a->t->job->network)
-      guestfs_set_network (a->g, 1);
     if (launch (a, why) == 0) {
       publish_qemu (a, guestfs_get_pid (a->g));
+      rn_slot_launched (a->slot, a->t);   /* the next task's, meanwhile */
       st = steps (a, why);
     }
     publish_qemu (a, 0);

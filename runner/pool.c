@@ -24,8 +24,8 @@
  * the appliance for that worker's next task (prepare_launch: no drives),
  * so the next task only attaches its image and resumes.  The spare is
  * taken by the next task when its job's memsize and network match, else
- * closed; it is never used for a second image.  GUESTKIT_PREPARE_AHEAD=0
- * turns this off; a worker that ends (run done, or stopped) closes its
+ * closed; it is never used for a second image.  GUESTKIT_PREPARE_AHEAD=1
+ * turns this on (it is off by default); a worker that ends (run done, or stopped) closes its
  * spare.
  *
  * Workers: when neither the command line nor the job sets them,
@@ -361,7 +361,7 @@ prepare_ahead_on (void)
 {
   const char *v = getenv ("GUESTKIT_PREPARE_AHEAD");
 
-  return !(v && strcmp (v, "0") == 0);
+  return v && strcmp (v, "1") == 0;      /* off by default: see README.md */
 }
 
 static guestfs_h *
