@@ -850,6 +850,22 @@ guestfs_aug_ls (guestfs_h *g, const char *augpath)
   return r.sl;
 }
 
+char **
+guestfs_aug_edit_file (guestfs_h *g, const char *lens, const char *path, char *const *set, char *const *remove, const char *before)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_aug_edit_file];
+  union gk_val args[5] = { { 0 } };
+  args[0].s = (char *) lens;
+  args[1].s = (char *) path;
+  args[2].sl = (char **) set;
+  args[3].sl = (char **) remove;
+  args[4].s = (char *) before;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
 int
 guestfs_rm (guestfs_h *g, const char *path)
 {

@@ -39,6 +39,7 @@ int do_aug_save (void);
 int do_aug_close (void);
 int do_aug_load (void);
 char ** do_aug_ls (const char *augpath);
+char ** do_aug_edit_file (const char *lens, const char *path, char *const *set, char *const *remove, const char *before);
 int do_rm (const char *path);
 int do_rmdir (const char *path);
 int do_rm_rf (const char *path);

@@ -161,13 +161,8 @@ load_lenses (struct lenses *hide)
   return r;
 }
 
-/* Where guestd was before entering the guest root. */
-struct outside {
-  int root, cwd;                /* O_PATH fds of the appliance's / and . */
-};
-
-static void
-leave_guest_root (struct outside *o)
+void
+gd_leave_root (struct gd_outside *o)
 {
   if (fchdir (o->root) == -1 || chroot (".") == -1 || fchdir (o->cwd) == -1)
     gd_fatal ("augeas: cannot leave the guest root: %m");
@@ -175,12 +170,10 @@ leave_guest_root (struct outside *o)
   close (o->cwd);
 }
 
-/* chroot into aug_root, resolved inside the sysroot now (the guest may
- * have changed since aug_init).  Replies and returns -1 on failure. */
-static int
-enter_guest_root (struct outside *o)
+int
+gd_enter_root (const char *root, struct gd_outside *o)
 {
-  char *real = gd_real_path (aug_root, "root");
+  char *real = gd_real_path (root, "root");
   int r = -1;
 
   if (real == NULL)
@@ -190,10 +183,10 @@ enter_guest_root (struct outside *o)
   if (o->root == -1 || o->cwd == -1)
     reply_with_perror ("augeas: the appliance's root");
   else if (chroot (real) == -1)
-    reply_with_perror ("%s: cannot enter the guest root", aug_root);
+    reply_with_perror ("%s: cannot enter the guest root", root);
   else if (chdir ("/") == -1) {
-    reply_with_perror ("%s: cannot enter the guest root", aug_root);
-    leave_guest_root (o);
+    reply_with_perror ("%s: cannot enter the guest root", root);
+    gd_leave_root (o);
     o->root = o->cwd = -1;
   } else
     r = 0;
@@ -210,18 +203,18 @@ enter_guest_root (struct outside *o)
 static int
 in_guest (int (*fn) (augeas *), const char *what)
 {
-  struct outside o;
+  struct gd_outside o;
   struct lenses hide;
   int r;
 
   if (load_lenses (&hide) == -1)
     return -1;
-  if (enter_guest_root (&o) == -1) {
+  if (gd_enter_root (aug_root, &o) == -1) {
     restore_lenses (&hide);
     return -1;
   }
   r = fn (aug);
-  leave_guest_root (&o);
+  gd_leave_root (&o);
   restore_lenses (&hide);
   if (r == -1)
     reply_file_error (what);

@@ -130,6 +130,11 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.sl = do_aug_ls (args[0].s)) == NULL) return;
     break;
   }
+  case 431: { /* aug_edit_file */
+    if (gd_check_path (&args[1].s, "path") == -1) return;
+    if ((r.sl = do_aug_edit_file (args[0].s, args[1].s, args[2].sl, args[3].sl, args[4].s)) == NULL) return;
+    break;
+  }
   case 29: { /* rm */
     if (gd_check_path (&args[0].s, "path") == -1) return;
     if (do_rm (args[0].s) == -1) return;

@@ -226,6 +226,22 @@ int gd_wait_partitions (const char *device);
  * NULL if it cannot be opened or resolves outside the sysroot. */
 char *gd_real_path (const char *path, const char *argname);
 
+/* augeas.c: run with guestd chrooted into a guest directory (root,
+ * resolved inside the sysroot now), and come back out.  Where guestd was
+ * before: O_PATH fds of the appliance's / and cwd.  gd_enter_root
+ * replies and returns -1 on failure; gd_leave_root cannot fail (it
+ * exits guestd if it cannot get out). */
+struct gd_outside {
+  int root, cwd;
+};
+int gd_enter_root (const char *root, struct gd_outside *o);
+void gd_leave_root (struct gd_outside *o);
+
+/* aug-edit.c: compile the lens modules set_config uses most, in guestd
+ * itself, before the snapshot template is saved (kept by every boot of
+ * it).  Never replies; a lens that fails is just not warmed. */
+void gd_aug_warm (void);
+
 /* probe.c: the filesystem TYPE libblkid finds on device (a safe probe, in
  * a child), caller frees; NULL when nothing or no one thing is found, or
  * the probe failed.  Never replies. */

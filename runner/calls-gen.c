@@ -819,6 +819,12 @@ inv_aug_ls (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 }
 
 static int
+inv_aug_edit_file (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_aug_edit_file (g, a[0].s, a[1].s, a[2].sl, a[3].sl, a[4].s)) == NULL ? -1 : 0;
+}
+
+static int
 inv_rm (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 {
   (void) r;
@@ -2287,6 +2293,7 @@ static const struct rn_arg args_aug_rm[] = { { "augpath", RN_ARG_STRING } };
 static const struct rn_arg args_aug_mv[] = { { "src", RN_ARG_STRING }, { "dest", RN_ARG_STRING } };
 static const struct rn_arg args_aug_match[] = { { "augpath", RN_ARG_STRING } };
 static const struct rn_arg args_aug_ls[] = { { "augpath", RN_ARG_STRING } };
+static const struct rn_arg args_aug_edit_file[] = { { "lens", RN_ARG_STRING }, { "path", RN_ARG_PATHNAME }, { "set", RN_ARG_STRINGLIST }, { "remove", RN_ARG_STRINGLIST }, { "before", RN_ARG_OPTSTRING } };
 static const struct rn_arg args_rm[] = { { "path", RN_ARG_PATHNAME } };
 static const struct rn_arg args_rmdir[] = { { "path", RN_ARG_PATHNAME } };
 static const struct rn_arg args_rm_rf[] = { { "path", RN_ARG_PATHNAME } };
@@ -2557,6 +2564,7 @@ const struct rn_call rn_calls[] = {
   { "aug_close", NULL, "augeas", "free the current Augeas handle", "augeas", 26, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_aug_close },
   { "aug_load", NULL, "augeas", "(re)read config files into the Augeas tree", "augeas", 27, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 0, NULL, inv_aug_load },
   { "aug_ls", NULL, "augeas", "list direct children of an Augeas path (convenience over aug_match)", "augeas", 28, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_aug_ls, inv_aug_ls },
+  { "aug_edit_file", NULL, "augeas", "guestkit extension: edit one file through lens in one round trip, without aug_init: set each key of set (pairs KEY VALUE, KEY relative to the file's tree) and remove each key of remove, a new key going before the first node named before (if any); the file is rewritten (temp file, fsync, rename; owner, mode and xattrs kept) only if its text changed; returns pairs KEY OLD for each change (OLD \"=value\", \"+\" for a new key or one without a value, \"-\" removed)", "augeas", 431, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 5, args_aug_edit_file, inv_aug_edit_file },
   { "rm", NULL, "files", "delete one file", NULL, 29, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_rm, inv_rm },
   { "rmdir", NULL, "files", "delete one empty directory", NULL, 30, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_rmdir, inv_rmdir },
   { "rm_rf", NULL, "files", "delete a path recursively, like rm -rf", NULL, 31, RN_CALL_DONE, RN_ST_READY, RN_RET_ERR, -1, 1, args_rm_rf, inv_rm_rf },
@@ -2776,34 +2784,34 @@ const struct rn_call rn_calls[] = {
   { "lstat_sha256_list", NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip", NULL, 430, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_lstat_sha256_list, inv_lstat_sha256_list },
   { "prepare_launch", NULL, "handle", "guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_prepare_launch },
 };
-const size_t rn_ncalls = 285;
+const size_t rn_ncalls = 286;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
-  4, 3, 6, 5, 64, 56, 55, 57, 54, 59, 65, 66,
-  62, 61, 60, 63, 58, 254, 259, 102, 98, 96, 101, 97,
-  100, 103, 99, 94, 95, 280, 278, 279, 235, 42, 106, 72,
-  73, 88, 89, 7, 125, 126, 255, 114, 163, 164, 129, 105,
-  128, 165, 146, 233, 190, 193, 131, 74, 207, 191, 194, 87,
-  253, 145, 234, 260, 122, 13, 15, 36, 32, 119, 121, 24,
-  38, 11, 25, 9, 34, 28, 22, 30, 17, 224, 179, 151,
-  189, 192, 124, 159, 160, 134, 166, 218, 222, 221, 217, 220,
-  219, 267, 263, 272, 275, 268, 265, 266, 271, 269, 270, 264,
-  262, 276, 274, 273, 277, 261, 257, 256, 258, 21, 19, 76,
-  75, 20, 18, 2, 0, 241, 180, 45, 46, 43, 202, 203,
-  204, 205, 184, 44, 182, 91, 283, 242, 79, 86, 115, 143,
-  49, 52, 243, 70, 240, 71, 155, 229, 230, 231, 226, 227,
-  228, 172, 80, 225, 186, 171, 173, 174, 168, 169, 170, 216,
-  232, 39, 167, 112, 111, 113, 185, 84, 127, 148, 247, 248,
-  252, 246, 251, 249, 250, 130, 245, 284, 77, 117, 136, 47,
-  50, 281, 188, 53, 176, 282, 206, 244, 201, 183, 144, 67,
-  69, 68, 187, 152, 153, 154, 12, 14, 35, 31, 118, 120,
-  23, 37, 10, 8, 33, 27, 29, 16, 223, 181, 81, 177,
-  137, 140, 139, 138, 149, 150, 147, 90, 92, 132, 133, 209,
-  211, 213, 215, 208, 210, 212, 214, 40, 161, 162, 107, 108,
-  109, 110, 41, 237, 238, 93, 175, 83, 85, 104, 239, 26,
-  236, 142, 141, 78, 116, 48, 51, 1, 158, 156, 157, 82,
-  196, 199, 123, 135, 197, 200, 178, 195, 198,
+  4, 3, 6, 5, 64, 56, 55, 67, 57, 54, 59, 65,
+  66, 62, 61, 60, 63, 58, 255, 260, 103, 99, 97, 102,
+  98, 101, 104, 100, 95, 96, 281, 279, 280, 236, 42, 107,
+  73, 74, 89, 90, 7, 126, 127, 256, 115, 164, 165, 130,
+  106, 129, 166, 147, 234, 191, 194, 132, 75, 208, 192, 195,
+  88, 254, 146, 235, 261, 123, 13, 15, 36, 32, 120, 122,
+  24, 38, 11, 25, 9, 34, 28, 22, 30, 17, 225, 180,
+  152, 190, 193, 125, 160, 161, 135, 167, 219, 223, 222, 218,
+  221, 220, 268, 264, 273, 276, 269, 266, 267, 272, 270, 271,
+  265, 263, 277, 275, 274, 278, 262, 258, 257, 259, 21, 19,
+  77, 76, 20, 18, 2, 0, 242, 181, 45, 46, 43, 203,
+  204, 205, 206, 185, 44, 183, 92, 284, 243, 80, 87, 116,
+  144, 49, 52, 244, 71, 241, 72, 156, 230, 231, 232, 227,
+  228, 229, 173, 81, 226, 187, 172, 174, 175, 169, 170, 171,
+  217, 233, 39, 168, 113, 112, 114, 186, 85, 128, 149, 248,
+  249, 253, 247, 252, 250, 251, 131, 246, 285, 78, 118, 137,
+  47, 50, 282, 189, 53, 177, 283, 207, 245, 202, 184, 145,
+  68, 70, 69, 188, 153, 154, 155, 12, 14, 35, 31, 119,
+  121, 23, 37, 10, 8, 33, 27, 29, 16, 224, 182, 82,
+  178, 138, 141, 140, 139, 150, 151, 148, 91, 93, 133, 134,
+  210, 212, 214, 216, 209, 211, 213, 215, 40, 162, 163, 108,
+  109, 110, 111, 41, 238, 239, 94, 176, 84, 86, 105, 240,
+  26, 237, 143, 142, 79, 117, 48, 51, 1, 159, 157, 158,
+  83, 197, 200, 124, 136, 198, 201, 179, 196, 199,
 };
 
 static int

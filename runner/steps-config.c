@@ -1,10 +1,13 @@
 /* runner/steps-config.c: set_config, and the guest's user and group
  * names, both through Augeas in the appliance.
  *
- * Augeas is opened with nothing loaded (AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD)
- * and told to load one lens on one file (/augeas/load/gk/lens and incl):
- * loading every lens on every file of a Debian image takes seconds, one
- * file takes milliseconds.  Guest files are parsed by Augeas inside the
+ * set_config edits its one file with one lens in one call
+ * (aug_edit_file): guestd parses the text with the lens, sets the keys
+ * and writes the file back only if it changed.  For the names, Augeas is
+ * opened with nothing loaded (AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) and
+ * told to load one lens on the two files (/augeas/load/gk/lens and
+ * incl): loading every lens on every file of a Debian image takes
+ * seconds, one file takes milliseconds.  Guest files are parsed by Augeas inside the
  * appliance, never by the host.  The handle with the guest's passwd and
  * group loaded (for user and group names) stays open for the task's
  * later steps as long as neither file changes (struct rn_augstate).
@@ -197,117 +200,57 @@ rn_guest_ids (struct rn_sctx *c, const char *user, const char *group,
 
 /* ---- set_config ---- */
 
-/* A simple key (a label) not there yet goes before the first Match
- * block of an sshd_config: appended after it, it would apply only to
- * what the block matches. */
-static int
-before_match (struct rn_sctx *c, const char *file, const char *key)
+/* The result's "changed" object from aug_edit_file's pairs KEY OLD
+ * (OLD "=value", "+" none before, "-" removed). */
+static void
+add_changes (struct rn_sctx *c, char *const *ch, char *const *set)
 {
-  char *m = rn_asprintf ("/files%s/Match[1]", file);
-  int n = strpbrk (key, "/[]") ? 0 : nmatch (c, m, NULL), r = 0;
-
-  if (n > 0 && guestfs_aug_insert (c->g, m, key, 1) == -1)
-    r = rn_step_gfail (c, "aug_insert");
-  free (m);
-  return n == -1 ? rn_step_gfail (c, "aug_match") : r;
-}
-
-/* Set key to val if it differs; *changed counts it; its old and new
- * values added to the result. */
-static int
-set_one (struct rn_sctx *c, const char *file, const char *key, const char *val,
-         int *changed)
-{
-  char *path = rn_asprintf ("/files%s/%s", file, key), *old = NULL;
-  int n = nmatch (c, path, NULL), r = 0;
-
-  if (n > 1)
-    r = rn_step_fail (c, "%s: '%s' matches %d entries; name one, e.g. %s[1]",
-                      file, key, n, key);
-  else if (n == -1)
-    r = rn_step_gfail (c, key);
-  else if ((n == 1 && (old = guestfs_aug_get (c->g, path)) != NULL &&
-            strcmp (old, val) == 0))
-    ;                              /* already so */
-  else {
-    if (*changed == 0)
-      rn_step_before (c, file);
-    if ((n == 0 && before_match (c, file, key) == -1) ||
-        (guestfs_aug_set (c->g, path, val) == -1 && rn_step_gfail (c, key)))
-      r = -1;
-    else {
-      rn_buf_addf (&c->result, "%s", (*changed)++ ? "," : "");
-      rn_json_strz (&c->result, key);
-      rn_buf_adds (&c->result, ":{\"old\":");
-      rn_json_strz (&c->result, old);
-      rn_buf_adds (&c->result, ",\"new\":");
-      rn_json_strz (&c->result, val);
-      rn_buf_addc (&c->result, '}');
-    }
-  }
-  free (old);
-  free (path);
-  return r;
-}
-
-static int
-remove_keys (struct rn_sctx *c, const char *file, char *const *keys, int *changed)
-{
-  for (size_t i = 0; keys[i]; i++) {
-    char *path = rn_asprintf ("/files%s/%s", file, keys[i]);
-    int n = nmatch (c, path, NULL);
-    if (n > 0) {
-      if (*changed == 0)
-        rn_step_before (c, file);
-      n = guestfs_aug_rm (c->g, path);
-    }
-    free (path);
-    if (n == -1)
-      return rn_step_gfail (c, keys[i]);
-    if (n > 0) {
-      rn_buf_addf (&c->result, "%s", (*changed)++ ? "," : "");
-      rn_json_strz (&c->result, keys[i]);
+  for (size_t i = 0; ch[i] && ch[i + 1]; i += 2) {
+    const char *val = NULL;
+    for (size_t j = 0; set[j] && set[j + 1]; j += 2)
+      if (strcmp (set[j], ch[i]) == 0)
+        val = set[j + 1];
+    rn_buf_addf (&c->result, "%s", i ? "," : "");
+    rn_json_strz (&c->result, ch[i]);
+    if (ch[i + 1][0] == '-') {
       rn_buf_adds (&c->result, ":null");
+      continue;
     }
+    rn_buf_adds (&c->result, ":{\"old\":");
+    rn_json_strz (&c->result, ch[i + 1][0] == '=' ? ch[i + 1] + 1 : NULL);
+    rn_buf_adds (&c->result, ",\"new\":");
+    rn_json_strz (&c->result, val);
+    rn_buf_addc (&c->result, '}');
   }
-  return 0;
 }
 
+/* One round trip: guestd reads the file, edits it through the lens and
+ * writes it back only if its text changed (aug_edit_file).  A simple
+ * key not there yet goes before the first Match block of an
+ * sshd_config: appended after it, it would apply only to what the block
+ * matches. */
 int
 rn_step_set_config (struct rn_sctx *c)
 {
   const char *file = rn_sa_str (c, "file"), *lens = rn_sa_str (c, "lens");
-  char *const *set = rn_sa_list (c, "set");
-  char *root;
-  int changed = 0, r = 0, n;
+  char *const *set = rn_sa_list (c, "set"), *const *remove = rn_sa_list (c, "remove");
+  char **ch;
 
   if (!lens && !(lens = rn_aug_default_lens (file)))
     return rn_step_fail (c, "%s: no lens known for this file; give one "
                          "(lens: Shellvars.lns, say)", file);
-  if (!set[0] && !rn_sa_list (c, "remove")[0])
+  if (!set[0] && !remove[0])
     return rn_step_fail (c, "nothing to do: give 'set' or 'remove'");
-  if (rn_aug_load (c, 1, &file, &lens) == -1)
-    return -1;
-  root = rn_asprintf ("/files%s", file);
-  n = nmatch (c, root, NULL);
-  free (root);
-  if (n <= 0) {
-    int exists = guestfs_exists (c->g, file);
-    return n == -1 ? rn_step_gfail (c, "aug_match")
-         : rn_step_fail (c, "%s: %s", file, exists == 1
-                         ? "the lens matched nothing in it (is it the right lens?)"
-                         : "no such file in the guest");
+  rn_step_before (c, file);
+  if ((ch = guestfs_aug_edit_file (c->g, lens, file, set, remove, "Match")) == NULL) {
+    const char *e = guestfs_last_error (c->g);
+    return rn_step_fail (c, "%s", e ? e : "aug_edit_file failed (no message)");
   }
   rn_buf_adds (&c->result, "{\"file\":");
   rn_json_strz (&c->result, file);
   rn_buf_adds (&c->result, ",\"changed\":{");
-  for (size_t i = 0; set[i] && set[i + 1] && r == 0; i += 2)
-    r = set_one (c, file, set[i], set[i + 1], &changed);
-  if (r == 0)
-    r = remove_keys (c, file, rn_sa_list (c, "remove"), &changed);
+  add_changes (c, ch, set);
   rn_buf_adds (&c->result, "}}");
-  if (r == 0 && changed && guestfs_aug_save (c->g) == -1)
-    r = rn_step_gfail (c, "aug_save");
-  guestfs_aug_close (c->g);
-  return r;
+  rn_gfree_list (ch);
+  return 0;
 }

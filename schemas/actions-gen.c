@@ -211,6 +211,7 @@ static const struct gk_arg args_aug_rm[] = { { "augpath", GK_ARG_STRING } };
 static const struct gk_arg args_aug_mv[] = { { "src", GK_ARG_STRING }, { "dest", GK_ARG_STRING } };
 static const struct gk_arg args_aug_match[] = { { "augpath", GK_ARG_STRING } };
 static const struct gk_arg args_aug_ls[] = { { "augpath", GK_ARG_STRING } };
+static const struct gk_arg args_aug_edit_file[] = { { "lens", GK_ARG_STRING }, { "path", GK_ARG_PATHNAME }, { "set", GK_ARG_STRINGLIST }, { "remove", GK_ARG_STRINGLIST }, { "before", GK_ARG_OPTSTRING } };
 static const struct gk_arg args_rm[] = { { "path", GK_ARG_PATHNAME } };
 static const struct gk_arg args_rmdir[] = { { "path", GK_ARG_PATHNAME } };
 static const struct gk_arg args_rm_rf[] = { { "path", GK_ARG_PATHNAME } };
@@ -481,6 +482,7 @@ const struct gk_action gk_actions[] = {
   { "aug_close", 26, GK_RET_ERR, NULL, 0, NULL, GK_ST_READY, 1, "augeas", "augeas", "free the current Augeas handle" },
   { "aug_load", 27, GK_RET_ERR, NULL, 0, NULL, GK_ST_READY, 1, "augeas", "augeas", "(re)read config files into the Augeas tree" },
   { "aug_ls", 28, GK_RET_STRINGLIST, NULL, 1, args_aug_ls, GK_ST_READY, 1, "augeas", "augeas", "list direct children of an Augeas path (convenience over aug_match)" },
+  { "aug_edit_file", 431, GK_RET_STRINGLIST, NULL, 5, args_aug_edit_file, GK_ST_READY, 1, "augeas", "augeas", "guestkit extension: edit one file through lens in one round trip, without aug_init: set each key of set (pairs KEY VALUE, KEY relative to the file's tree) and remove each key of remove, a new key going before the first node named before (if any); the file is rewritten (temp file, fsync, rename; owner, mode and xattrs kept) only if its text changed; returns pairs KEY OLD for each change (OLD \"=value\", \"+\" for a new key or one without a value, \"-\" removed)" },
   { "rm", 29, GK_RET_ERR, NULL, 1, args_rm, GK_ST_READY, 1, NULL, "files", "delete one file" },
   { "rmdir", 30, GK_RET_ERR, NULL, 1, args_rmdir, GK_ST_READY, 1, NULL, "files", "delete one empty directory" },
   { "rm_rf", 31, GK_RET_ERR, NULL, 1, args_rm_rf, GK_ST_READY, 1, NULL, "files", "delete a path recursively, like rm -rf" },
@@ -700,4 +702,4 @@ const struct gk_action gk_actions[] = {
   { "lstat_sha256_list", 430, GK_RET_STRINGLIST, NULL, 1, args_lstat_sha256_list, GK_ST_READY, 1, NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip" },
   { "prepare_launch", -1, GK_RET_ERR, NULL, 0, NULL, GK_ST_CONFIG, 1, NULL, "handle", "guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added" },
 };
-const size_t gk_nactions = 285;
+const size_t gk_nactions = 286;

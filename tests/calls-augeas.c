@@ -284,6 +284,125 @@ t_lenses (void)
   guestfs_rm_rf (g, "/usr");
 }
 
+/* aug_edit_file: one file, one lens, one call, no aug_init handle. */
+#define SSHD "Port 22\nMatch User bob\n  X11Forwarding no\n"
+#define SSHD_EDITED "Port 2222\nPermitRootLogin no\nMatch User bob\n  X11Forwarding no\n"
+
+static int
+cat_is (const char *path, const char *want)
+{
+  char *s = guestfs_cat (g, path);
+  int r = s && strcmp (s, want) == 0;
+  if (!r)
+    fprintf (stderr, "%s is '%s'\n", path, s ? s : guestfs_last_error (g));
+  free (s);
+  return r;
+}
+
+static int
+readlink_is (const char *path, const char *want)
+{
+  char *s = guestfs_readlink (g, path);
+  int r = s && strcmp (s, want) == 0;
+  free (s);
+  return r;
+}
+
+/* The changes list is exactly want (NULL-terminated pairs). */
+static int
+changes_are (char **l, const char *const *want)
+{
+  size_t i = 0;
+  int r = l != NULL;
+
+  for (; r && want[i]; i++)
+    r = l[i] && strcmp (l[i], want[i]) == 0;
+  r = r && l[i] == NULL;
+  if (l)
+    th_count_free (l);
+  return r;
+}
+
+static void
+t_edit_file (void)
+{
+  char *set[] = { "Port", "2222", "PermitRootLogin", "no", NULL };
+  char *none[] = { NULL };
+  char *rm[] = { "PermitRootLogin", NULL };
+  char *two[] = { "*", "x", NULL };
+  static const char *const want[] = { "Port", "=22", "PermitRootLogin", "+", NULL };
+  static const char *const want_rm[] = { "PermitRootLogin", "-", NULL };
+  static const char *const nothing[] = { NULL };
+  struct guestfs_stat *st, *st2;
+
+  guestfs_rm_rf (g, "/usr");
+  CHECK (guestfs_mkdir_p (g, "/etc/ssh") == 0 &&
+         guestfs_write_file (g, "/etc/ssh/sshd_config", SSHD, 0) == 0 &&
+         guestfs_chmod (g, 0640, "/etc/ssh/sshd_config") == 0 &&
+         guestfs_chown (g, 12, 34, "/etc/ssh/sshd_config") == 0, "set-up: %s",
+         guestfs_last_error (g));
+  CHECK (changes_are (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/sshd_config", set, none,
+                                             "Match"), want),
+         "aug_edit_file's changes: %s", guestfs_last_error (g));
+  CHECK (cat_is ("/etc/ssh/sshd_config", SSHD_EDITED), "the edit (new key before Match)");
+  st = guestfs_stat (g, "/etc/ssh/sshd_config");
+  CHECK (st && (st->mode & 07777) == 0640 && st->uid == 12 && st->gid == 34,
+         "owner or mode not kept: %o %ld %ld", st ? (unsigned) st->mode : 0,
+         st ? (long) st->uid : -1L, st ? (long) st->gid : -1L);
+  /* Again: nothing changes, and the file is not rewritten (same inode). */
+  CHECK (changes_are (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/sshd_config", set, none,
+                                             "Match"), nothing), "a second edit changed things");
+  st2 = guestfs_stat (g, "/etc/ssh/sshd_config");
+  CHECK (st && st2 && st->ino == st2->ino, "unchanged text was written again");
+  guestfs_free_stat (st);
+  guestfs_free_stat (st2);
+  CHECK (changes_are (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/sshd_config", none, rm,
+                                             NULL), want_rm), "remove: %s", guestfs_last_error (g));
+  CHECK (cat_is ("/etc/ssh/sshd_config", "Port 2222\nMatch User bob\n  X11Forwarding no\n"),
+         "after remove");
+
+  /* Errors: a lens that does not exist, a missing file, a key of two
+   * entries, a file the lens cannot parse.  None writes. */
+  CHECK (guestfs_aug_edit_file (g, "Nosuch.lns", "/etc/ssh/sshd_config", set, none, NULL) == NULL,
+         "a missing lens accepted");
+  CHECK_ERR (g, "Nosuch.lns");
+  CHECK (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/nothere", set, none, NULL) == NULL,
+         "a missing file accepted");
+  CHECK_ERR (g, "no such file in the guest");
+  CHECK (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/sshd_config", two, none, NULL) == NULL,
+         "a key of two entries accepted");
+  CHECK_ERR (g, "matches 2 entries");
+  CHECK (guestfs_write_file (g, "/etc/ssh/bad", "Port 22\n\"unterminated\n", 0) == 0, "write");
+  CHECK (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/bad", set, none, NULL) == NULL,
+         "a file the lens cannot parse accepted");
+  CHECK_ERR (g, "cannot parse");
+  /* A tree the lens cannot print: a key after the Match block. */
+  CHECK (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/sshd_config", set, none, NULL) == NULL,
+         "an unprintable tree accepted");
+  CHECK_ERR (g, "cannot write the edited tree back");
+  CHECK (cat_is ("/etc/ssh/sshd_config", "Port 2222\nMatch User bob\n  X11Forwarding no\n"),
+         "a failed edit wrote");
+
+  /* Symlinks: one inside the guest is followed (its target edited, the
+   * symlink kept); one that climbs out of the guest tree stays inside it:
+   * the appliance's own lens file there is not reached. */
+  CHECK (guestfs_ln_s (g, "../ssh/sshd_config", "/etc/ssh/link") == 0, "ln -s");
+  set[1] = "2022";
+  CHECK (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/link", set, none, "Match") != NULL,
+         "edit through a symlink: %s", guestfs_last_error (g));
+  CHECK (cat_is ("/etc/ssh/sshd_config", "Port 2022\nPermitRootLogin no\nMatch User bob\n"
+                 "  X11Forwarding no\n"), "the symlink's target");
+  CHECK (cat_is ("/etc/ssh/link", "Port 2022\nPermitRootLogin no\nMatch User bob\n"
+                 "  X11Forwarding no\n") && readlink_is ("/etc/ssh/link", "../ssh/sshd_config"),
+         "the symlink was replaced");
+  CHECK (guestfs_ln_s (g, "../../../../../usr/share/augeas/lenses/dist/sshd.aug",
+                       "/etc/ssh/out") == 0, "ln -s");
+  CHECK (guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/out", set, none, NULL) == NULL,
+         "a symlink out of the guest was followed");
+  CHECK_ERR (g, "no such file in the guest");
+  guestfs_rm_rf (g, "/etc/ssh");
+}
+
 int
 main (void)
 {
@@ -302,6 +421,7 @@ main (void)
     th_run ("augeas-close", t_close);
     th_run ("augeas-guest-symlinks", t_symlinks);
     th_run ("augeas-appliance-lenses", t_lenses);
+    th_run ("augeas-edit-file", t_edit_file);
     guestfs_close (g);
   }
   unlink (disk);

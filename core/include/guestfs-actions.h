@@ -136,6 +136,8 @@ extern int guestfs_aug_close (guestfs_h *g);
 extern int guestfs_aug_load (guestfs_h *g);
 /* list direct children of an Augeas path (convenience over aug_match): the caller frees each string and the array; NULL on error */
 extern char ** guestfs_aug_ls (guestfs_h *g, const char *augpath);
+/* guestkit extension: edit one file through lens in one round trip, without aug_init: set each key of set (pairs KEY VALUE, KEY relative to the file's tree) and remove each key of remove, a new key going before the first node named before (if any); the file is rewritten (temp file, fsync, rename; owner, mode and xattrs kept) only if its text changed; returns pairs KEY OLD for each change (OLD "=value", "+" for a new key or one without a value, "-" removed): the caller frees each string and the array; NULL on error */
+extern char ** guestfs_aug_edit_file (guestfs_h *g, const char *lens, const char *path, char *const *set, char *const *remove, const char *before);
 /* delete one file: returns -1 on error */
 extern int guestfs_rm (guestfs_h *g, const char *path);
 /* delete one empty directory: returns -1 on error */
