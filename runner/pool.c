@@ -25,8 +25,8 @@
  * so the next task only attaches its image and resumes.  The spare is
  * taken by the next task when its job's memsize and network match, else
  * closed; it is never used for a second image.  GUESTKIT_PREPARE_AHEAD=1
- * turns this on (it is off by default); a worker that ends (run done, or stopped) closes its
- * spare.
+ * turns this on (off by default); a worker that ends (run done, or
+ * stopped) closes its spare.
  *
  * Workers: when neither the command line nor the job sets them,
  * rn_choose_workers takes the CPUs this process may use and the memory
