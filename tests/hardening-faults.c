@@ -78,19 +78,6 @@ static const struct fcase cases[] = {
 };
 static const struct fcase *cur;
 
-static int
-count_fds (void)
-{
-  DIR *d = opendir ("/proc/self/fd");
-  int n = 0;
-
-  while (d && readdir (d))
-    n++;
-  if (d)
-    closedir (d);
-  return n;
-}
-
 /* Entries left in tmpdir (the handles' per-launch temp dirs). */
 static int
 tmpdir_entries (void)
@@ -165,7 +152,7 @@ fresh_works (void)
 static void
 t_fault (void)
 {
-  int fds = count_fds (), r;
+  int fds = th_count_fds (), r;
   guestfs_h *g = create ();
 
   CHECK (g, "create");
@@ -193,8 +180,8 @@ t_fault (void)
            guestfs_last_error (g));
   }
   guestfs_close (g);
-  CHECK (count_fds () == fds, "%d file descriptors before, %d after close",
-         fds, count_fds ());
+  CHECK (th_count_fds () == fds, "%d file descriptors before, %d after close",
+         fds, th_count_fds ());
   CHECK (reap_all (5) == 0, "a child process outlived guestfs_close");
   CHECK (tmpdir_entries () == 0, "a temp dir was left in %s", tmpdir);
   CHECK (fresh_works (), "a fresh handle after the fault failed");

@@ -1,4 +1,5 @@
 /* tests/harness.c: see harness.h. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 
@@ -155,4 +156,17 @@ th_system (const char *fmt, ...)
   r = system (cmd);
   free (cmd);
   return r;
+}
+
+int
+th_count_fds (void)
+{
+  DIR *d = opendir ("/proc/self/fd");
+  int n = 0;
+
+  while (d && readdir (d))
+    n++;
+  if (d)
+    closedir (d);
+  return n;
 }

@@ -63,6 +63,9 @@ int th_system (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 /* Is s in the NULL-terminated list l (l may be NULL)? */
 int th_has (char *const *l, const char *s);
+/* Entries of /proc/self/fd: this process's open descriptors (plus the
+ * one reading them). */
+int th_count_fds (void);
 
 /* Length of a NULL-terminated list (0 for NULL). */
 size_t th_count (char *const *l);

@@ -10,7 +10,6 @@
  * the prepare makes launch discard that VM and launch normally; with the
  * snapshot path off prepare is a no-op and launch still works.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -120,24 +119,10 @@ t_two_handles (void)
   free (a); free (b);
 }
 
-/* Open file descriptors of this process. */
-static int
-open_fds (void)
-{
-  DIR *d = opendir ("/proc/self/fd");
-  int n = 0;
-
-  while (d && readdir (d))
-    n++;
-  if (d)
-    closedir (d);
-  return n;
-}
-
 static void
 t_close_unlaunched (void)
 {
-  int before = open_fds (), pid, after;
+  int before = th_count_fds (), pid, after;
   guestfs_h *g = prepared (&pid);
 
   CHECK (g && pid > 0, "no prepared qemu");
@@ -145,7 +130,7 @@ t_close_unlaunched (void)
   guestfs_close (g);
   CHECK (gone (pid), "qemu %d of a prepared, never launched handle is left "
          "after close", pid);
-  after = open_fds ();
+  after = th_count_fds ();
   CHECK (after == before, "%d fds open before the prepare, %d after the close "
          "(its QMP socket or state file kept?)", before, after);
 }
