@@ -44,6 +44,15 @@ mnt (void)
   return fuse_get_context ()->private_data;
 }
 
+void
+rn_mnt_gone (struct rn_mnt *m, const char *why)
+{
+  if (!m->dead)
+    fprintf (stderr, "%s: mount: the appliance is gone (%s); every request "
+             "now fails with EIO: unmount with fusermount3 -u\n", rn_progname, why);
+  m->dead = 1;
+}
+
 int
 rn_mnt_errno (struct rn_mnt *m)
 {
@@ -51,11 +60,7 @@ rn_mnt_errno (struct rn_mnt *m)
   size_t ml = msg ? strlen (msg) : 0;
 
   if (!guestfs_is_ready (m->g)) {
-    if (!m->dead)
-      fprintf (stderr, "%s: mount: the appliance is gone (%s); every request "
-               "now fails with EIO: unmount with fusermount3 -u\n", rn_progname,
-               msg ? msg : "no message");
-    m->dead = 1;
+    rn_mnt_gone (m, msg ? msg : "no message");
     return -EIO;
   }
   for (int e = 1; e < 134 && msg; e++) {

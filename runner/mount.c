@@ -16,11 +16,15 @@
  */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "runner.h"
 
@@ -182,6 +186,71 @@ on_error (guestfs_h *g, void *opaque, const char *msg)
     fprintf (stderr, "mount: appliance: %s\n", msg);
 }
 
+/* qemu's end, noticed when it happens.  Without this the mount learns
+ * of it only from a failing call, and a reader whose file is all in the
+ * kernel's page cache (read-only mounts keep it) makes none: it would
+ * go on reading old bytes, opening and reading again, for ever.  Once
+ * qemu has exited, every request fails with EIO, opens included. */
+struct watch {
+  struct rn_mnt *m;
+  int pidfd;                     /* qemu's, readable once it exits */
+  int stop[2];                   /* the watcher's wake-up: unmounted */
+  pthread_t thread;
+};
+
+static void *
+watch_qemu (void *arg)
+{
+  struct watch *w = arg;
+  struct pollfd p[2] = { { w->pidfd, POLLIN, 0 }, { w->stop[0], POLLIN, 0 } };
+
+  while (poll (p, 2, -1) == -1 && errno == EINTR)
+    ;
+  if (p[0].revents && !p[1].revents) {
+    pthread_mutex_lock (&w->m->lock);
+    rn_mnt_gone (w->m, "qemu exited");
+    pthread_mutex_unlock (&w->m->lock);
+  }
+  return NULL;
+}
+
+/* Start watching qemu; 0, or -1 (then nothing is started: the mount
+ * still notices qemu's end at its next call). */
+static int
+watch_start (struct watch *w, struct rn_mnt *m)
+{
+  int pid = guestfs_get_pid (m->g);
+
+  w->m = m;
+  w->pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, pid, 0) : -1;
+  if (w->pidfd == -1 || pipe2 (w->stop, O_CLOEXEC) == -1) {
+    if (w->pidfd >= 0)
+      close (w->pidfd);
+    fprintf (stderr, "%s: mount: warning: cannot watch qemu (pid %d): %s\n",
+             rn_progname, pid, strerror (errno));
+    return -1;
+  }
+  if (pthread_create (&w->thread, NULL, watch_qemu, w) != 0) {
+    close (w->pidfd);
+    close (w->stop[0]);
+    close (w->stop[1]);
+    return -1;
+  }
+  return 0;
+}
+
+static void
+watch_stop (struct watch *w)
+{
+  if (write (w->stop[1], "", 1) != 1)
+    fprintf (stderr, "%s: mount: stopping the qemu watcher: %s\n", rn_progname,
+             strerror (errno));
+  pthread_join (w->thread, NULL);
+  close (w->pidfd);
+  close (w->stop[0]);
+  close (w->stop[1]);
+}
+
 /* Mount, serve until unmounted or signalled, unmount; 0 or -1. */
 static int
 serve (struct rn_mnt *m, struct mount_opts *o)
@@ -238,7 +307,8 @@ rn_cmd_mount (int argc, char **argv)
 {
   struct mount_opts o = { 0 };
   struct rn_mnt m = { 0 };
-  int r = parse_args (argc, argv, &o), status = RN_EXIT_FAILED;
+  struct watch w;
+  int r = parse_args (argc, argv, &o), status = RN_EXIT_FAILED, watching;
 
   if (r != 0) {
     if (r == -2)
@@ -253,7 +323,10 @@ rn_cmd_mount (int argc, char **argv)
   m.direct_io = o.direct_io;
   pthread_mutex_init (&m.lock, NULL);
   guestfs_set_error_handler (m.g, on_error, &m);
+  watching = watch_start (&w, &m) == 0;
   r = serve (&m, &o);
+  if (watching)
+    watch_stop (&w);               /* before close stops qemu */
   if (finish (&m) == 0 && r == 0)
     status = RN_EXIT_OK;
  out:

@@ -1140,6 +1140,9 @@ const void *rn_mnt_operations (void);
 /* -errno for the handle's last error (EIO when the appliance died,
  * which also sets m->dead). */
 int rn_mnt_errno (struct rn_mnt *m);
+/* The appliance is gone (why): said once on stderr; from now on every
+ * request fails with EIO.  Under m->lock. */
+void rn_mnt_gone (struct rn_mnt *m, const char *why);
 /* mount-cache.c: stat, link and xattr caches, filled a directory at a
  * time (readdirplus, readlinklist, lxattrlist).  All under m->lock. */
 struct stat;

@@ -2,6 +2,9 @@
 # tests/mount-qemu-dies.sh: qemu killed under a `guestkit mount' while
 # readers run: the readers end with EIO instead of hanging, new requests
 # get EIO at once, fusermount3 -u unmounts, and guestkit mount exits 1.
+# Then, on a second mount with no reader running, a file read whole
+# before qemu dies (so all in the page cache) fails to open after it:
+# the mount notices qemu's end itself, not only from a failing call.
 # Every wait has a timeout, so a hang is a FAIL, not a stuck test.
 cd "$(dirname "$0")/.." || exit 1
 G=$PWD/runner/guestkit
@@ -59,4 +62,17 @@ case $rc in
 esac
 if grep -q " $(realpath "$mnt") " /proc/mounts; then bad mount-qemu-dies-unmounted "still mounted"
 else ok mount-qemu-dies-unmounted; fi
+
+# Nothing in flight: only the watcher can tell the mount qemu is gone.
+mnt_start "$out/img" "$mnt" -i || { echo "FAIL: mount-qemu-dies-cached-start: $(tail -3 "$out/mount.err")"; exit 1; }
+qpid=$(mnt_qemu_pid "$MNT_PID")
+sum1=$(cat "$mnt/data/bin.dat" | sha256sum)
+sum2=$(cat "$mnt/data/bin.dat" | sha256sum)       # from the page cache
+kill -9 "$qpid"
+for _ in $(seq 1 20); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.25; done
+sleep 0.5                                           # the watcher's turn
+e3=$(timeout 5 cat "$mnt/data/bin.dat" 2>&1 >/dev/null; echo "rc=$?")
+if [ "$sum1" = "$sum2" ] && [[ $e3 == *"Input/output error"*rc=1 ]]; then ok mount-qemu-dies-cached-eio
+else bad mount-qemu-dies-cached-eio "a cached file still opened after qemu died: $e3"; fi
+mnt_stop "$mnt" >/dev/null
 exit 0
