@@ -182,3 +182,26 @@ rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro)
     }
   return 0;
 }
+
+int
+rn_mount_inspected (guestfs_h *g, int ro, char **why)
+{
+  char **roots = guestfs_inspect_os (g);
+  size_t n = 0;
+  int r = -1;
+
+  *why = NULL;
+  if (roots == NULL)
+    return -1;
+  while (roots[n])
+    n++;
+  if (n == 0)
+    *why = rn_strdup ("-i: no operating system was found on the disks");
+  else if (n > 1)
+    *why = rn_asprintf ("-i: %zu operating systems were found (%s, %s%s); use -m to choose",
+                        n, roots[0], roots[1], n > 2 ? ", ..." : "");
+  else
+    r = guestfs_inspect_mount_root (g, roots[0], ro);
+  rn_gfree_list (roots);
+  return r;
+}

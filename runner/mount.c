@@ -135,23 +135,16 @@ parse_args (int argc, char **argv, struct mount_opts *o)
   return 0;
 }
 
-/* -i: the one OS's filesystems, as its fstab says. */
+/* -i, with a message of our own when the OS count is wrong. */
 static int
 mount_inspected (guestfs_h *g, int rw)
 {
-  char **roots = guestfs_inspect_os (g);
-  int r = -1;
+  char *why;
+  int r = rn_mount_inspected (g, !rw, &why);
 
-  if (roots == NULL)
-    return -1;
-  if (roots[0] == NULL || roots[1] != NULL)
-    fprintf (stderr, "%s: mount: -i: %s operating system on the disks; use -m\n",
-             rn_progname, roots[0] ? "more than one" : "no");
-  else
-    r = guestfs_inspect_mount_root (g, roots[0], !rw);
-  for (size_t i = 0; roots[i]; i++)
-    free (roots[i]);
-  free (roots);
+  if (why)
+    fprintf (stderr, "%s: mount: %s\n", rn_progname, why);
+  free (why);
   return r;
 }
 

@@ -1106,6 +1106,10 @@ int rn_drives_attach (guestfs_h *g, const struct rn_drives *d, int ro);
  * if ro; -1 with the handle's error.  The specs are changed while it
  * runs and restored. */
 int rn_mount_specs (guestfs_h *g, const struct rn_strv *mounts, int ro);
+/* -i: inspect, then mount the one OS found as its fstab says, read-only
+ * if ro.  -1 with *why set (no OS, or more than one: allocated), or with
+ * *why NULL and the handle's error. */
+int rn_mount_inspected (guestfs_h *g, int ro, char **why);
 
 /* ---- inspect-cli.c: guestkit inspect ---- */
 

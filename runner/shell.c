@@ -394,24 +394,12 @@ parse_shell_args (int argc, char **argv, struct shell_opts *o)
 static int
 inspect_and_mount (struct rn_shell *sh)
 {
-  char **roots = guestfs_inspect_os (sh->g);
-  size_t n = 0;
-  int r = -1;
+  char *why;
+  int r = rn_mount_inspected (sh->g, sh->ro, &why);
 
-  if (roots == NULL)
-    return -1;
-  while (roots[n])
-    n++;
-  if (n == 0)
-    rn_sh_err (sh, "-i: no operating system was found on the disks");
-  else if (n > 1)
-    rn_sh_err (sh, "-i: %zu operating systems were found (%s, %s%s); use -m to choose",
-            n, roots[0], roots[1], n > 2 ? ", ..." : "");
-  else
-    r = guestfs_inspect_mount_root (sh->g, roots[0], sh->ro);
-  for (size_t i = 0; i < n; i++)
-    free (roots[i]);
-  free (roots);
+  if (why)
+    rn_sh_err (sh, "%s", why);
+  free (why);
   return r;
 }
 
