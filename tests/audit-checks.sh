@@ -13,14 +13,9 @@
 #    find_modes what find and lstat give, with a depth bound
 cd "$(dirname "$0")/.." || exit 1
 . tests/audit-images.sh
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/audit-checks-$$; mkdir -p "$out"
-trap 'rm -rf "$out"' EXIT
+. tests/lib.sh
+t_begin audit-checks
 db=$out/a.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
 
 audit_sources "$out/src" 2>"$out/src.err" || { cat "$out/src.err" >&2; exit 77; }
 audit_image "$out/good.img" good web1 "$out/src" && audit_image "$out/bad.img" bad bad1 "$out/src" &&

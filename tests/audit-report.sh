@@ -12,13 +12,9 @@
 #  - a version-1 database gains the audit tables when opened
 cd "$(dirname "$0")/.." || exit 1
 . tests/audit-fixture.sh
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/audit-report-$$; mkdir -p "$out"
-trap 'rm -rf "$out"' EXIT
+. tests/lib.sh
+t_begin audit-report
 db=$out/a.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
 images() { "$gk" report --db "$db" "$@" --format csv | tail -n +2 | cut -d, -f1 | tr '\n' ' '; }
 
 audit_fixture "$db" || { echo "cannot make the fixture database" >&2; exit 1; }

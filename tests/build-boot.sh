@@ -15,16 +15,10 @@
 #    no image is put in place
 # Skips (77) when there is no base and the mirror cannot make one.
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
 . tests/lib-build.sh
 need_base
-out=$PWD/tests/out/build-boot-$$; mkdir -p "$out/img" "$out/bad"
-trap 'rm -rf "$out"' EXIT
-db=$out/results.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
+. tests/lib.sh
+t_begin build-boot img bad
 
 # $1 file, $2 output dir, $3 "yes" for a bootloader, $4 expect, $5 timeout
 job() {

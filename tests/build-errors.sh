@@ -10,12 +10,8 @@
 #    without a kernel in the tree, an unpack with no base, a user step
 #    with a malformed key (when the user step exists)
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/build-errors-$$; mkdir -p "$out/o"
-trap 'rm -rf "$out"' EXIT
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
+. tests/lib.sh
+t_begin build-errors o
 
 # a small tree, as a good tar, a truncated one and a gzip
 mkdir -p "$out/tree/etc" "$out/tree/boot"

@@ -9,14 +9,10 @@
 #   - if the images differ, the differing 4 KiB ranges are printed and
 #     the difference is reported as a KNOWN-LIMIT line (never a silent pass)
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
 . tests/lib-build.sh
 need_base
-out=$PWD/tests/out/build-repro-$$; mkdir -p "$out/a" "$out/b"
-trap 'rm -rf "$out"' EXIT
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
+. tests/lib.sh
+t_begin build-repro a b
 export SOURCE_DATE_EPOCH=1704067200
 
 for d in a b; do build_job "$out/$d.yaml" "$d" "[{name: r1}]" raw 1G; done

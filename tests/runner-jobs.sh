@@ -12,14 +12,8 @@
 #    and as a stray 0x9b byte): never raw in a table or on a terminal,
 #    escaped in JSON, byte-exact in CSV written to a file
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-jobs-$$; mkdir -p "$out/img" "$out/build" "$out/dl"
-trap 'rm -rf "$out"' EXIT
-db=$out/results.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
+. tests/lib.sh
+t_begin runner-jobs img build dl
 
 tests/bin/make-sample-image "$out/img/alpha.img" 32 alpha 2>"$out/mk1.err" &
 tests/bin/make-sample-image "$out/img/beta.img" 32 beta 2>"$out/mk2.err" &

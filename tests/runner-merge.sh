@@ -15,12 +15,8 @@
 #    (a rerun shard), its rows not duplicated
 #  - usage errors; an OUT that is not a database
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-merge-$$; mkdir -p "$out"
-trap 'rm -rf "$out"' EXIT
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
+. tests/lib.sh
+t_begin runner-merge
 q() { sqlite3 -batch -noheader "$1" "$2"; }
 fixture() { python3 tests/shard-fixture.py "$@" >/dev/null 2>"$out/fx.err" ||
   { echo "cannot make fixtures: $(cat "$out/fx.err")" >&2; exit 1; }; }

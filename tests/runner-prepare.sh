@@ -9,14 +9,8 @@
 # prepared qemu is left running after the run.  Last, SIGINT while a
 # task runs and its worker's spare waits: both qemus are gone after.
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-prepare-$$; mkdir -p "$out/img"
-trap 'rm -rf "$out"' EXIT
-db=$out/results.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
+. tests/lib.sh
+t_begin runner-prepare img
 
 names="img1 img2 img3 img4"
 size=40

@@ -22,12 +22,8 @@
 #  - a shard started again goes on from its copy: only its unfinished
 #    task runs; a changed job file with the same group is refused
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-shard-$$; mkdir -p "$out/img" "$out/tmp"
-trap 'rm -rf "$out"' EXIT
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
+. tests/lib.sh
+t_begin runner-shard img tmp
 q() { sqlite3 -batch -noheader "$1" "$2"; }
 unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN SLURM_ARRAY_TASK_STEP \
   JOB_COMPLETION_INDEX

@@ -12,14 +12,8 @@
 #    finishes the commit, recorded once, and the image is patched
 #  - a qcow2 image is patched the same way; atomic: false writes in place
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-steps-atomic-$$; mkdir -p "$out"
-trap 'rm -rf "$out"' EXIT
-db=$out/results.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
+. tests/lib.sh
+t_begin runner-steps-atomic
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 run_id() { q "SELECT max(id) FROM runs"; }
 # The host name in image $1 (format $2), read by a read-only job.

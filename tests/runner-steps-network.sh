@@ -11,14 +11,10 @@
 #    message and the image is byte-identical (atomic)
 # Needs the base and the Debian mirror: skips, saying which, without.
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
 . tests/lib-build.sh
 need_base
-out=$PWD/tests/out/runner-steps-network-$$; mkdir -p "$out/img"
-trap 'rm -rf "$out"' EXIT
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
+. tests/lib.sh
+t_begin runner-steps-network img
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # The guest's apt uses the mirror the base was made from.

@@ -9,14 +9,8 @@
 #  - a .deb that is not one: the task fails naming the step and its line,
 #    and the image is byte-identical
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-steps-patch-$$; mkdir -p "$out/img"
-trap 'rm -rf "$out"' EXIT
-db=$out/results.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
+. tests/lib.sh
+t_begin runner-steps-patch img
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 last_task() { q "SELECT max(id) FROM tasks"; }
 

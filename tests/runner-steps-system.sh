@@ -4,14 +4,8 @@
 #    back by raw calls in the same job; its result names old and new
 #  - an invalid host name fails the task, naming the step and its line
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-steps-system-$$; mkdir -p "$out"
-trap 'rm -rf "$out"' EXIT
-db=$out/results.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
+. tests/lib.sh
+t_begin runner-steps-system
 
 tests/bin/make-sample-image "$out/a.img" 32 alpha 2>"$out/mk.err" ||
   { echo "cannot make a sample image: $(cat "$out/mk.err")" >&2; exit 77; }

@@ -7,12 +7,8 @@
 # machine; taskset changes the real affinity.  Then one real run, to see
 # the count chosen is the one used.
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-workers-$$; mkdir -p "$out/img"
-trap 'rm -rf "$out"' EXIT
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
+. tests/lib.sh
+t_begin runner-workers img
 
 for i in $(seq 16); do truncate -s 16M "$out/img/d$i.img"; done
 printf 'images: img/*.img\nsteps:\n  - list_devices:\n    save_as: devices\n' >"$out/job.yaml"

@@ -1,0 +1,26 @@
+# tests/lib.sh: the common start of the runner's shell tests, sourced
+# from the tree's top directory (where the test has cd'd):
+#
+#   . tests/lib.sh
+#   t_begin NAME [SUBDIR...]
+#
+# gives gk (the guestkit binary), out (tests/out/NAME-PID, with the
+# subdirectories, removed when the test exits: a test that needs more
+# clean-up sets its own trap after), db ($out/results.db), rc (0 until a
+# check fails), and pass, fail and q (a query on $db).
+
+gk=$PWD/runner/guestkit
+
+t_begin() {
+  out=$PWD/tests/out/$1-$$
+  shift
+  mkdir -p "$out"
+  for d in "$@"; do mkdir -p "$out/$d"; done
+  trap 'rm -rf "$out"' EXIT
+  db=$out/results.db
+  rc=0
+}
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; rc=1; }
+q() { sqlite3 -batch -noheader "$db" "$1"; }
