@@ -128,7 +128,7 @@ match_lines (const char *text, size_t size, int passwd, struct want *w, size_t n
     const char *nl = memchr (p, '\n', (size_t) (end - p)), *eol = nl ? nl : end, *name;
     size_t nlen;
     int64_t id = line_id (p, eol, passwd, &name, &nlen);
-    p = eol + 1;
+    p = nl ? nl + 1 : end;
     if (id == -1 || nlen > NAME_MAX_LEN)
       continue;
     char key[NAME_MAX_LEN + 1];

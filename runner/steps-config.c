@@ -160,7 +160,7 @@ rn_guest_ids (struct rn_sctx *c, const char *user, const char *group,
   if ((u && !name_ok (u)) || (g && !name_ok (g)))
     return rn_step_fail (c, "'%s' is not a user or group name", u && !name_ok (u) ? u : g);
   if ((v = guestfs_lookup_ids (c->g, u ? users : users + 1, g ? groups : groups + 1)) == NULL)
-    return rn_step_gfail (c, "lookup_ids");
+    return rn_step_gfail (c, "user and group names");
   if (v[0] == NULL || (u && g && v[1] == NULL))
     r = rn_step_fail (c, "lookup_ids: fewer answers than names");
   else
