@@ -152,14 +152,15 @@ rn_guest_ids (struct rn_sctx *c, const char *user, const char *group,
 {
   const char *u = user && !numeric (user, uid) ? user : NULL;
   const char *g = group && !numeric (group, gid) ? group : NULL;
-  char *users[2] = { (char *) u, NULL }, *groups[2] = { (char *) g, NULL }, **v;
+  char *users[] = { (char *) u, NULL }, *groups[] = { (char *) g, NULL }, *none[] = { NULL };
+  char **v;
   int r;
 
   if (u == NULL && g == NULL)
     return 0;
   if ((u && !name_ok (u)) || (g && !name_ok (g)))
     return rn_step_fail (c, "'%s' is not a user or group name", u && !name_ok (u) ? u : g);
-  if ((v = guestfs_lookup_ids (c->g, u ? users : users + 1, g ? groups : groups + 1)) == NULL)
+  if ((v = guestfs_lookup_ids (c->g, u ? users : none, g ? groups : none)) == NULL)
     return rn_step_gfail (c, "user and group names");
   if (v[0] == NULL || (u && g && v[1] == NULL))
     r = rn_step_fail (c, "lookup_ids: fewer answers than names");
