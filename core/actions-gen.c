@@ -3635,6 +3635,19 @@ guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths)
   return r.sl;
 }
 
+char **
+guestfs_lookup_ids (guestfs_h *g, char *const *users, char *const *groups)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_lookup_ids];
+  union gk_val args[2] = { { 0 } };
+  args[0].sl = (char **) users;
+  args[1].sl = (char **) groups;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
 int
 guestfs_prepare_launch (guestfs_h *g)
 {

@@ -189,6 +189,11 @@ struct stat;
   } while (0)
 void gd_fill_stat (struct guestfs_stat *r, const struct stat *st);
 
+/* sha256.c: the SHA-256 of the rest of fd's content (read to its end),
+ * as 64 lower-case hex digits and a NUL in hex[65]; 0, or -1 with errno
+ * when a read fails.  The caller opened fd and closes it. */
+int gd_sha256_fd (int fd, char *hex);
+
 /* paths.c: guest paths, always resolved inside the sysroot. */
 extern const char *gd_sysroot;         /* "/sysroot", or --sysroot DIR */
 extern int gd_sysroot_assume_mounted;  /* --sysroot given: no mount check */

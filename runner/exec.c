@@ -56,7 +56,6 @@ struct attempt {
   struct rn_vars vars;
   char *tmp_image;           /* build: the temp image */
   struct rn_changes chg;     /* what the high-level steps changed */
-  struct rn_augstate aug;    /* what the task's Augeas handle holds */
   char *overlay;             /* all-or-nothing writes: the task's overlay */
 };
 
@@ -247,7 +246,7 @@ run_hstep (struct attempt *a, size_t i, char **why)
   struct rn_sctx c = {
     .g = a->g, .j = a->t->job, .h = h, .av = av, .given = given,
     .readonly = a->t->job->kind != RN_JOB_BUILD && a->t->image->readonly,
-    .chg = &a->chg, .audit = task_audit (a), .aug = &a->aug,
+    .chg = &a->chg, .audit = task_audit (a),
   };
   char *err = NULL, *result = NULL;
   double t0;
@@ -305,7 +304,6 @@ run_step (struct attempt *a, size_t i, char **why)
 
   if (s->hstep)
     return run_hstep (a, i, why);
-  a->aug.ids = 0;                 /* a raw call may use Augeas itself */
   if (c->nargs > RN_MAX_ARGS) {        /* no call has that many */
     *why = rn_asprintf ("step %zu (%s): too many arguments", i + 1, c->name);
     return -1;

@@ -620,14 +620,6 @@ const char *rn_fstate_type (const struct rn_fstate *f);
 
 struct rn_sctx;
 
-/* A task's Augeas handle, between steps (steps-config.c): whether it
- * holds the guest's /etc/passwd and /etc/group as they were when loaded.
- * Any other use of Augeas (rn_aug_load, a raw call) clears ids. */
-struct rn_augstate {
-  int ids;
-  struct rn_fstate passwd, group;
-};
-
 /* One high-level step: a row of the table in steps.c. */
 struct rn_hstep {
   const char *name;
@@ -659,7 +651,6 @@ struct rn_sctx {
   struct rn_buf result;      /* the step's result as JSON; empty: null */
   struct rn_changes *chg;    /* the task's record of changes, or NULL */
   struct rn_audit *audit;    /* the task's inventory and findings */
-  struct rn_augstate *aug;   /* the task's Augeas handle, or NULL */
   char *err;                 /* why it failed (caller frees) */
 };
 /* Arguments by name (the name must be one of the step's). */

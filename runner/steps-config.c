@@ -1,16 +1,17 @@
-/* runner/steps-config.c: set_config, and the guest's user and group
- * names, both through Augeas in the appliance.
+/* runner/steps-config.c: set_config, Augeas loads for the other steps,
+ * and the guest's user and group names.
  *
  * set_config edits its one file with one lens in one call
  * (aug_edit_file): guestd parses the text with the lens, sets the keys
- * and writes the file back only if it changed.  For the names, Augeas is
- * opened with nothing loaded (AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) and
- * told to load one lens on the two files (/augeas/load/gk/lens and
- * incl): loading every lens on every file of a Debian image takes
- * seconds, one file takes milliseconds.  Guest files are parsed by Augeas inside the
- * appliance, never by the host.  The handle with the guest's passwd and
- * group loaded (for user and group names) stays open for the task's
- * later steps as long as neither file changes (struct rn_augstate).
+ * and writes the file back only if it changed.  rn_aug_load (the user
+ * step, the config checks) opens Augeas with nothing loaded
+ * (AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) and tells it to load one lens per
+ * file (/augeas/load/gkN/lens and incl): loading every lens on every
+ * file of a Debian image takes seconds, one file takes milliseconds.
+ * User and group names (owner "root:root") need no Augeas at all:
+ * lookup_ids reads the guest's /etc/passwd and /etc/group in guestd,
+ * without the lenses' regexps to compile.  Guest files are parsed inside
+ * the appliance, never by the host.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,6 @@ rn_aug_load (struct rn_sctx *c, size_t n, const char *const *files,
   char **errs;
   int ne;
 
-  if (c->aug)
-    c->aug->ids = 0;               /* a new handle from here on */
   if (guestfs_aug_init (c->g, "/", AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD) == -1)
     return rn_step_gfail (c, "aug_init");
   for (size_t i = 0; i < n; i++) {
@@ -119,65 +118,31 @@ numeric (const char *s, int64_t *id)
          *id <= 0xfffffffe;
 }
 
-/* The id of name in file (passwd: uid, group: gid); -1 if none. */
+/* A name a passwd or group line can hold: 1 to 256 bytes, no ':', '/',
+ * blank or control character, not starting with '+' or '-' (NIS). */
 static int
-lookup_id (struct rn_sctx *c, const char *file, const char *name, const char *field,
-           int64_t *id)
+name_ok (const char *s)
 {
-  char *p = rn_asprintf ("/files%s/%s/%s", file, name, field), *v;
-  int n;
+  size_t n = strlen (s);
 
-  if (strpbrk (name, "/[]*'\"") != NULL) {
-    free (p);
-    return rn_step_fail (c, "'%s' is not a user or group name", name);
-  }
-  n = nmatch (c, p, NULL);
-  if (n != 1 || (v = guestfs_aug_get (c->g, p)) == NULL) {
-    free (p);
-    return n == -1 ? rn_step_gfail (c, "aug_match")
-                   : rn_step_fail (c, "no %s '%s' in the guest's %s",
-                                   strcmp (field, "uid") ? "group" : "user", name, file);
-  }
-  free (p);
-  n = rn_parse_int (v, id) == 0 ? 0 : rn_step_fail (c, "%s: bad id '%s' for %s", file, v, name);
-  free (v);
-  return n;
+  if (n == 0 || n > 256 || s[0] == '+' || s[0] == '-')
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == ':' || s[i] == '/' || s[i] == ' ' || (unsigned char) s[i] < 0x20 ||
+        s[i] == 0x7f)
+      return 0;
+  return 1;
 }
 
-/* Augeas has /etc/passwd and /etc/group loaded as they are now: loaded
- * by an earlier step of the task, and neither file changed since (their
- * size, mode, owner and sha256 are the same). */
+/* The id for name from lookup_ids' answer v (uid or gid, "" none). */
 static int
-ids_loaded (struct rn_sctx *c, const char *const *files)
+answer_id (struct rn_sctx *c, const char *v, const char *name, int user, int64_t *id)
 {
-  struct rn_fstate now[2];
-
-  if (c->aug == NULL || !c->aug->ids)
-    return 0;
-  rn_fstates_take (c->g, files, 2, now);
-  return !rn_fstate_differs (&now[0], &c->aug->passwd) &&
-         !rn_fstate_differs (&now[1], &c->aug->group);
-}
-
-/* Load both files (once per task while they stay the same). */
-static int
-ids_load (struct rn_sctx *c)
-{
-  static const char *const files[] = { "/etc/passwd", "/etc/group" };
-  static const char *const lens[] = { "Passwd.lns", "Group.lns" };
-  struct rn_fstate st[2];
-
-  if (ids_loaded (c, files))
-    return 0;
-  if (c->aug)
-    rn_fstates_take (c->g, files, 2, st);    /* before: a change after is seen */
-  if (rn_aug_load (c, 2, files, lens) == -1)
-    return -1;
-  if (c->aug) {
-    c->aug->passwd = st[0];
-    c->aug->group = st[1];
-    c->aug->ids = 1;
-  }
+  if (v[0] == '\0')
+    return rn_step_fail (c, "no %s '%s' in the guest's %s", user ? "user" : "group", name,
+                         user ? "/etc/passwd" : "/etc/group");
+  if (!numeric (v, id))
+    return rn_step_fail (c, "lookup_ids: bad id '%s' for %s", v, name);
   return 0;
 }
 
@@ -185,17 +150,25 @@ int
 rn_guest_ids (struct rn_sctx *c, const char *user, const char *group,
               int64_t *uid, int64_t *gid)
 {
-  int need = (user && !numeric (user, uid)) || (group && !numeric (group, gid));
+  const char *u = user && !numeric (user, uid) ? user : NULL;
+  const char *g = group && !numeric (group, gid) ? group : NULL;
+  char *users[] = { (char *) u, NULL }, *groups[] = { (char *) g, NULL }, *none[] = { NULL };
+  char **v;
+  int r;
 
-  if (!need)
+  if (u == NULL && g == NULL)
     return 0;
-  if (ids_load (c) == -1)
-    return -1;
-  if (user && !numeric (user, uid) && lookup_id (c, "/etc/passwd", user, "uid", uid) == -1)
-    return -1;
-  if (group && !numeric (group, gid) && lookup_id (c, "/etc/group", group, "gid", gid) == -1)
-    return -1;
-  return 0;
+  if ((u && !name_ok (u)) || (g && !name_ok (g)))
+    return rn_step_fail (c, "'%s' is not a user or group name", u && !name_ok (u) ? u : g);
+  if ((v = guestfs_lookup_ids (c->g, u ? users : none, g ? groups : none)) == NULL)
+    return rn_step_gfail (c, "user and group names");
+  if (v[0] == NULL || (u && g && v[1] == NULL))
+    r = rn_step_fail (c, "lookup_ids: fewer answers than names");
+  else
+    r = (u && answer_id (c, v[0], u, 1, uid) == -1) ||
+        (g && answer_id (c, v[u ? 1 : 0], g, 0, gid) == -1) ? -1 : 0;
+  rn_gfree_list (v);
+  return r;
 }
 
 /* ---- set_config ---- */

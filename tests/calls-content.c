@@ -252,6 +252,66 @@ t_checksum (void)
   CHECK (guestfs_checksum (g, "md5", "/nope") == NULL, "checksum of nothing");
 }
 
+/* The host's sha256sum of the local file tmpdir/name into hex[65]. */
+static int
+host_sha256 (const char *name, char *hex)
+{
+  char *cmd;
+  FILE *f;
+  int ok;
+
+  if (asprintf (&cmd, "sha256sum < %s/%s", tmpdir, name) == -1)
+    abort ();
+  f = popen (cmd, "r");
+  free (cmd);
+  ok = f && fscanf (f, "%64s", hex) == 1 && strlen (hex) == 64;
+  if (f && pclose (f) != 0)
+    ok = 0;
+  return ok;
+}
+
+/* checksum "sha256" (hashed in guestd, no sha256sum: see
+ * tests/calls-checksum.sh) against the host's sha256sum, on sizes
+ * around SHA-256's 64-byte block and its 56-byte padding limit and
+ * around guestd's 64 KiB reads; then through symlinks (followed, inside
+ * the guest tree) and its errors. */
+static void
+t_checksum_sha256 (void)
+{
+  static const size_t sizes[] = { 0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 65535, 65536,
+                                  65537, 300001 };
+  unsigned char *data = malloc (300001);
+  char name[32], want[65], *s;
+
+  CHECK (data != NULL, "malloc");
+  for (size_t i = 0; i < 300001; i++)
+    data[i] = (unsigned char) ((i * 2654435761u) >> 13);
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    snprintf (name, sizeof name, "sum%zu", sizes[i]);
+    CHECK (put (name, data, sizes[i], "/sum") == 0, "upload %s: %s", name, guestfs_last_error (g));
+    CHECK (host_sha256 (name, want), "host sha256sum of %s", name);
+    s = guestfs_checksum (g, "sha256", "/sum");
+    CHECK (s && strcmp (s, want) == 0, "sha256 of %zu bytes: '%s', host '%s' %s", sizes[i],
+           s ? s : "(null)", want, guestfs_last_error (g));
+    free (s);
+  }
+  free (data);
+  /* /sum is the 300001 bytes: a link to it, absolute with ".." past the
+   * guest's root, sums the same file (the guest's "/" is its root). */
+  CHECK (guestfs_ln_s (g, "/../../../sum", "/sum-link") == 0, "ln_s: %s", guestfs_last_error (g));
+  s = guestfs_checksum (g, "SHA256", "/sum-link");
+  CHECK (s && strcmp (s, want) == 0, "sha256 through a symlink: '%s' %s", s ? s : "(null)",
+         guestfs_last_error (g));
+  free (s);
+  CHECK (guestfs_checksum (g, "sha256", "/nope") == NULL, "sha256 of nothing");
+  CHECK_ERR (g, "/nope: No such file");
+  CHECK (guestfs_checksum (g, "sha256", "/dir") == NULL, "sha256 of a directory");
+  CHECK_ERR (g, "/dir: Is a directory");
+  CHECK (guestfs_ln_s (g, "/proc/self/exe", "/exe-link") == 0, "ln_s");
+  CHECK (guestfs_checksum (g, "sha256", "/exe-link") == NULL, "a link into the appliance's /proc");
+  CHECK_ERR (g, "/exe-link: No such file");
+}
+
 static void
 t_equal (void)
 {
@@ -359,6 +419,7 @@ main (void)
   th_run ("content-hexdump", t_hexdump);
   th_run ("content-zfile", t_zfile);
   th_run ("content-checksum", t_checksum);
+  th_run ("content-checksum-sha256", t_checksum_sha256);
   th_run ("content-equal", t_equal);
   th_run ("content-du", t_du);
   th_run ("content-df", t_df);

@@ -59,6 +59,10 @@ bench: all tests/bin/bench tests/bin/bench-density
 
 # guestd mounting by mount(2) or mount(8) (guestd/mount.c).
 VM_TESTS += tests/calls-mount.sh
+# checksum "sha256" hashed in guestd, no sha256sum (guestd/sha256.c).
+VM_TESTS += tests/calls-checksum.sh
+# Owners by name through lookup_ids, no Augeas (runner/steps-config.c).
+VM_TESTS += tests/runner-steps-ids.sh
 
 # guestkit mount (FUSE); tests/mount-fixture.sh is their shared set-up.
 VM_TESTS += tests/mount-browse.sh tests/mount-write.sh tests/mount-qemu-dies.sh \

@@ -572,6 +572,8 @@ extern int guestfs_pwrite (guestfs_h *g, const char *path, const char *content, 
 extern struct guestfs_direntplus_list * guestfs_readdirplus (guestfs_h *g, const char *directory, int start);
 /* guestkit extension: for each path (at most 4096), one line "MODE UID GID SIZE SHA256" of its lstat and, for a regular file, the SHA-256 of its content ("-" for anything else or an unreadable file), or "" when the path does not exist: a tree's state in one round trip: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths);
+/* guestkit extension: names to ids as the guest sees them, read from its /etc/passwd and /etc/group in the appliance: the uid of each of users, then the gid of each of groups (at most 1024 names each), one string a name in that order, "" for a name the file does not have; as getpwnam and getgrnam, the first line that names it wins and NIS lines ("+", "-") are skipped: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_lookup_ids (guestfs_h *g, char *const *users, char *const *groups);
 /* guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added: returns -1 on error */
 extern int guestfs_prepare_launch (guestfs_h *g);
 
