@@ -251,6 +251,8 @@ void gd_aug_warm (void);
  * a child), caller frees; NULL when nothing or no one thing is found, or
  * the probe failed.  Never replies. */
 char *gd_probe_type (const char *device);
+/* In a template: libblkid loaded now, kept by every restore. */
+void gd_probe_warm (void);
 
 /* misc.c */
 int gd_valid_fstype (const char *t);  /* [a-z0-9_.], not empty, no leading . */

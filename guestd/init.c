@@ -269,8 +269,10 @@ gd_init_system (void)
     gd_net_up ();
   gd_order_disks (gd_ndisks);
   balloon_driver ();
-  if (gd_template)
+  if (gd_template) {
     gd_aug_warm ();             /* compiled lenses kept by every restore */
+    gd_probe_warm ();           /* libblkid loaded, likewise */
+  }
   /* A template is saved and restored many times, each time over a fresh
    * copy of the root disk: nothing may be written to it after this. */
   if (gd_template && mount (NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1)

@@ -91,6 +91,17 @@ load_lib (char *why)
   return 0;
 }
 
+/* A template loads libblkid before it is saved, so that no restored
+ * appliance pays for loading and relocating it at its first probe. */
+void
+gd_probe_warm (void)
+{
+  char why[WHY_MAX];
+
+  if (load_lib (why) == -1)
+    gd_warn ("probe: %s", why);
+}
+
 /* In the child: probe the device open on fd, write the pairs to out.
  * Exit status 0 found or nothing found, 1 the probe failed. */
 static void __attribute__((noreturn))
