@@ -14,7 +14,15 @@
  *              follow, writes can only land in the guest;
  *   guest      chrooted into the sysroot (the guest's own binaries), in a
  *              private mount namespace with /dev, /proc and /sys bound in,
- *              so the guest tree is left with no mounts behind.
+ *              so the guest tree is left with no mounts behind; and with
+ *              address randomisation off (ADDR_NO_RANDOMIZE, inherited by
+ *              what they start).  Under TCG qemu finds translated code by
+ *              its virtual address, so with randomisation every program
+ *              had its libc and loader translated again: sh -c true took
+ *              45 ms of qemu's CPU, 14 ms without, and a second dpkg -i
+ *              650 ms, 260 ms without.  Randomising them protects
+ *              nothing: they are the guest's own code, which the
+ *              appliance runs on purpose, inside its sandbox.
  * Not reentrant: one call at a time.
  */
 #include <errno.h>
@@ -27,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,6 +177,7 @@ child (const struct gd_cmd *c, int outfd, int errfd)
     _exit (126);
   }
   if (c->root == GD_ROOT_GUEST) {
+    personality (ADDR_NO_RANDOMIZE);
     if (enter_guest () == -1) {
       fprintf (stderr, "cannot enter the guest root: %m");
       _exit (126);

@@ -99,6 +99,11 @@ t_sh (void)
   l = guestfs_ls (g, "/proc");
   CHECK (l && l[0] == NULL, "/proc left mounted in the guest tree");
   th_count_free (l);
+  /* Guest programs run with address randomisation off (command.c). */
+  s = guestfs_sh (g, "read p < /proc/self/personality; echo $p");
+  CHECK (s && strcmp (s, "00040000\n") == 0, "personality of a guest program: '%s' (%s)",
+         s ? s : "(null)", s ? "want 00040000, ADDR_NO_RANDOMIZE" : guestfs_last_error (g));
+  free (s);
   CHECK (guestfs_sh (g, "echo bad >&2; false") == NULL, "failing sh succeeded");
   CHECK_ERR (g, "bad");
   CHECK (guestfs_sh (g, "") == NULL, "empty sh accepted");
