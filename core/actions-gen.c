@@ -3635,6 +3635,19 @@ guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths)
   return r.sl;
 }
 
+char **
+guestfs_dpkg_packages (guestfs_h *g, char *const *names, int start)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_dpkg_packages];
+  union gk_val args[2] = { { 0 } };
+  args[0].sl = (char **) names;
+  args[1].i = start;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
 int
 guestfs_prepare_launch (guestfs_h *g)
 {

@@ -289,8 +289,9 @@ enum gk_action_index {
   GK_ACTION_pwrite = 282,
   GK_ACTION_readdirplus = 283,
   GK_ACTION_lstat_sha256_list = 284,
-  GK_ACTION_prepare_launch = 285,
-  GK_ACTION_COUNT = 286
+  GK_ACTION_dpkg_packages = 285,
+  GK_ACTION_prepare_launch = 286,
+  GK_ACTION_COUNT = 287
 };
 
 #endif /* GK_ACTIONS_GEN_H */

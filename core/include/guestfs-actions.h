@@ -572,6 +572,8 @@ extern int guestfs_pwrite (guestfs_h *g, const char *path, const char *content, 
 extern struct guestfs_direntplus_list * guestfs_readdirplus (guestfs_h *g, const char *directory, int start);
 /* guestkit extension: for each path (at most 4096), one line "MODE UID GID SIZE SHA256" of its lstat and, for a regular file, the SHA-256 of its content ("-" for anything else or an unreadable file), or "" when the path does not exist: a tree's state in one round trip: the caller frees each string and the array; NULL on error */
 extern char ** guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths);
+/* guestkit extension: the packages of the guest's dpkg database (/var/lib/dpkg/status, resolved inside the guest, at most 64 MiB), parsed in the appliance without running a program: rows of 9 strings, "P" NAME STATE VERSION ARCH SOURCE HOMEPAGE SUMMARY DESCRIPTION per package in file order (STATE as dpkg's db:Status-Abbrev, "ii " for install ok installed; VERSION as dpkg-query prints ${Version}; "" for a missing field; a duplicate package is skipped), "W" MESSAGE for a warning about the file, and last "N" START when the reply is full (call again from START, which counts packages before names filters); names (at most 4096) keeps only those packages, empty keeps all: the caller frees each string and the array; NULL on error */
+extern char ** guestfs_dpkg_packages (guestfs_h *g, char *const *names, int start);
 /* guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added: returns -1 on error */
 extern int guestfs_prepare_launch (guestfs_h *g);
 
