@@ -108,18 +108,34 @@ add_note (struct dpkg_out *o, const char *tag, const char *text)
 
 /* ---- Seen packages: a chained hash set of "name\0arch" ---- */
 
-#define SEEN_BUCKETS 65536
+#define SEEN_MAX_BUCKETS 65536
 
 struct seen_entry {
   struct seen_entry *next;
   char key[];                  /* name, '\0', arch, '\0' */
 };
 struct seen {
-  struct seen_entry *b[SEEN_BUCKETS];
+  size_t n;                    /* buckets, a power of 2 */
+  struct seen_entry *b[];
 };
 
+/* A set sized for a status file of len bytes (a paragraph is rarely
+ * under 256 bytes); NULL on ENOMEM. */
+static struct seen *
+seen_new (size_t len)
+{
+  size_t n = 64;
+  struct seen *s;
+
+  while (n < SEEN_MAX_BUCKETS && n < len / 256)
+    n *= 2;
+  if ((s = calloc (1, sizeof *s + n * sizeof s->b[0])) != NULL)
+    s->n = n;
+  return s;
+}
+
 static size_t
-seen_hash (const char *name, const char *arch)
+seen_hash (const struct seen *s, const char *name, const char *arch)
 {
   size_t h = 2166136261u;
 
@@ -128,7 +144,7 @@ seen_hash (const char *name, const char *arch)
   h = (h ^ 0xff) * 16777619u;
   for (const char *p = arch; *p; p++)
     h = (h ^ (unsigned char) *p) * 16777619u;
-  return h % SEEN_BUCKETS;
+  return h & (s->n - 1);
 }
 
 /* 1 if (name, arch) was seen before, else record it and return 0;
@@ -136,7 +152,7 @@ seen_hash (const char *name, const char *arch)
 static int
 seen_check (struct seen *s, const char *name, const char *arch)
 {
-  size_t h = seen_hash (name, arch), nl = strlen (name), al = strlen (arch);
+  size_t h = seen_hash (s, name, arch), nl = strlen (name), al = strlen (arch);
   struct seen_entry *e;
 
   for (e = s->b[h]; e; e = e->next)
@@ -156,7 +172,7 @@ seen_free (struct seen *s)
 {
   if (s == NULL)
     return;
-  for (size_t i = 0; i < SEEN_BUCKETS; i++)
+  for (size_t i = 0; i < s->n; i++)
     for (struct seen_entry *e = s->b[i], *n; e; e = n) {
       n = e->next;
       free (e);
@@ -238,30 +254,6 @@ trim_value (char *v)
 
 /* ---- Paragraphs ---- */
 
-/* A continuation line of Description: " text", or " ." for a blank. */
-static void
-desc_line (struct dpkg_out *o, struct para *p, const char *line)
-{
-  size_t n;
-  char *d;
-
-  line++;
-  if (strcmp (line, ".") == 0)
-    line = "";
-  n = strlen (line);
-  if (p->desclen + n + 2 > FIELD_MAX)
-    return;
-  if ((d = realloc (p->desc, p->desclen + n + 2)) == NULL) {
-    o->nomem = 1;
-    return;
-  }
-  p->desc = d;
-  if (p->desclen)
-    d[p->desclen++] = '\n';
-  memcpy (d + p->desclen, line, n + 1);
-  p->desclen += n;
-}
-
 static int
 wanted (const struct dpkg_out *o, const char *name)
 {
@@ -280,6 +272,30 @@ wanted (const struct dpkg_out *o, const char *name)
       lo = mid + 1;
   }
   return 0;
+}
+
+/* A continuation line of Description: " text", or " ." for a blank. */
+static void
+desc_line (struct dpkg_out *o, struct para *p, const char *line)
+{
+  size_t n;
+  char *d;
+
+  line++;
+  if (strcmp (line, ".") == 0)
+    line = "";
+  n = strlen (line);
+  if (p->desclen + n + 2 > FIELD_MAX || (p->name && !wanted (o, p->name)))
+    return;                    /* full, or a package not asked for */
+  if ((d = realloc (p->desc, p->desclen + n + 2)) == NULL) {
+    o->nomem = 1;
+    return;
+  }
+  p->desc = d;
+  if (p->desclen)
+    d[p->desclen++] = '\n';
+  memcpy (d + p->desclen, line, n + 1);
+  p->desclen += n;
 }
 
 /* The end of a paragraph: report it if usable, wanted and in the page. */
@@ -388,7 +404,7 @@ dpkg_rows (struct dpkg_out *o, char *text, size_t len)
 {
   char msg[96];
 
-  if ((o->seen = calloc (1, sizeof *o->seen)) == NULL) {
+  if ((o->seen = seen_new (len)) == NULL) {
     o->nomem = 1;
     return;
   }

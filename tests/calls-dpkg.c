@@ -217,6 +217,8 @@ t_filter (void)
   CHECK (th_count (v) == 4 * ROW && row_of (v, "gone", NULL) && row_of (v, "good", NULL) &&
          row_of (v, "libtwo", "i386") && row_of (v, "libtwo", "amd64"),
          "filter gave %zu strings", th_count (v));
+  CHECK (strcmp (row_of (v, "good", NULL)[8], "first line\n\nthird line") == 0,
+         "good's description lost by the filter");
   th_count_free (v);
   CHECK ((v = guestfs_dpkg_packages (g, one, 0)) != NULL, "dpkg_packages one");
   CHECK (th_count (v) == ROW && strcmp (v[1], "halfinst") == 0, "one name");
