@@ -218,9 +218,9 @@ status_abbrev (const char *status, char abbrev[4])
   abbrev[3] = '\0';
 }
 
-/* A version as dpkg-query prints ${Version}, into buf. */
+/* A version as dpkg-query prints ${Version}: a pointer into v. */
 static const char *
-dpkg_version (const char *v, char *buf, size_t size)
+dpkg_version (const char *v)
 {
   const char *colon = v ? strchr (v, ':') : NULL;
   size_t digits = v ? strspn (v, "0123456789") : 0;
@@ -233,10 +233,9 @@ dpkg_version (const char *v, char *buf, size_t size)
   epoch = strtoul (v, &end, 10);
   if (errno || epoch > 0x7fffffff)
     return v;                   /* dpkg refuses it: shown as written */
-  if (epoch == 0 && strchr (colon + 1, ':') == NULL)
-    return colon + 1;
-  snprintf (buf, size, "%lu%s", epoch, colon);
-  return buf;
+  if (epoch == 0)               /* "0:" only when the rest has a ':' */
+    return strchr (colon + 1, ':') ? colon - 1 : colon + 1;
+  return v + strspn (v, "0");   /* "01:" as "1:" */
 }
 
 /* Cut surrounding blanks of a value in place. */
@@ -302,7 +301,7 @@ desc_line (struct dpkg_out *o, struct para *p, const char *line)
 static void
 para_end (struct dpkg_out *o, struct para *p)
 {
-  char abbrev[4], vbuf[32];
+  char abbrev[4], next[32];
   int r;
 
   if (!p->fields || o->full || o->nomem)
@@ -320,14 +319,14 @@ para_end (struct dpkg_out *o, struct para *p)
   if (o->index++ < o->start || !wanted (o, p->name))
     goto out;
   if (o->bytes > REPLY_BUDGET) {
-    snprintf (vbuf, sizeof vbuf, "%lld", (long long) o->index - 1);
-    add_note (o, "N", vbuf);
+    snprintf (next, sizeof next, "%lld", (long long) o->index - 1);
+    add_note (o, "N", next);
     o->full = 1;
     goto out;
   }
   status_abbrev (p->status, abbrev);
   const char *f[GD_DPKG_ROW] = {
-    "P", p->name, abbrev, dpkg_version (p->version, vbuf, sizeof vbuf),
+    "P", p->name, abbrev, dpkg_version (p->version),
     p->arch, p->source, p->homepage, p->summary, p->desc,
   };
   add_row (o, f);
