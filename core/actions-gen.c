@@ -3636,6 +3636,19 @@ guestfs_lstat_sha256_list (guestfs_h *g, char *const *paths)
 }
 
 char **
+guestfs_dpkg_packages (guestfs_h *g, char *const *names, int start)
+{
+  const struct gk_action *a = &gk_actions[GK_ACTION_dpkg_packages];
+  union gk_val args[2] = { { 0 } };
+  args[0].sl = (char **) names;
+  args[1].i = start;
+  union gk_retval r = { 0 };
+  if (gk_call (g, a, args, &r) == -1)
+    return NULL;
+  return r.sl;
+}
+
+char **
 guestfs_lookup_ids (guestfs_h *g, char *const *users, char *const *groups)
 {
   const struct gk_action *a = &gk_actions[GK_ACTION_lookup_ids];

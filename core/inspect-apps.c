@@ -1,15 +1,20 @@
 /* core/inspect-apps.c: installed applications of a Linux root, read from
  * its package database (the OS is mounted when these run):
  *
- *   deb     /var/lib/dpkg/status             paragraphs of "Field: value"
+ *   deb     /var/lib/dpkg/status             parsed in the appliance
+ *           (guestd/dpkg.c, dpkg_packages): rows of plain strings here
  *   apk     /lib/apk/db/installed            paragraphs of "X:value"
  *   pacman  /var/lib/pacman/local/NAME/desc  "%FIELD%" then value lines
  *   rpm     see inspect-rpm.c
  *
- * The parsers take the whole text (bounded by the read) and never trust
- * it: a record without a name is skipped, a value is cleaned and cut, a
- * record the parser cannot use costs that record only.  What could not
- * be read at all is a warning on the root.
+ * gk_inspect_pkg_rows takes any such list of rows from guestd, page by
+ * page (dpkg's here; its row layout is in schemas/actions.tsv).
+ *
+ * The apk and pacman parsers still run here (to be moved into guestd as
+ * dpkg's was): they take the whole text (bounded by the read) and never
+ * trust it.  Everywhere a record without a name is skipped, a value is
+ * cleaned and cut, a record that cannot be used costs that record only.
+ * What could not be read at all is a warning on the root.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +23,7 @@
 #include "inspect.h"
 
 #define PACMAN_MAX_DIRS 100000
+#define PKG_MAX_PAGES 10000     /* a daemon that keeps saying "more" */
 
 struct guestfs_application *
 gk_apps_add (struct gk_apps *a)
@@ -57,97 +63,100 @@ gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
 
 /* ---- dpkg ---- */
 
-struct deb {
-  const char *name, *status, *version, *arch, *homepage, *source;
-  char *summary;               /* first line of Description */
-  char *desc;                  /* the rest, malloc'd, or NULL */
-  size_t desclen;
-  int in_desc;
-};
+/* Rows of dpkg_packages (guestd/dpkg.c), still hostile here: every
+ * value is cleaned and cut as it is stored.  A package counts when
+ * dpkg's status word is "installed" (STATE's second letter). */
+#define DPKG_ROW 9
 
 static void
-deb_add (struct gk_apps *a, struct deb *d)
+deb_add (struct gk_apps *a, char *const *r)
 {
   struct guestfs_application *p;
-  const char *st = d->status;
+  char *src;
 
-  /* Status: want flag state, e.g. "install ok installed". */
-  if (d->name && d->version && st &&
-      (st = strrchr (st, ' ')) && strcmp (st + 1, "installed") == 0 &&
-      (p = gk_apps_add (a)) != NULL) {
-    gk_inspect_set_opt (&p->app_name, d->name, GK_FIELD_MAX);
-    gk_inspect_split_evr (d->version, &p->app_epoch, &p->app_version,
-                          &p->app_release);
-    gk_inspect_set_opt (&p->app_arch, d->arch, GK_FIELD_MAX);
-    gk_inspect_set_opt (&p->app_url, d->homepage, GK_FIELD_MAX);
-    if (d->source) {
-      char *src = strndup (d->source, strcspn (d->source, " ("));
-      gk_inspect_set_opt (&p->app_source_package, src, GK_FIELD_MAX);
-      free (src);
-    }
-    gk_inspect_set_opt (&p->app_summary, d->summary, GK_FIELD_MAX);
-    if (d->desc)
-      gk_inspect_set (&p->app_description, d->desc, GK_TEXT_MAX);
-  }
-  free (d->desc);
-  memset (d, 0, sizeof *d);
+  if (*r[1] == '\0' || *r[3] == '\0' || strlen (r[2]) != 3 || r[2][1] != 'i' ||
+      (p = gk_apps_add (a)) == NULL)
+    return;
+  gk_inspect_set (&p->app_name, r[1], GK_FIELD_MAX);
+  gk_inspect_split_evr (r[3], &p->app_epoch, &p->app_version, &p->app_release);
+  gk_inspect_set_opt (&p->app_arch, r[4], GK_FIELD_MAX);
+  src = gk_inspect_strndup (r[5], strcspn (r[5], " ("));
+  gk_inspect_set_opt (&p->app_source_package, src, GK_FIELD_MAX);
+  free (src);
+  gk_inspect_set_opt (&p->app_url, r[6], GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_summary, r[7], GK_FIELD_MAX);
+  gk_inspect_set_opt (&p->app_description, r[8], GK_TEXT_MAX);
 }
 
-/* A continuation line of Description: " text", or " ." for a blank. */
-static void
-deb_desc_line (struct deb *d, const char *line)
+static char **
+deb_page (guestfs_h *g, const char *path, int start)
 {
-  size_t n;
+  char *none[] = { NULL };
 
-  line++;
-  if (strcmp (line, ".") == 0)
-    line = "";
-  n = strlen (line);
-  if (d->desclen + n + 2 > GK_TEXT_MAX)
-    return;
-  d->desc = gk_inspect_realloc (d->desc, d->desclen + n + 2);
-  if (d->desclen)
-    d->desc[d->desclen++] = '\n';
-  memcpy (d->desc + d->desclen, line, n + 1);
-  d->desclen += n;
+  (void) path;
+  return guestfs_dpkg_packages (g, none, start);
+}
+
+static void
+deb_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a)
+{
+  static const struct gk_pkg_rows dpkg = {
+    "/var/lib/dpkg/status", DPKG_ROW, deb_page, deb_add,
+  };
+
+  gk_inspect_pkg_rows (g, os, a, &dpkg);
+}
+
+/* ---- Rows of a package list from guestd ---- */
+
+/* Take one page of rows; returns the next start, or -1 at the end. */
+static int
+take_page (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
+           const struct gk_pkg_rows *r, char **v, int start)
+{
+  size_t n = 0;
+  int next = -1;
+
+  while (v[n])
+    n++;
+  if (n % r->row != 0) {
+    gk_inspect_warn (g, os, "%s: the appliance sent a broken package list", r->path);
+    return -1;
+  }
+  for (size_t i = 0; i < n && !a->full; i += r->row) {
+    char *const *row = v + i;
+    if (strcmp (row[0], "P") == 0)
+      r->add (a, row);
+    else if (strcmp (row[0], "W") == 0)
+      gk_inspect_warn (g, os, "%s: %s", r->path, row[1]);
+    else if (strcmp (row[0], "N") == 0 && i + r->row == n)
+      next = atoi (row[1]);
+    else
+      gk_inspect_warn (g, os, "%s: the appliance sent an unknown row", r->path);
+  }
+  if (next != -1 && next <= start) {
+    gk_inspect_warn (g, os, "%s: the appliance's package list does not advance", r->path);
+    return -1;
+  }
+  return next;
 }
 
 void
-gk_inspect_parse_dpkg (struct gk_apps *a, char *text)
+gk_inspect_pkg_rows (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
+                     const struct gk_pkg_rows *r)
 {
-  struct deb d = { 0 };
-  char *line = text, *next, *colon, *v;
+  int start = 0;
 
-  for (; line; line = next) {
-    if ((next = strchr (line, '\n')) != NULL)
-      *next++ = '\0';
-    line[strcspn (line, "\r")] = '\0';
-    if (*line == '\0') {               /* end of a paragraph */
-      deb_add (a, &d);
-      continue;
+  for (int pages = 0; start >= 0 && !a->full; pages++) {
+    char **v = r->page (g, r->path, start);
+    if (v == NULL) {
+      if (gk_inspect_alive (g))
+        gk_inspect_warn (g, os, "applications unknown: %s", guestfs_last_error (g));
+      return;
     }
-    if (*line == ' ' || *line == '\t') {
-      if (d.in_desc)
-        deb_desc_line (&d, line);
-      continue;
-    }
-    d.in_desc = 0;
-    if ((colon = strchr (line, ':')) == NULL)
-      continue;                        /* not a field: ignore the line */
-    *colon = '\0';
-    v = colon + 1 + strspn (colon + 1, " \t");
-    if (strcmp (line, "Package") == 0) d.name = v;
-    else if (strcmp (line, "Status") == 0) d.status = v;
-    else if (strcmp (line, "Version") == 0) d.version = v;
-    else if (strcmp (line, "Architecture") == 0) d.arch = v;
-    else if (strcmp (line, "Homepage") == 0) d.homepage = v;
-    else if (strcmp (line, "Source") == 0) d.source = v;
-    else if (strcmp (line, "Description") == 0) {
-      d.summary = v;
-      d.in_desc = 1;
-    }
+    start = pages < PKG_MAX_PAGES ? take_page (g, os, a, r, v, start) : -1;
+    gk_free_strings (v);
   }
-  deb_add (a, &d);
 }
 
 /* ---- apk ---- */
@@ -305,7 +314,6 @@ text_db (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
 void
 gk_inspect_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a)
 {
-  static const char *const dpkg[] = { "/var/lib/dpkg/status", NULL };
   static const char *const apk[] = { "/lib/apk/db/installed",
                                      "/usr/lib/apk/db/installed", NULL };
   const char *f = os->pkg_format;
@@ -313,7 +321,7 @@ gk_inspect_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a)
   if (strcmp (os->type, "windows") == 0)
     gk_inspect_windows_apps (g, os, a);
   else if (strcmp (f, "deb") == 0)
-    text_db (g, os, a, dpkg, gk_inspect_parse_dpkg);
+    deb_apps (g, os, a);
   else if (strcmp (f, "apk") == 0)
     text_db (g, os, a, apk, gk_inspect_parse_apk);
   else if (strcmp (f, "pacman") == 0)

@@ -6,9 +6,10 @@
  * public calls (list_partitions, lvs, vfs_type, mount_ro, pread, ...) and
  * three internal daemon calls that decode binary guest data in the
  * appliance: registry hives and rpm databases (guestd/inspect-hive.c,
- * guestd/inspect-rpm.c).  What is still parsed here is text (os-release,
- * fstab, dpkg status, ...) and ELF/PE headers, each by a bounded parser
- * that tests/fuzz/fuzz-inspect.c fuzzes.
+ * guestd/inspect-rpm.c); the dpkg status comes parsed from the public
+ * extension dpkg_packages (guestd/dpkg.c).  What is still parsed here is
+ * text (os-release, fstab, the apk and pacman databases, ...) and ELF/PE
+ * headers, each by a bounded parser that tests/fuzz/fuzz-inspect.c fuzzes.
  * Everything read from a guest is hostile: every read is bounded by one
  * of the caps below, every parser takes a length, and whatever cannot be
  * read or understood becomes a warning on that root, never an abort.
@@ -17,7 +18,7 @@
  *   inspect-fs.c       finding filesystems, bounded reads, fstab, mounting
  *   inspect-linux.c    what a Linux root is (os-release, release files, ...)
  *   inspect-windows.c  what a Windows root is (registry values from guestd)
- *   inspect-apps.c     installed packages: dpkg, apk, pacman
+ *   inspect-apps.c     installed packages: dpkg (rows from guestd), apk, pacman
  *   inspect-rpm.c      installed packages: the rpm database (rows from guestd)
  */
 #ifndef GK_INSPECT_H
@@ -130,11 +131,22 @@ void gk_inspect_windows_apps (guestfs_h *g, struct gk_ios *os,
 
 /* inspect-apps.c */
 struct guestfs_application *gk_apps_add (struct gk_apps *a); /* zeroed; NULL if full */
+/* A package list that guestd sends as rows of `row' strings, a page at a
+ * time: "P" ... one package (given to add, still hostile: clean it),
+ * "W" MESSAGE a warning on the root, last "N" START: ask again from
+ * START (which must advance).  page returns one page, caller frees. */
+struct gk_pkg_rows {
+  const char *path;            /* the database, named in warnings */
+  size_t row;                  /* strings per row */
+  char **(*page) (guestfs_h *g, const char *path, int start);
+  void (*add) (struct gk_apps *a, char *const *row);
+};
+void gk_inspect_pkg_rows (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
+                          const struct gk_pkg_rows *r);
 void gk_inspect_apps (guestfs_h *g, struct gk_ios *os, struct gk_apps *a);
 void gk_inspect_split_evr (const char *evr, int32_t *epoch, char **version,
                            char **release);
-void gk_inspect_parse_dpkg (struct gk_apps *a, char *text);   /* text is modified */
-void gk_inspect_parse_apk (struct gk_apps *a, char *text);
+void gk_inspect_parse_apk (struct gk_apps *a, char *text);     /* text is modified */
 void gk_inspect_parse_pacman (struct gk_apps *a, char *text);
 
 /* inspect-rpm.c */

@@ -237,6 +237,7 @@ char ** do_find_modes (const char *directory);
 int do_pwrite (const char *path, const char *content, size_t content_size, int64_t offset);
 struct guestfs_direntplus_list * do_readdirplus (const char *directory, int start);
 char ** do_lstat_sha256_list (char *const *paths);
+char ** do_dpkg_packages (char *const *names, int start);
 char ** do_lookup_ids (char *const *users, char *const *groups);
 
 #endif /* GD_ACTIONS_GEN_H */

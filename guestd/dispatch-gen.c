@@ -1090,6 +1090,10 @@ gd_dispatch (const struct gk_action *a, union gk_val *args)
     if ((r.sl = do_lstat_sha256_list (args[0].sl)) == NULL) return;
     break;
   }
+  case 432: { /* dpkg_packages */
+    if ((r.sl = do_dpkg_packages (args[0].sl, args[1].i)) == NULL) return;
+    break;
+  }
   case 433: { /* lookup_ids */
     if ((r.sl = do_lookup_ids (args[0].sl, args[1].sl)) == NULL) return;
     break;

@@ -116,6 +116,13 @@ int gd_mkstr (char **out, const char *fmt, ...)  /* asprintf, -1 on ENOMEM */
  * frees with gk_free_strings; NULL on ENOMEM. */
 char **gd_split_lines (const char *buf, size_t len);
 
+/* dpkg.c: add one reply row of n strings (NULL as "") to l, each cut at
+ * GD_ROW_FIELD_MAX bytes, adding what they cost on the wire to *bytes
+ * (for a reply budget).  0, or -1 on ENOMEM (the row may be partial). */
+#define GD_ROW_FIELD_MAX (64 * 1024)
+int gd_row_add (struct gd_strlist *l, const char *const *f, size_t n,
+                size_t *bytes);
+
 /* command.c: run a program without a shell.  argv[0] is searched in PATH.
  * out/err (either may be NULL) receive the captured output, NUL-terminated,
  * caller frees.  cwd_fd >= 0: the child fchdir()s there first.  Returns

@@ -2253,6 +2253,12 @@ inv_lstat_sha256_list (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 }
 
 static int
+inv_dpkg_packages (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
+{
+  return (r->v.sl = guestfs_dpkg_packages (g, a[0].sl, a[1].i)) == NULL ? -1 : 0;
+}
+
+static int
 inv_lookup_ids (guestfs_h *g, const union rn_argval *a, struct rn_ret *r)
 {
   return (r->v.sl = guestfs_lookup_ids (g, a[0].sl, a[1].sl)) == NULL ? -1 : 0;
@@ -2501,6 +2507,7 @@ static const struct rn_arg args_inspect_mount_root[] = { { "root", RN_ARG_DEVICE
 static const struct rn_arg args_pwrite[] = { { "path", RN_ARG_PATHNAME }, { "content", RN_ARG_BUFFERIN }, { "offset", RN_ARG_INT64 } };
 static const struct rn_arg args_readdirplus[] = { { "directory", RN_ARG_PATHNAME }, { "start", RN_ARG_INT } };
 static const struct rn_arg args_lstat_sha256_list[] = { { "paths", RN_ARG_STRINGLIST } };
+static const struct rn_arg args_dpkg_packages[] = { { "names", RN_ARG_STRINGLIST }, { "start", RN_ARG_INT } };
 static const struct rn_arg args_lookup_ids[] = { { "users", RN_ARG_STRINGLIST }, { "groups", RN_ARG_STRINGLIST } };
 
 const struct rn_call rn_calls[] = {
@@ -2789,10 +2796,11 @@ const struct rn_call rn_calls[] = {
   { "pwrite", NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given", NULL, 320, RN_CALL_DONE, RN_ST_READY, RN_RET_INT, -1, 3, args_pwrite, inv_pwrite },
   { "readdirplus", NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received", NULL, 321, RN_CALL_DONE, RN_ST_READY, RN_RET_STRUCTLIST, 13, 2, args_readdirplus, inv_readdirplus },
   { "lstat_sha256_list", NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip", NULL, 430, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_lstat_sha256_list, inv_lstat_sha256_list },
+  { "dpkg_packages", NULL, "inspect", "guestkit extension: the packages of the guest's dpkg database (/var/lib/dpkg/status, resolved inside the guest, at most 64 MiB), parsed in the appliance without running a program: rows of 9 strings, \"P\" NAME STATE VERSION ARCH SOURCE HOMEPAGE SUMMARY DESCRIPTION per package in file order (STATE as dpkg's db:Status-Abbrev, \"ii \" for install ok installed; VERSION as dpkg-query prints ${Version}; \"\" for a missing field; a duplicate package is skipped), \"W\" MESSAGE for a warning about the file, and last \"N\" START when the reply is full (call again from START, which counts packages before names filters); names (at most 4096) keeps only those packages, empty keeps all", NULL, 432, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_dpkg_packages, inv_dpkg_packages },
   { "lookup_ids", NULL, "files", "guestkit extension: names to ids as the guest sees them, read from its /etc/passwd and /etc/group in the appliance: the uid of each of users, then the gid of each of groups (at most 1024 names each), one string a name in that order, \"\" for a name the file does not have; as getpwnam and getgrnam, the first line that names it wins and NIS lines (\"+\", \"-\") are skipped", NULL, 433, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_lookup_ids, inv_lookup_ids },
   { "prepare_launch", NULL, "handle", "guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_prepare_launch },
 };
-const size_t rn_ncalls = 287;
+const size_t rn_ncalls = 288;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
@@ -2800,26 +2808,26 @@ static const unsigned short by_name[] = {
   66, 62, 61, 60, 63, 58, 255, 260, 103, 99, 97, 102,
   98, 101, 104, 100, 95, 96, 281, 279, 280, 236, 42, 107,
   73, 74, 89, 90, 7, 126, 127, 256, 115, 164, 165, 130,
-  106, 129, 166, 147, 234, 191, 194, 132, 75, 208, 192, 195,
-  88, 254, 146, 235, 261, 123, 13, 15, 36, 32, 120, 122,
-  24, 38, 11, 25, 9, 34, 28, 22, 30, 17, 225, 180,
-  152, 190, 193, 125, 160, 161, 135, 167, 219, 223, 222, 218,
-  221, 220, 268, 264, 273, 276, 269, 266, 267, 272, 270, 271,
-  265, 263, 277, 275, 274, 278, 262, 258, 257, 259, 21, 19,
-  77, 76, 20, 18, 2, 0, 242, 181, 45, 46, 43, 203,
-  204, 205, 206, 285, 185, 44, 183, 92, 284, 243, 80, 87,
-  116, 144, 49, 52, 244, 71, 241, 72, 156, 230, 231, 232,
-  227, 228, 229, 173, 81, 226, 187, 172, 174, 175, 169, 170,
-  171, 217, 233, 39, 168, 113, 112, 114, 186, 85, 128, 149,
-  248, 249, 253, 247, 252, 250, 251, 131, 246, 286, 78, 118,
-  137, 47, 50, 282, 189, 53, 177, 283, 207, 245, 202, 184,
-  145, 68, 70, 69, 188, 153, 154, 155, 12, 14, 35, 31,
-  119, 121, 23, 37, 10, 8, 33, 27, 29, 16, 224, 182,
-  82, 178, 138, 141, 140, 139, 150, 151, 148, 91, 93, 133,
-  134, 210, 212, 214, 216, 209, 211, 213, 215, 40, 162, 163,
-  108, 109, 110, 111, 41, 238, 239, 94, 176, 84, 86, 105,
-  240, 26, 237, 143, 142, 79, 117, 48, 51, 1, 159, 157,
-  158, 83, 197, 200, 124, 136, 198, 201, 179, 196, 199,
+  106, 285, 129, 166, 147, 234, 191, 194, 132, 75, 208, 192,
+  195, 88, 254, 146, 235, 261, 123, 13, 15, 36, 32, 120,
+  122, 24, 38, 11, 25, 9, 34, 28, 22, 30, 17, 225,
+  180, 152, 190, 193, 125, 160, 161, 135, 167, 219, 223, 222,
+  218, 221, 220, 268, 264, 273, 276, 269, 266, 267, 272, 270,
+  271, 265, 263, 277, 275, 274, 278, 262, 258, 257, 259, 21,
+  19, 77, 76, 20, 18, 2, 0, 242, 181, 45, 46, 43,
+  203, 204, 205, 206, 286, 185, 44, 183, 92, 284, 243, 80,
+  87, 116, 144, 49, 52, 244, 71, 241, 72, 156, 230, 231,
+  232, 227, 228, 229, 173, 81, 226, 187, 172, 174, 175, 169,
+  170, 171, 217, 233, 39, 168, 113, 112, 114, 186, 85, 128,
+  149, 248, 249, 253, 247, 252, 250, 251, 131, 246, 287, 78,
+  118, 137, 47, 50, 282, 189, 53, 177, 283, 207, 245, 202,
+  184, 145, 68, 70, 69, 188, 153, 154, 155, 12, 14, 35,
+  31, 119, 121, 23, 37, 10, 8, 33, 27, 29, 16, 224,
+  182, 82, 178, 138, 141, 140, 139, 150, 151, 148, 91, 93,
+  133, 134, 210, 212, 214, 216, 209, 211, 213, 215, 40, 162,
+  163, 108, 109, 110, 111, 41, 238, 239, 94, 176, 84, 86,
+  105, 240, 26, 237, 143, 142, 79, 117, 48, 51, 1, 159,
+  157, 158, 83, 197, 200, 124, 136, 198, 201, 179, 196, 199,
 };
 
 static int

@@ -15,6 +15,9 @@
  *            only, and apt's package lists are cleared afterwards if the
  *            guest had none before.
  *
+ * What is installed comes from dpkg_packages (guestd reads the guest's
+ * dpkg status itself: no dpkg-query to run); "installed" is dpkg's
+ * "install ok installed" and the version is as dpkg-query prints it.
  * The changes record gets the package's files (from dpkg-deb -c for a
  * .deb, from the guest's dpkg-query -L for a removal) and dpkg's status.
  */
@@ -45,18 +48,73 @@ package_format (struct rn_sctx *c)
                        "(deb: /var/lib/dpkg/status)");
 }
 
-/* The guest's installed version of pkg, or NULL if not installed. */
-static char *
-installed (struct rn_sctx *c, const char *pkg)
-{
-  char *argv[] = { "dpkg-query", "-W", "-f=${db:Status-Abbrev}${Version}",
-                   (char *) pkg, NULL };
-  char *out = guestfs_command (c->g, argv), *v = NULL;
+/* The guest's packages, read by guestd from its dpkg status (no program
+ * runs): calls fn for each row of dpkg_packages that dpkg calls
+ * installed ("ii ", install ok installed), with the name and the
+ * version as dpkg-query prints ${Version}.  names (NULL-terminated,
+ * may be empty: all) filters.  0, or -1 with the step failed (what
+ * names the step's part). */
+#define DPKG_ROW 9              /* strings per row of dpkg_packages */
+#define DPKG_MAX_PAGES 10000
 
-  if (out && strncmp (out, "ii ", 3) == 0)
-    v = rn_strdup (out + 3);
-  free (out);
-  return v;
+static int
+each_installed (struct rn_sctx *c, const char *what, char *const *names,
+                void (*fn) (void *opaque, const char *name, const char *ver),
+                void *opaque)
+{
+  int start = 0, pages = 0;
+
+  while (start >= 0) {
+    char **v = guestfs_dpkg_packages (c->g, names, start);
+    size_t n = 0;
+    int next = -1;
+
+    if (v == NULL)
+      return rn_step_gfail (c, what);
+    while (v[n])
+      n++;
+    for (size_t i = 0; n % DPKG_ROW == 0 && i < n; i += DPKG_ROW) {
+      char *const *r = v + i;
+      if (strcmp (r[0], "P") == 0 && strcmp (r[2], "ii ") == 0 && *r[3])
+        fn (opaque, r[1], r[3]);
+      else if (strcmp (r[0], "N") == 0)
+        next = atoi (r[1]);
+    }
+    rn_free_strings (v);
+    if (n % DPKG_ROW != 0 || (next != -1 && (next <= start || ++pages > DPKG_MAX_PAGES)))
+      return rn_step_fail (c, "%s: the appliance sent a broken package list", what);
+    start = next;
+  }
+  return 0;
+}
+
+static void
+keep_version (void *opaque, const char *name, const char *ver)
+{
+  char **have = opaque;
+
+  (void) name;
+  if (*have == NULL)
+    *have = rn_strdup (ver);
+}
+
+/* The guest's installed version of pkg into *have (NULL if it is not
+ * installed); 0, or -1 with the step failed. */
+static int
+installed (struct rn_sctx *c, const char *pkg, char **have)
+{
+  char *names[] = { (char *) pkg, NULL };
+  char *what = rn_asprintf ("%s: reading the guest's dpkg status", pkg);
+  int r;
+
+  *have = NULL;
+  r = each_installed (c, what, names, keep_version, have);
+  free (what);
+  if (r == -1) {
+    free (*have);
+    *have = NULL;
+  }
+  return r;
 }
 
 /* Package and Version of a .deb (host), or -1 with the reason. */
@@ -127,8 +185,9 @@ install_deb (struct rn_sctx *c, const char *deb, struct rn_strv *done)
 
   if (deb_fields (c, deb, &pkg, &ver) == -1)
     return -1;
-  have = installed (c, pkg);
-  if (have == NULL || strcmp (have, ver) != 0) {
+  if (installed (c, pkg, &have) == -1)
+    r = -1;
+  else if (have == NULL || strcmp (have, ver) != 0) {
     if (rn_run_command_output (lsv, &list, &err) == 0)
       before_files (c, list, 1);
     tmp = rn_asprintf ("/tmp/guestkit-%s.deb", pkg);
@@ -156,11 +215,13 @@ install_deb (struct rn_sctx *c, const char *deb, struct rn_strv *done)
 static int
 remove_pkg (struct rn_sctx *c, const char *pkg, struct rn_strv *done)
 {
-  char *have = installed (c, pkg), *list;
+  char *have, *list;
   char *lsv[] = { "dpkg-query", "-L", (char *) pkg, NULL };
   char *rmv[] = { "dpkg", "-r", (char *) pkg, NULL };
   int r = 0;
 
+  if (installed (c, pkg, &have) == -1)
+    return -1;
   if (have == NULL)
     return 0;                          /* not there: nothing to do */
   if ((list = guestfs_command (c->g, lsv)) != NULL)
@@ -194,25 +255,28 @@ valid_pkg (const char *p)
   return !eq || eq[1] != '\0';
 }
 
-/* "name=version" of every installed package, one a line. */
-static char *
-installed_all (struct rn_sctx *c)
+static void
+add_name_version (void *opaque, const char *name, const char *ver)
 {
-  char *argv[] = { "dpkg-query", "-W", "-f=${db:Status-Abbrev}${Package}=${Version}\n", NULL };
-  return guestfs_command (c->g, argv);
+  rn_strv_add (opaque, rn_asprintf ("%s=%s", name, ver));
 }
 
-/* Is line (a "name=version") in the listing? */
+/* "name=version" of every installed package into l; 0 or -1 (failed). */
 static int
-has_line (const char *listing, const char *line, size_t n)
+installed_all (struct rn_sctx *c, struct rn_strv *l)
 {
-  for (const char *p = listing; p && *p; ) {
-    const char *nl = strchr (p, '\n');
-    size_t len = nl ? (size_t) (nl - p) : strlen (p);
-    if (len == n + 3 && strncmp (p + 3, line, n) == 0)
+  char *none[] = { NULL };
+
+  return each_installed (c, "install: reading the guest's dpkg status", none,
+                         add_name_version, l);
+}
+
+static int
+has_string (const struct rn_strv *l, const char *s)
+{
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp (l->v[i], s) == 0)
       return 1;
-    p = nl ? nl + 1 : NULL;
-  }
   return 0;
 }
 
@@ -237,7 +301,8 @@ static int
 install_by_name (struct rn_sctx *c, char *const *names, struct rn_strv *done)
 {
   struct rn_buf list = { 0 };
-  char *before = NULL, *after = NULL, *debs = NULL, *cmd = NULL, *o;
+  struct rn_strv before = { 0 }, after = { 0 };
+  char *debs = NULL, *cmd = NULL, *o;
   int r = -1, saved = 0, had_lists;
 
   if (!c->j->network)
@@ -254,8 +319,8 @@ install_by_name (struct rn_sctx *c, char *const *names, struct rn_strv *done)
   o = guestfs_sh (c->g, "ls /var/lib/apt/lists | grep -q _Packages");
   had_lists = o != NULL;
   free (o);
-  if ((before = installed_all (c)) == NULL)
-    return rn_step_gfail (c, "install: dpkg-query");
+  if (installed_all (c, &before) == -1)
+    return -1;
   /* qemu's DNS forwarder, for this step only */
   o = guestfs_sh (c->g, "test -e " RESOLV " || test -L " RESOLV);
   if (o != NULL) {
@@ -294,16 +359,11 @@ install_by_name (struct rn_sctx *c, char *const *names, struct rn_strv *done)
   cmd = rn_asprintf (APT_ENV "install%s", list.s);
   if (apt (c, "install: apt-get install", cmd) == -1)
     goto out;
-  if ((after = installed_all (c)) == NULL) {
-    rn_step_gfail (c, "install: dpkg-query");
+  if (installed_all (c, &after) == -1)
     goto out;
-  }
-  for (char *p = after, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-    nl = strchr (p, '\n');
-    size_t len = nl ? (size_t) (nl - p) : strlen (p);
-    if (len > 3 && strncmp (p, "ii ", 3) == 0 && !has_line (before, p + 3, len - 3))
-      rn_strv_add (done, rn_strndup (p + 3, len - 3));
-  }
+  for (size_t i = 0; i < after.n; i++)
+    if (!has_string (&before, after.v[i]))
+      rn_strv_add (done, rn_strdup (after.v[i]));
   r = 0;
  out:
   free (guestfs_sh (c->g, had_lists ? "apt-get clean"
@@ -311,8 +371,8 @@ install_by_name (struct rn_sctx *c, char *const *names, struct rn_strv *done)
   guestfs_rm_rf (c->g, RESOLV);
   if (saved && guestfs_mv (c->g, RESOLV_SAVE, RESOLV) == -1 && r == 0)
     r = rn_step_gfail (c, "install: restoring " RESOLV);
-  free (before);
-  free (after);
+  rn_strv_free (&before);
+  rn_strv_free (&after);
   free (debs);
   free (cmd);
   free (list.s);

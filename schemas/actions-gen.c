@@ -413,6 +413,7 @@ static const struct gk_arg args_inspect_mount_root[] = { { "root", GK_ARG_DEVICE
 static const struct gk_arg args_pwrite[] = { { "path", GK_ARG_PATHNAME }, { "content", GK_ARG_BUFFERIN }, { "offset", GK_ARG_INT64 } };
 static const struct gk_arg args_readdirplus[] = { { "directory", GK_ARG_PATHNAME }, { "start", GK_ARG_INT } };
 static const struct gk_arg args_lstat_sha256_list[] = { { "paths", GK_ARG_STRINGLIST } };
+static const struct gk_arg args_dpkg_packages[] = { { "names", GK_ARG_STRINGLIST }, { "start", GK_ARG_INT } };
 static const struct gk_arg args_lookup_ids[] = { { "users", GK_ARG_STRINGLIST }, { "groups", GK_ARG_STRINGLIST } };
 
 const struct gk_action gk_actions[] = {
@@ -701,7 +702,8 @@ const struct gk_action gk_actions[] = {
   { "pwrite", 320, GK_RET_INT, NULL, 3, args_pwrite, GK_ST_READY, 1, NULL, "file-content", "guestkit extension: write bytes (NULs allowed) at an offset of an existing regular file with one pwrite(2); returns how many were written, which may be fewer than given" },
   { "readdirplus", 321, GK_RET_STRUCTLIST, &gk_structs[13], 2, args_readdirplus, GK_ST_READY, 1, NULL, "files", "guestkit extension: the names in a directory from the start-th on (. and .. left out) with the lstat of each (mode has the type; times with nanoseconds; ino -1 when unreadable), in one round trip; a list ending in an empty name did not fit: call again with start past the names received" },
   { "lstat_sha256_list", 430, GK_RET_STRINGLIST, NULL, 1, args_lstat_sha256_list, GK_ST_READY, 1, NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip" },
+  { "dpkg_packages", 432, GK_RET_STRINGLIST, NULL, 2, args_dpkg_packages, GK_ST_READY, 1, NULL, "inspect", "guestkit extension: the packages of the guest's dpkg database (/var/lib/dpkg/status, resolved inside the guest, at most 64 MiB), parsed in the appliance without running a program: rows of 9 strings, \"P\" NAME STATE VERSION ARCH SOURCE HOMEPAGE SUMMARY DESCRIPTION per package in file order (STATE as dpkg's db:Status-Abbrev, \"ii \" for install ok installed; VERSION as dpkg-query prints ${Version}; \"\" for a missing field; a duplicate package is skipped), \"W\" MESSAGE for a warning about the file, and last \"N\" START when the reply is full (call again from START, which counts packages before names filters); names (at most 4096) keeps only those packages, empty keeps all" },
   { "lookup_ids", 433, GK_RET_STRINGLIST, NULL, 2, args_lookup_ids, GK_ST_READY, 1, NULL, "files", "guestkit extension: names to ids as the guest sees them, read from its /etc/passwd and /etc/group in the appliance: the uid of each of users, then the gid of each of groups (at most 1024 names each), one string a name in that order, \"\" for a name the file does not have; as getpwnam and getgrnam, the first line that names it wins and NIS lines (\"+\", \"-\") are skipped" },
   { "prepare_launch", -1, GK_RET_ERR, NULL, 0, NULL, GK_ST_CONFIG, 1, NULL, "handle", "guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added" },
 };
-const size_t gk_nactions = 287;
+const size_t gk_nactions = 288;

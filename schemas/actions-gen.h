@@ -289,9 +289,10 @@ enum gk_action_index {
   GK_ACTION_pwrite = 282,
   GK_ACTION_readdirplus = 283,
   GK_ACTION_lstat_sha256_list = 284,
-  GK_ACTION_lookup_ids = 285,
-  GK_ACTION_prepare_launch = 286,
-  GK_ACTION_COUNT = 287
+  GK_ACTION_dpkg_packages = 285,
+  GK_ACTION_lookup_ids = 286,
+  GK_ACTION_prepare_launch = 287,
+  GK_ACTION_COUNT = 288
 };
 
 #endif /* GK_ACTIONS_GEN_H */

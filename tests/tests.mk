@@ -10,6 +10,8 @@ QUICK_C := tests/quick-handle tests/quick-wire tests/quick-vercmp
 QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh tests/quick-contract.py
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
+# the packages step's reading of the guest's dpkg status (dpkg_packages)
+VM_TESTS += tests/runner-steps-packages.sh
 TEST_TOOLS := tests/bin/make-sample-image tests/bin/manual-example tests/bin/cache-loop
 
 tests/%.o: tests/%.c
