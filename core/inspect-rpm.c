@@ -20,7 +20,6 @@
 #include "inspect.h"
 
 #define ROW 11                  /* strings per row of internal_rpm_list */
-#define MAX_PAGES 10000         /* a daemon that keeps saying "more" */
 
 static void
 add_package (struct gk_apps *a, char *const *r)
@@ -45,53 +44,12 @@ add_package (struct gk_apps *a, char *const *r)
   gk_inspect_set_opt (&p->app_source_package, r[10], GK_FIELD_MAX);
 }
 
-/* Take one page of rows; returns the next start, or -1 at the end. */
-static int
-take_page (guestfs_h *g, struct gk_ios *os, struct gk_apps *a,
-           const char *path, char **v, int start)
-{
-  size_t n = 0;
-  int next = -1;
-
-  while (v[n])
-    n++;
-  if (n % ROW != 0) {
-    gk_inspect_warn (g, os, "%s: the appliance sent a broken package list", path);
-    return -1;
-  }
-  for (size_t i = 0; i < n && !a->full; i += ROW) {
-    char *const *r = v + i;
-    if (strcmp (r[0], "P") == 0)
-      add_package (a, r);
-    else if (strcmp (r[0], "W") == 0)
-      gk_inspect_warn (g, os, "%s: %s", path, r[1]);
-    else if (strcmp (r[0], "N") == 0 && i + ROW == n)
-      next = atoi (r[1]);
-    else
-      gk_inspect_warn (g, os, "%s: the appliance sent an unknown row", path);
-  }
-  if (next != -1 && next <= start) {
-    gk_inspect_warn (g, os, "%s: the appliance's package list does not advance", path);
-    return -1;
-  }
-  return next;
-}
-
 static void
 rpm_db (guestfs_h *g, struct gk_ios *os, struct gk_apps *a, const char *path)
 {
-  int start = 0;
+  const struct gk_pkg_rows rpm = { path, ROW, guestfs_internal_rpm_list, add_package };
 
-  for (int pages = 0; start >= 0 && !a->full; pages++) {
-    char **v = guestfs_internal_rpm_list (g, path, start);
-    if (v == NULL) {
-      if (gk_inspect_alive (g))
-        gk_inspect_warn (g, os, "%s", guestfs_last_error (g));
-      return;
-    }
-    start = pages < MAX_PAGES ? take_page (g, os, a, path, v, start) : -1;
-    gk_free_strings (v);
-  }
+  gk_inspect_pkg_rows (g, os, a, &rpm);
 }
 
 /* ---- Which database ---- */

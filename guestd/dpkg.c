@@ -79,19 +79,6 @@ struct dpkg_out {
 
 /* ---- Rows ---- */
 
-int
-gd_row_add (struct gd_strlist *l, const char *const *f, size_t n, size_t *bytes)
-{
-  for (size_t i = 0; i < n; i++) {
-    const char *s = f[i] ? f[i] : "";
-    size_t len = strnlen (s, GD_ROW_FIELD_MAX);
-    *bytes += len + 8;
-    if (gd_strlist_take (l, strndup (s, len)) == -1)
-      return -1;
-  }
-  return 0;
-}
-
 static void
 add_row (struct dpkg_out *o, const char *const f[GD_DPKG_ROW])
 {

@@ -115,8 +115,7 @@ int gd_mkstr (char **out, const char *fmt, ...)  /* asprintf, -1 on ENOMEM */
 /* Lines of a buffer (no empty last line after a final '\n'), caller
  * frees with gk_free_strings; NULL on ENOMEM. */
 char **gd_split_lines (const char *buf, size_t len);
-
-/* dpkg.c: add one reply row of n strings (NULL as "") to l, each cut at
+/* Add one reply row of n strings (NULL as "") to l, each cut at
  * GD_ROW_FIELD_MAX bytes, adding what they cost on the wire to *bytes
  * (for a reply budget).  0, or -1 on ENOMEM (the row may be partial). */
 #define GD_ROW_FIELD_MAX (64 * 1024)

@@ -61,7 +61,6 @@
 #define GD_RPM_ROW 11                     /* strings per row */
 #define DB_FILE_MAX (512LL * 1024 * 1024)
 #define HEADER_MAX (64 * 1024 * 1024)     /* one header blob */
-#define FIELD_MAX (64 * 1024)             /* one string, cut after this */
 #define REPLY_BUDGET (GK_MESSAGE_MAX / 2) /* bytes of strings per reply */
 #define SQLITE_HEAP_MAX (64 * 1024 * 1024)
 
@@ -87,13 +86,8 @@ be32 (const unsigned char *p)
 static void
 add_row (struct rpm_out *o, const char *const f[GD_RPM_ROW])
 {
-  for (size_t i = 0; i < GD_RPM_ROW && !o->nomem; i++) {
-    const char *s = f[i] ? f[i] : "";
-    size_t n = strnlen (s, FIELD_MAX);
-    o->bytes += n + 8;
-    if (gd_strlist_take (&o->l, strndup (s, n)) == -1)
-      o->nomem = 1;
-  }
+  if (!o->nomem && gd_row_add (&o->l, f, GD_RPM_ROW, &o->bytes) == -1)
+    o->nomem = 1;
 }
 
 static void

@@ -71,6 +71,19 @@ gd_strlist_free (struct gd_strlist *l)
   memset (l, 0, sizeof *l);
 }
 
+int
+gd_row_add (struct gd_strlist *l, const char *const *f, size_t n, size_t *bytes)
+{
+  for (size_t i = 0; i < n; i++) {
+    const char *s = f[i] ? f[i] : "";
+    size_t len = strnlen (s, GD_ROW_FIELD_MAX);
+    *bytes += len + 8;
+    if (gd_strlist_take (l, strndup (s, len)) == -1)
+      return -1;
+  }
+  return 0;
+}
+
 static int
 compare_strings (const void *a, const void *b)
 {
