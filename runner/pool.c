@@ -228,11 +228,14 @@ available_mib (const char **src)
 int
 rn_choose_workers (int memsize, char *why, size_t size)
 {
-  const char *csrc, *msrc, *psrc = "guest RAM + 80 measured";
+  const char *csrc, *msrc, *psrc;
+  char measured[48];
   long cpus = usable_cpus (&csrc), mem = available_mib (&msrc), per;
   long w = cpus, fit = -1;
   const char *e = getenv ("GUESTKIT_APPLIANCE_MIB"), *lm = getenv ("LIBGUESTFS_MEMSIZE");
 
+  snprintf (measured, sizeof measured, "guest RAM + %d measured", RN_APPLIANCE_OVER_MIB);
+  psrc = measured;
   if (memsize <= 0)
     memsize = lm && atoi (lm) >= 128 ? atoi (lm) : RN_DEFAULT_MEMSIZE_MIB;
   per = memsize + RN_APPLIANCE_OVER_MIB;

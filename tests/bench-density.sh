@@ -25,7 +25,7 @@ for n in ${BENCH_DENSITY_COUNTS:-1 4 16}; do
 done
 echo "  levers, 1 appliance:"
 # The TCG code buffer: all of it resident once filled.
-for tb in 16 8; do run "tb-size=$tb (default 32)" 1 GUESTKIT_TCG_TB_SIZE=$tb; done
+for tb in 32 8; do run "tb-size=$tb (default 64)" 1 GUESTKIT_TCG_TB_SIZE=$tb; done
 # A smaller guest: a restore reads every page of guest RAM (zero pages
 # included), and this host maps no shared zero page, so -m is RSS until
 # free page reporting gives the free part back (the idle-6s line).

@@ -127,7 +127,7 @@ sd=$out/slurm
 sh=$sd/shard.sbatch mg=$sd/merge.sbatch
 if [ $st = 0 ] && [ -x "$sh" ] && [ -x "$mg" ] && [ -d "$sd/shards" ] && [ -d "$sd/logs" ] &&
    grep -qx '#SBATCH --array=0-3%2' "$sh" && grep -qx '#SBATCH --partition=batch' "$sh" &&
-   grep -qx '#SBATCH --cpus-per-task=2' "$sh" && grep -qx '#SBATCH --mem=928M' "$sh" &&
+   grep -qx '#SBATCH --cpus-per-task=2' "$sh" && grep -qx '#SBATCH --mem=960M' "$sh" &&
    grep -qx "#SBATCH --output=$sd/logs/shard-%a.out" "$sh" &&
    grep -q "^exec '$gk' 'run' '--shards=4' '--shard-group=nightly-1' '--out=$sd/shards' '--workers=2' '--timeout=600' '--var=x=y' '$out/job.yaml'\$" "$sh" &&
    grep -q "'$gk' merge \"\$tmp\" '$sd/shards'/nightly-1.shard-\*.db" "$mg" &&
@@ -158,10 +158,10 @@ sed 's/^name: sharded$/name: sharded\nworkers: 3\nmemsize: 512/' "$out/job.yaml"
 "$gk" slurm "$out/big.yaml" --shards 2 --out "$out/slurm-big" >/dev/null 2>"$out/big.err"; st=$?
 "$gk" k8s "$out/big.yaml" --shards 2 --images-claim fleet --results-claim res \
   >"$out/big-k8s.yaml" 2>>"$out/big.err"; st2=$?
-# 256 + 3 * (512 + 80) = 2032
+# 256 + 3 * (512 + 96) = 2080
 if [ $st = 0 ] && [ $st2 = 0 ] && grep -qx '#SBATCH --cpus-per-task=3' "$out/slurm-big/shard.sbatch" &&
-   grep -qx '#SBATCH --mem=2032M' "$out/slurm-big/shard.sbatch" &&
-   grep -q 'memory: 2032Mi' "$out/big-k8s.yaml" && grep -q 'cpu: "3"' "$out/big-k8s.yaml"; then
+   grep -qx '#SBATCH --mem=2080M' "$out/slurm-big/shard.sbatch" &&
+   grep -q 'memory: 2080Mi' "$out/big-k8s.yaml" && grep -q 'cpu: "3"' "$out/big-k8s.yaml"; then
   pass shard-size-from-job
 else fail shard-size-from-job "exit $st/$st2: $(cat "$out/big.err"; grep -n 'SBATCH\|cpu\|memory' "$out/slurm-big/shard.sbatch" "$out/big-k8s.yaml")"; fi
 
@@ -187,8 +187,8 @@ assert cmd[:2] == ["guestkit", "run"] and "--shards=4" in cmd and "--shard-group
 assert "--out=/results/shards" in cmd and cmd[-1] == job_file, cmd
 assert {"name": "TMPDIR", "value": "/scratch"} in c["env"]
 assert c["resources"]["requests"]["cpu"] == "2"
-# the runner's worker rule: 256 MiB for the host, guest RAM + 80 per worker
-assert c["resources"]["requests"]["memory"] == "928Mi", c["resources"]
+# the runner's worker rule: 256 MiB for the host, guest RAM + 96 per worker
+assert c["resources"]["requests"]["memory"] == "960Mi", c["resources"]
 mounts = {m["name"]: m for m in c["volumeMounts"]}
 assert mounts["job"]["mountPath"] == job_file and mounts["job"]["subPath"] == "job.yaml"
 assert mounts["images"]["mountPath"] == img_dir and mounts["images"]["readOnly"] is True

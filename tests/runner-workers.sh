@@ -31,19 +31,19 @@ w=$((cpus < 16 ? cpus : 16))
 check workers-cpus "$w" "$cpus CPUs? \(sched_getaffinity\).*limited by CPUs" \
   $big $gk run -n -v "$out/job.yaml"
 # Memory: 256 MiB for the host, then the guest RAM (256 MiB by default)
-# plus 80 MiB per appliance.
+# plus 96 MiB per appliance.
 check workers-low-memory-lowers 1 'limited by memory' \
   GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=700 $gk run -n -v "$out/job.yaml"
-check workers-memory-room 3 '1306 MiB available \(GUESTKIT_TEST_MEMAVAIL\).*room for 3; so 3, limited by memory' \
-  GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=1306 $gk run -n -v "$out/job.yaml"
+check workers-memory-room 3 '1312 MiB available \(GUESTKIT_TEST_MEMAVAIL\).*room for 3; so 3, limited by memory' \
+  GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=1312 $gk run -n -v "$out/job.yaml"
 check workers-memory-more 8 'room for 4[0-9]; so 8, limited by CPUs' \
   GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=16000 $gk run -n -v "$out/job.yaml"
-check workers-job-memsize 2 '592 MiB per appliance \(guest RAM \+ 80 measured\).*room for 2; so 2, limited by memory' \
-  GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=2000 $gk run -n -v "$out/job512.yaml"
-check workers-default-memsize 5 '336 MiB per appliance.*room for 5' \
-  GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=2000 $gk run -n -v "$out/job.yaml"
-check workers-env-memsize 8 '208 MiB per appliance.*room for 8' \
-  LIBGUESTFS_MEMSIZE=128 GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=2000 $gk run -n -v "$out/job.yaml"
+check workers-job-memsize 2 '608 MiB per appliance \(guest RAM \+ 96 measured\).*room for 2; so 2, limited by memory' \
+  GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=2048 $gk run -n -v "$out/job512.yaml"
+check workers-default-memsize 5 '352 MiB per appliance.*room for 5' \
+  GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=2048 $gk run -n -v "$out/job.yaml"
+check workers-env-memsize 8 '224 MiB per appliance.*room for 8' \
+  LIBGUESTFS_MEMSIZE=128 GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=2048 $gk run -n -v "$out/job.yaml"
 check workers-no-memory-one 1 'room for 0; so 1' \
   GUESTKIT_TEST_CPUS=8 GUESTKIT_TEST_MEMAVAIL=100 $gk run -n -v "$out/job.yaml"
 check workers-appliance-mib 7 '100 MiB per appliance \(GUESTKIT_APPLIANCE_MIB\).*room for 7' \
