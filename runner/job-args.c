@@ -358,18 +358,6 @@ unknown_sarg (struct rn_jv *v, const struct rn_hstep *h, const struct rn_node *k
   rn_buf_free (&all);
 }
 
-/* Are all the job's images read-only? */
-static int
-all_readonly (const struct rn_job *j)
-{
-  if (j->kind == RN_JOB_BUILD || j->nimages == 0)
-    return 0;
-  for (size_t i = 0; i < j->nimages; i++)
-    if (!j->images[i].readonly)
-      return 0;
-  return 1;
-}
-
 /* Which node gives which argument: a mapping by name; a sequence in
  * order (as for a call); a single value for the first argument. */
 static void
@@ -406,7 +394,7 @@ rn_jv_hstep_args (struct rn_jv *v, struct rn_step *s, const struct rn_node *key,
   const struct rn_node *given[RN_MAX_ARGS] = { 0 };
 
   s->args = rn_calloc ((size_t) h->nargs + 1, sizeof *s->args);
-  if ((h->flags & RN_HS_WRITES) && all_readonly (v->j))
+  if ((h->flags & RN_HS_WRITES) && rn_job_all_readonly (v->j, 0))
     ERR (v, key, "%s: this step changes the image, and the job is read-only "
          "(set readonly: false)", h->name);
   sarg_nodes (v, h, n, given);
@@ -417,4 +405,17 @@ rn_jv_hstep_args (struct rn_jv *v, struct rn_step *s, const struct rn_node *key,
       ERR (v, n && !rn_node_is_null (n) ? n : key, "%s: missing argument '%s' (%s)",
            h->name, h->args[i].name, rn_argtype_name (h->args[i].type));
   }
+}
+
+int
+rn_job_all_readonly (const struct rn_job *j, int if_none)
+{
+  if (j->kind == RN_JOB_BUILD)
+    return 0;
+  if (j->nimages == 0)
+    return if_none;
+  for (size_t i = 0; i < j->nimages; i++)
+    if (!j->images[i].readonly)
+      return 0;
+  return 1;
 }

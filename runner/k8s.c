@@ -61,17 +61,6 @@ images_dir (const struct rn_job *j)
   return d;
 }
 
-static int
-all_readonly (const struct rn_job *j)
-{
-  if (j->kind == RN_JOB_BUILD)
-    return 0;
-  for (size_t i = 0; i < j->nimages; i++)
-    if (!j->images[i].readonly)
-      return 0;
-  return 1;
-}
-
 /* A YAML flow sequence of JSON strings: ["a", "b"]. */
 static void
 yaml_words (struct rn_buf *b, const struct rn_strv *w)
@@ -133,7 +122,7 @@ k8s_shards (struct rn_buf *b, const struct rn_gen_opts *o, const struct rn_job *
 {
   struct rn_strv w = { 0 };
   char *imgs = o->images_path ? rn_gen_absolute (o->images_path) : images_dir (j);
-  int ro = all_readonly (j);
+  int ro = rn_job_all_readonly (j, 1);
 
   k8s_meta (b, "Job", "batch/v1", name, group);
   rn_buf_addf (b, "spec:\n  completionMode: Indexed\n  completions: %d\n  parallelism: %d\n"

@@ -310,6 +310,11 @@ void rn_jv_arg (struct rn_jv *v, const struct rn_node *n, const struct rn_arg *a
 void rn_jv_hstep_args (struct rn_jv *v, struct rn_step *s,
                        const struct rn_node *key, const struct rn_node *n);
 
+/* Are all of job j's images read-only?  A build job never is; a job with
+ * no images gives if_none (a step check wants 0: nothing says read-only;
+ * the k8s images volume wants 1: nothing there is written). */
+int rn_job_all_readonly (const struct rn_job *j, int if_none);
+
 /* A host file a step writes (FileOut): a temp name, put in place after. */
 struct rn_outfile {
   char *tmp, *final;
