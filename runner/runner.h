@@ -613,10 +613,6 @@ void rn_chg_before (struct rn_changes *ch, guestfs_h *g, const char *path);
  * directory now is not recorded. */
 void rn_chg_before_list (struct rn_changes *ch, guestfs_h *g, const char *const *paths,
                          size_t n, int skip_dirs);
-/* The states of n guest paths now, into f[0..n-1] (batched). */
-void rn_fstates_take (guestfs_h *g, const char *const *paths, size_t n,
-                      struct rn_fstate *f);
-int rn_fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b);
 /* Take the states after and keep the differences. */
 void rn_chg_finish (struct rn_changes *ch, guestfs_h *g);
 void rn_chg_free (struct rn_changes *ch);

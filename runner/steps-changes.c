@@ -49,8 +49,8 @@ fstate_parse (const char *line, struct rn_fstate *f)
 
 /* The states of n paths into f[0..n-1], a batch of them per round trip
  * (the appliance hashes the files itself). */
-void
-rn_fstates_take (guestfs_h *g, const char *const *paths, size_t n, struct rn_fstate *f)
+static void
+fstates_take (guestfs_h *g, const char *const *paths, size_t n, struct rn_fstate *f)
 {
   for (size_t i = 0; i < n; i += BATCH) {
     size_t k = n - i < BATCH ? n - i : BATCH, j = 0;
@@ -112,7 +112,7 @@ take_range (struct rn_changes *ch, guestfs_h *g, size_t first, int after)
   f = rn_calloc (n, sizeof *f);
   for (size_t i = 0; i < n; i++)
     paths[i] = ch->v[first + i].path;
-  rn_fstates_take (g, paths, n, f);
+  fstates_take (g, paths, n, f);
   for (size_t i = 0; i < n; i++)
     *(after ? &ch->v[first + i].after : &ch->v[first + i].before) = f[i];
   free (paths);
@@ -199,8 +199,9 @@ rn_chg_before (struct rn_changes *ch, guestfs_h *g, const char *path)
   rn_chg_before_list (ch, g, &path, 1, 0);
 }
 
-int
-rn_fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b)
+/* Does a path's state differ between a and b? */
+static int
+fstate_differs (const struct rn_fstate *a, const struct rn_fstate *b)
 {
   return a->exists != b->exists || a->mode != b->mode || a->uid != b->uid ||
          a->gid != b->gid || a->size != b->size || strcmp (a->sha256, b->sha256);
@@ -229,7 +230,7 @@ rn_chg_finish (struct rn_changes *ch, guestfs_h *g)
   add_new_children (ch, g);
   for (size_t i = 0; i < ch->n; i++) {
     struct rn_change *e = &ch->v[i];
-    if (!rn_fstate_differs (&e->before, &e->after)) {
+    if (!fstate_differs (&e->before, &e->after)) {
       free (e->path);
       continue;
     }
