@@ -8,6 +8,10 @@
 # subdirectories, removed when the test exits: a test that needs more
 # clean-up sets its own trap after), db ($out/results.db), rc (0 until a
 # check fails), and pass, fail and q (a query on $db).
+#
+# With KEEP set in the environment (KEEP=1 tests/NAME.sh), out is not
+# removed, for a look afterwards, and its path goes to stderr (a test
+# that sets its own trap decides for itself).
 
 gk=$PWD/runner/guestkit
 
@@ -16,7 +20,11 @@ t_begin() {
   shift
   mkdir -p "$out"
   for d in "$@"; do mkdir -p "$out/$d"; done
-  trap 'rm -rf "$out"' EXIT
+  if [ -n "$KEEP" ]; then
+    echo "$(basename "$0"): KEEP is set: $out is kept" >&2
+  else
+    trap 'rm -rf "$out"' EXIT
+  fi
   db=$out/results.db
   rc=0
 }

@@ -6,14 +6,8 @@
 # are refused by the runner before any call; absent names and a missing
 # file are errors that name them.
 cd "$(dirname "$0")/.." || exit 1
-gk=$PWD/runner/guestkit
-out=$PWD/tests/out/runner-steps-ids-$$; mkdir -p "$out"
-[ -n "$KEEP" ] || trap 'rm -rf "$out"' EXIT
-db=$out/results.db
-rc=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; rc=1; }
-q() { sqlite3 -batch -noheader "$db" "$1"; }
+. tests/lib.sh
+t_begin runner-steps-ids
 fact() { q "SELECT json_extract(value, '$.$2') FROM facts WHERE name = '$1' AND task_id = (SELECT max(id) FROM tasks)"; }
 fixture=$(tests/steps-fixture.sh) || exit 77
 cp --sparse=always "$fixture" "$out/d.img"
