@@ -95,6 +95,16 @@ same_as_dpkg_query (const char *text, size_t len, const char *tag)
   return r;
 }
 
+/* The paragraph of libtwo, Multi-Arch: same, for one architecture. */
+#define LIBTWO(arch)                                                    \
+  "Package: libtwo\n"                                                   \
+  "Status: install ok installed\n"                                      \
+  "Maintainer: M <m@example.org>\n"                                     \
+  "Multi-Arch: same\n"                                                  \
+  "Version: 2.0\n"                                                      \
+  "Architecture: " arch "\n"                                            \
+  "Description: two architectures\n"
+
 static const char valid[] =
   "Package: good\n"
   "Status: install ok installed\n"
@@ -143,21 +153,9 @@ static const char valid[] =
   "Architecture: amd64\n"
   "Description: epoch with a leading zero\n"
   "\n"
-  "Package: libtwo\n"
-  "Status: install ok installed\n"
-  "Maintainer: M <m@example.org>\n"
-  "Multi-Arch: same\n"
-  "Version: 2.0\n"
-  "Architecture: amd64\n"
-  "Description: two architectures\n"
+  LIBTWO ("amd64")
   "\n"
-  "Package: libtwo\n"
-  "Status: install ok installed\n"
-  "Maintainer: M <m@example.org>\n"
-  "Multi-Arch: same\n"
-  "Version: 2.0\n"
-  "Architecture: i386\n"
-  "Description: two architectures\n";
+  LIBTWO ("i386");
 
 static void
 t_valid (void)
