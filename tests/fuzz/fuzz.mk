@@ -25,7 +25,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 -D_GNU_SOURCE -std=gnu11 -fno-omit-frame-pointer \
-  -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+  -MMD -MP -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_INC     := -Icore -Icore/include -Ischemas -Iguestd -Irunner $(TIRPC_CFLAGS)
 FUZZ_OBJ     := tests/fuzz/obj
 FUZZ_NAMES   := reply request guestdb inspect
