@@ -1,14 +1,14 @@
 /* guestd aug-edit: aug_edit_file, one guest file edited through one
  * lens in one call, without the aug_init handle.
  *
- * aug_load and aug_save release a lens's compiled regexps after each
- * file (libaugeas's transform_load/transform_save), so every load and
- * every save compiles them all again.  aug_text_store and
- * aug_text_retrieve keep them: this call reads the file itself, parses
- * the text with aug_text_store, edits the tree, prints it back with
+ * No tree is loaded: this call reads the file itself, parses the text
+ * with aug_text_store, edits the tree, prints it back with
  * aug_text_retrieve and writes the file itself.  Its handle lives as
  * long as guestd, so lens modules stay compiled from call to call (and
- * from the snapshot template on: gd_aug_warm).
+ * from the snapshot template on: gd_aug_warm).  Each of those libaugeas
+ * calls still frees the lens's compiled regexps when it ends; the
+ * compiled copies regex-cache.c keeps are what makes the next call
+ * cheap.
  *
  * Confinement: the path is resolved (realpath) with guestd chrooted into
  * the sysroot, as augeas.c does for aug_load and aug_save, so a symlink

@@ -198,7 +198,7 @@ static char *
 debug_help (char *const *args)
 {
   return strdup ("debug subcommands: help, env, ls PATH..., ll PATH..., "
-                 "fds, mountinfo\n");
+                 "fds, mountinfo, regex\n");
 }
 
 static char *
@@ -227,6 +227,8 @@ do_debug (const char *subcmd, char *const *extraargs)
     return debug_fds (extraargs);
   else if (strcmp (subcmd, "mountinfo") == 0)
     r = debug_mountinfo (extraargs);
+  else if (strcmp (subcmd, "regex") == 0)
+    r = gd_rx_stats ();
   else {
     reply_with_error ("subcmd %s: not supported (try \"help\")", subcmd);
     return NULL;

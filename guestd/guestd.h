@@ -253,6 +253,12 @@ void gd_leave_root (struct gd_outside *o);
  * it).  Never replies; a lens that fails is just not warmed. */
 void gd_aug_warm (void);
 
+/* regex-cache.c: re_compile_pattern and regfree, defined here so that
+ * libaugeas's compiles of the same pattern share one compiled copy.
+ * gd_rx_stats: its counts as "NAME VALUE" lines (debug regex), caller
+ * frees; NULL out of memory. */
+char *gd_rx_stats (void);
+
 /* probe.c: the filesystem TYPE libblkid finds on device (a safe probe, in
  * a child), caller frees; NULL when nothing or no one thing is found, or
  * the probe failed.  Never replies. */

@@ -26,8 +26,13 @@ guestd/%.o: guestd/%.c
 guestd/%-gd.o: schemas/%.c
 	$(CC) $(GUESTD_CC_FLAGS) $(SCHEMA_CFLAGS) -c $< -o $@
 
+# regex-cache.c's re_compile_pattern and regfree must be in the dynamic
+# symbol table for libaugeas's calls to bind to them.
+GUESTD_EXPORTS := -Wl,--export-dynamic-symbol=re_compile_pattern \
+  -Wl,--export-dynamic-symbol=regfree
+
 $(GUESTD_BIN): $(GUESTD_OBJS) $(GUESTD_SCHEMA_OBJS)
-	$(CC) $(GUESTD_LDFLAGS) -o $@ $^ $(TIRPC_LIBS) $(AUGEAS_LIBS) $(GUESTD_LIBS)
+	$(CC) $(GUESTD_LDFLAGS) $(GUESTD_EXPORTS) -o $@ $^ $(TIRPC_LIBS) $(AUGEAS_LIBS) $(GUESTD_LIBS)
 
 CLEAN_FILES += $(GUESTD_BIN) $(GUESTD_OBJS) $(GUESTD_SCHEMA_OBJS)
 

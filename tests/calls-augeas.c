@@ -408,6 +408,57 @@ t_edit_file (void)
   guestfs_rm_rf (g, "/etc/ssh");
 }
 
+/* A count from `debug regex' (guestd/regex-cache.c); ~0 if absent. */
+static unsigned long long
+rx_stat (const char *name)
+{
+  char *none[] = { NULL };
+  char *s = guestfs_debug (g, "regex", none);
+  unsigned long long v = th_line_value (s, name);
+
+  free (s);
+  return v;
+}
+
+/* libaugeas frees a lens's compiled regexps after every parse and print;
+ * guestd keeps one compiled copy of each (regex-cache.c), so the same
+ * edit made twice compiles nothing the second time, and the snapshot
+ * template's Sshd warm-up is in the table from the start. */
+static void
+t_regex_reuse (void)
+{
+  const char *text = "Port 22\nPermitRootLogin yes\nMatch User bob\n  X11Forwarding no\n";
+  char *set[] = { "PermitRootLogin", "no", NULL };
+  char *none[] = { NULL };
+  unsigned long long c1, r1, p1, c2, r2, p2;
+  char **l;
+
+  CHECK (rx_stat ("kept") != ~0ULL && rx_stat ("kept") > 0, "debug regex: %s",
+         guestfs_last_error (g));
+  CHECK (guestfs_mkdir_p (g, "/etc/ssh") == 0 &&
+         guestfs_write_file (g, "/etc/ssh/sshd_config", text, 0) == 0, "set-up");
+  CHECK ((l = guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/sshd_config", set, none,
+                                     NULL)) != NULL, "edit: %s", guestfs_last_error (g));
+  th_count_free (l);
+  c1 = rx_stat ("compiled");
+  r1 = rx_stat ("reused");
+  p1 = rx_stat ("passed");
+  CHECK (guestfs_write_file (g, "/etc/ssh/sshd_config", text, 0) == 0, "set-up again");
+  CHECK ((l = guestfs_aug_edit_file (g, "Sshd.lns", "/etc/ssh/sshd_config", set, none,
+                                     NULL)) != NULL, "edit again: %s", guestfs_last_error (g));
+  th_count_free (l);
+  c2 = rx_stat ("compiled");
+  r2 = rx_stat ("reused");
+  p2 = rx_stat ("passed");
+  CHECK (c2 == c1 && p2 == p1, "the same edit compiled %llu patterns again (%llu by libc)",
+         c2 - c1 + p2 - p1, p2 - p1);
+  CHECK (r2 - r1 >= 10, "the same edit took only %llu compiled patterns from the table",
+         r2 - r1);
+  CHECK (cat_is ("/etc/ssh/sshd_config", "Port 22\nPermitRootLogin no\nMatch User bob\n"
+                 "  X11Forwarding no\n"), "the edit");
+  guestfs_rm_rf (g, "/etc/ssh");
+}
+
 int
 main (void)
 {
@@ -427,6 +478,7 @@ main (void)
     th_run ("augeas-guest-symlinks", t_symlinks);
     th_run ("augeas-appliance-lenses", t_lenses);
     th_run ("augeas-edit-file", t_edit_file);
+    th_run ("augeas-regex-reuse", t_regex_reuse);
     guestfs_close (g);
   }
   unlink (disk);

@@ -170,3 +170,14 @@ th_count_fds (void)
     closedir (d);
   return n;
 }
+
+unsigned long long
+th_line_value (const char *text, const char *name)
+{
+  size_t n = strlen (name);
+
+  for (const char *p = text; p && *p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : p + strlen (p))
+    if (strncmp (p, name, n) == 0 && p[n] == ' ')
+      return strtoull (p + n + 1, NULL, 10);
+  return ~0ULL;
+}

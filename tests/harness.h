@@ -73,4 +73,8 @@ size_t th_count (char *const *l);
 /* Count a NULL-terminated string list and free it. */
 size_t th_count_free (char **l);
 
+/* The number after NAME on a "NAME NUMBER" line of text (which may be
+ * NULL); ~0 if there is none. */
+unsigned long long th_line_value (const char *text, const char *name);
+
 #endif

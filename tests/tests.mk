@@ -6,7 +6,7 @@
 TEST_CFLAGS := -Icore/include -Ischemas -Itests $(TIRPC_CFLAGS)
 TEST_HARNESS := tests/harness.o
 
-QUICK_C := tests/quick-handle tests/quick-wire tests/quick-vercmp
+QUICK_C := tests/quick-handle tests/quick-wire tests/quick-vercmp tests/quick-regex-cache
 QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh tests/quick-contract.py
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
@@ -37,6 +37,12 @@ tests/quick-vercmp.o: runner/calls-gen.h
 tests/bin/quick-vercmp: tests/quick-vercmp.o runner/vercmp.o $(TEST_HARNESS) $(LIBGUESTKIT_SO)
 	@mkdir -p tests/bin
 	$(CC) $(LDFLAGS) -o $@ $< runner/vercmp.o $(TEST_HARNESS) $(GK_LIBS)
+# quick-regex-cache tests guestd/regex-cache.c alone, linked into the
+# test program the way guestd links it (its two symbols exported).
+tests/quick-regex-cache.o: TEST_CFLAGS += -Iguestd
+tests/bin/quick-regex-cache: tests/quick-regex-cache.o guestd/regex-cache.o $(TEST_HARNESS) $(LIBGUESTKIT_SO)
+	@mkdir -p tests/bin
+	$(CC) $(LDFLAGS) $(GUESTD_EXPORTS) -o $@ $< guestd/regex-cache.o $(TEST_HARNESS) $(GK_LIBS)
 
 quick: all $(QUICK_TESTS) $(GUESTD_TEST)
 	@tests/run-tests.sh $(QUICK_TESTS)
