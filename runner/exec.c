@@ -233,7 +233,59 @@ task_audit (struct attempt *a)
   return a->rec->audit;
 }
 
-/* A high-level step (steps.c): arguments converted as a call's are. */
+/* Step i's arguments converted as a call's are, into av and given (by
+ * index in the step's table), with their JSON into js: 0, or -1 with
+ * *err set. */
+static int
+hstep_args (struct attempt *a, size_t i, union rn_argval *av, unsigned char *given,
+            struct rn_argbufs *bufs, struct rn_buf *js, char **err)
+{
+  const struct rn_step *s = &a->t->job->steps[i];
+  const struct rn_hstep *h = s->hstep;
+  int r = 0;
+
+  memset (av, 0, (RN_MAX_ARGS + 1) * sizeof *av);
+  rn_buf_addc (js, '{');
+  for (int k = 0, first = 1; k < h->nargs && r == 0; k++) {
+    struct rn_arg d = { h->args[k].name, h->args[k].type };
+    if (s->args[k].kind == RN_V_NULL)
+      continue;                      /* not given */
+    if (!first)
+      rn_buf_addc (js, ',');
+    first = 0;
+    given[k] = 1;
+    r = rn_arg_convert (a->t->job, &a->vars, &d, &s->args[k], &av[k], bufs, k, js, err);
+  }
+  rn_buf_addc (js, '}');
+  return r;
+}
+
+/* Before the launch: the steps' host-side work (rn_hstep's prefetch),
+ * with their arguments as they convert now.  A step whose arguments do
+ * not convert yet (they name a value an earlier step saves) is left to
+ * do its own work when it runs. */
+static void
+prefetch (struct attempt *a)
+{
+  for (size_t i = 0; i < a->t->job->nsteps; i++) {
+    const struct rn_hstep *h = a->t->job->steps[i].hstep;
+    union rn_argval av[RN_MAX_ARGS + 1];
+    unsigned char given[RN_MAX_ARGS + 1] = { 0 };
+    struct rn_argbufs bufs = { 0 };
+    struct rn_buf js = { 0 };
+    char *err = NULL;
+
+    if (h == NULL || h->prefetch == NULL)
+      continue;
+    if (hstep_args (a, i, av, given, &bufs, &js, &err) == 0)
+      h->prefetch (&(struct rn_sctx) { .j = a->t->job, .h = h, .av = av, .given = given });
+    free (err);
+    rn_buf_free (&js);
+    rn_argbufs_free (&bufs);
+  }
+}
+
+/* A high-level step (steps.c). */
 static int
 run_hstep (struct attempt *a, size_t i, char **why)
 {
@@ -250,22 +302,8 @@ run_hstep (struct attempt *a, size_t i, char **why)
   };
   char *err = NULL, *result = NULL;
   double t0;
-  int r = 0;
+  int r = hstep_args (a, i, av, given, &bufs, &js, &err);
 
-  memset (av, 0, sizeof av);
-  rn_buf_addc (&js, '{');
-  for (int k = 0, first = 1; k < h->nargs && r == 0; k++) {
-    struct rn_arg d = { h->args[k].name, h->args[k].type };
-    if (s->args[k].kind == RN_V_NULL)
-      continue;                      /* not given */
-    if (!first)
-      rn_buf_addc (&js, ',');
-    first = 0;
-    given[k] = 1;
-    r = rn_arg_convert (a->t->job, &a->vars, &d, &s->args[k], &av[k], &bufs, k,
-                        &js, &err);
-  }
-  rn_buf_addc (&js, '}');
   t0 = rn_now ();
   if (r == 0 && (h->flags & RN_HS_WRITES) && c.readonly) {
     err = rn_strdup ("this step changes the image, and the image is read-only");
@@ -489,6 +527,7 @@ attempt_once (struct attempt *a, char **why)
   enum rn_status st = RN_FAILED;
   int k;
 
+  prefetch (a);
   if (a->t->job->kind == RN_JOB_BUILD && make_image (a, why) == -1)
     return RN_FAILED;
   if (rn_task_atomic (a->t)) {

@@ -93,6 +93,10 @@ struct rn_hstep {
   unsigned flags;            /* RN_HS_* */
   /* Run it: 0, or -1 with c->err set. */
   int (*run) (struct rn_sctx *c);
+  /* Or NULL.  Host-side work the step will want, started before the
+   * task's launch (exec.c) with the arguments as they convert then
+   * (c->g is NULL): it copies what it needs and returns at once. */
+  void (*prefetch) (const struct rn_sctx *c);
 };
 extern const struct rn_hstep rn_hsteps[];
 extern const size_t rn_nhsteps;
@@ -177,6 +181,9 @@ int rn_inventory_mount (struct rn_sctx *c, const char *root);
 
 /* steps-packages.c */
 int rn_step_packages (struct rn_sctx *c);
+/* Read the step's .deb files (dpkg-deb -f and -c) in a thread of their
+ * own, for the step to find done. */
+void rn_prefetch_packages (const struct rn_sctx *c);
 
 /* steps-users.c */
 int rn_step_user (struct rn_sctx *c);

@@ -132,7 +132,11 @@ static const struct rn_sarg set_config_args[] = {
 };
 
 #define STEP(n, area, flags, summary, records, args) \
-  { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n }
+  { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n, NULL }
+/* A step with host-side work to start before the launch. */
+#define STEP_PREFETCH(n, area, flags, summary, records, args) \
+  { #n, area, summary, records, args, sizeof args / sizeof args[0], flags, rn_step_##n, \
+    rn_prefetch_##n }
 
 static const struct rn_sarg inventory_args[] = {
   { "applications", RN_ARG_BOOL, 0, "record the installed packages too (default true)" },
@@ -202,9 +206,9 @@ const struct rn_hstep rn_hsteps[] = {
   STEP (ssh_inject, "users", RN_HS_WRITES,
         "add ssh public keys to a user's ~/.ssh/authorized_keys (0600, owned by the user)",
         "{\"keys_added\": N}", ssh_inject_args),
-  STEP (packages, "packages", RN_HS_WRITES,
-        "install local .deb files or remove packages with the guest's package manager",
-        "{\"installed\": [name=version], \"removed\": [names]}", packages_args),
+  STEP_PREFETCH (packages, "packages", RN_HS_WRITES,
+                 "install local .deb files or remove packages with the guest's package manager",
+                 "{\"installed\": [name=version], \"removed\": [names]}", packages_args),
   STEP (set_config, "config", RN_HS_WRITES,
         "set or remove keys in a config file through Augeas, loading only that file",
         "{\"file\": path, \"changed\": {key: {\"old\": value or null, \"new\": value or null}}}",

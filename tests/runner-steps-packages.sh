@@ -10,6 +10,8 @@
 #    not "installed": remove leaves it alone
 #  - a status file guestd will not read: the step fails naming the
 #    package and the reason, and the image is byte-identical
+#  - the job's .deb is read on the host (dpkg-deb -f, -c) once for all
+#    the images of a run, and a file that is not a .deb fails the step
 cd "$(dirname "$0")/.." || exit 1
 gk=$PWD/runner/guestkit
 out=$PWD/tests/out/runner-steps-packages-$$; mkdir -p "$out"
@@ -80,4 +82,26 @@ e=$(q "SELECT error FROM tasks WHERE id = (SELECT max(id) FROM tasks)")
 if [ $st = 1 ] && echo "$e" | grep -q "packages.*guestkit-fleet: reading the guest's dpkg status: .*/var/lib/dpkg/status: larger than" &&
    [ "$(sha "$out/x.img")" = "$before" ]; then pass unreadable-status-fails
 else fail unreadable-status-fails "exit $st: $e"; fi
+
+# Two images, one .deb: dpkg-deb runs once for each question (a wrapper
+# first in PATH counts its runs), and both images get the package.
+mkdir -p "$out/bin"
+printf '#!/bin/sh\necho "$1" >> %s/dpkg-deb.log\nexec /usr/bin/dpkg-deb "$@"\n' "$out" > "$out/bin/dpkg-deb"
+chmod +x "$out/bin/dpkg-deb"
+cp --sparse=always "$fixture" "$out/y1.img"; cp --sparse=always "$fixture" "$out/y2.img"
+{ echo "name: two"; echo "images: [y1.img, y2.img]"; echo "readonly: false"; echo "steps:"
+  echo "  - packages: {debs: [\"$out/fleet.deb\"]}"; } > "$out/two.yaml"
+PATH=$out/bin:$PATH "$gk" run -q --db "$out/two.db" "$out/two.yaml" > "$out/two.out" 2>&1; st=$?
+n=$(sqlite3 -batch -noheader "$out/two.db" "SELECT count(*) FROM steps WHERE call = 'packages' AND
+     result = '{\"installed\":[\"guestkit-fleet=1.0\"],\"removed\":[]}'")
+log=$(sort "$out/dpkg-deb.log" | uniq -c | tr -s ' ' | tr '\n' ';')
+[ $st = 0 ] && [ "$n" = 2 ] && [ "$log" = " 1 -c; 1 -f;" ] && pass deb-read-once-per-run ||
+  fail deb-read-once-per-run "exit $st, $n installed, dpkg-deb runs: $log $(tail -2 "$out/two.out")"
+
+# Not a .deb: the step fails naming it, before anything is uploaded.
+echo "not a package" > "$out/bad.deb"
+job notdeb "  - packages: {debs: [\"$out/bad.deb\"]}"; st=$?
+e=$(q "SELECT error FROM tasks WHERE id = (SELECT max(id) FROM tasks)")
+[ $st = 1 ] && echo "$e" | grep -q "packages.*debs: $out/bad.deb is not a .deb package" &&
+  pass not-a-deb-fails || fail not-a-deb-fails "exit $st: $e"
 exit $rc
