@@ -1,6 +1,7 @@
 # core/: the library libguestkit (.so and .a).
 
-CORE_SRCS := core/errors.c core/handle.c core/state.c core/drives.c \
+CORE_SRCS := core/errors.c core/handle.c core/state.c core/drives.c core/qcow2.c \
+  core/disk-create.c \
   core/console.c core/child.c core/rpc.c core/appliance.c core/cache.c core/accel.c \
   core/launch.c core/confine.c core/qmp.c core/snapshot.c core/actions-gen.c \
   core/inspect.c core/inspect-fs.c core/inspect-linux.c \

@@ -13,6 +13,12 @@
  * guest, so it is refused unless the caller vouches for this one image
  * (add_drive_opts trust_backing=1, for overlays it made itself) or for
  * every image of the process (GUESTKIT_ALLOW_BACKING=1; see SECURITY.md).
+ *
+ * A trusted image's backing chain is handed to qemu as fds.  For the
+ * common case, a qcow2 over a raw file named by an absolute path (the
+ * runner's overlays), it is read from the qcow2 header here
+ * (gk_header_chain); anything else is left to `qemu-img info
+ * --backing-chain'.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +39,8 @@ static const char *const known_formats[] = {
   "dmg", "bochs", "cloop", NULL,
 };
 
-static int
-check_format (guestfs_h *g, const char *call, const char *format)
+int
+gk_check_format (guestfs_h *g, const char *call, const char *format)
 {
   for (size_t i = 0; known_formats[i]; i++)
     if (strcmp (format, known_formats[i]) == 0)
@@ -292,14 +298,15 @@ chain_values (guestfs_h *g, const char *json, const char *key, size_t *n)
   return v;
 }
 
-/* A trusted image's backing chain: each file below it and its format,
- * as qemu-img found them.  qemu gets them as fds (launch.c). */
-static int
-trusted_chain (guestfs_h *g, const char *call, struct gk_drive *d)
+/* A trusted image's backing chain as qemu-img finds it: each file below
+ * it and its format.  qemu gets them as fds (launch.c). */
+int
+gk_qemu_img_chain (guestfs_h *g, const char *call, const char *filename,
+                   const char *format, char ***chain, char ***formats)
 {
-  char *fn = gk_qemu_escape (g, d->filename), *err = NULL, *json;
+  char *fn = gk_qemu_escape (g, filename), *err = NULL, *json;
   char *opts = gk_asprintf (g, "driver=%s,file.driver=file,file.filename=%s",
-                            d->format, fn);
+                            format, fn);
   const char *args[] = { "qemu-img", "info", "--backing-chain", "--output=json",
                          "-U", "--image-opts", opts, NULL };
   size_t nf, nt;
@@ -309,25 +316,90 @@ trusted_chain (guestfs_h *g, const char *call, struct gk_drive *d)
   free (fn);
   free (opts);
   if (json == NULL) {
-    gk_error (g, "%s: %s: cannot read its backing chain: %s", call, d->filename, err);
+    gk_error (g, "%s: %s: cannot read its backing chain: %s", call, filename, err);
     free (err);
     return -1;
   }
-  d->chain = chain_values (g, json, "filename", &nf);
-  d->chain_formats = chain_values (g, json, "format", &nt);
+  *chain = chain_values (g, json, "filename", &nf);
+  *formats = chain_values (g, json, "format", &nt);
   free (json);
-  if (nf == 0 || nf != nt || d->chain[nf - 1] == NULL || d->chain_formats[nt - 1] == NULL) {
-    gk_error (g, "%s: %s: cannot read its backing chain", call, d->filename);
+  if (nf == 0 || nf != nt || (*chain)[nf - 1] == NULL || (*formats)[nt - 1] == NULL) {
+    gk_error (g, "%s: %s: cannot read its backing chain", call, filename);
     r = -1;
   }
   for (size_t i = 1; r == 0 && i < nt; i++)
-    if (check_format (g, call, d->chain_formats[i]) == -1 ||
-        strcmp (d->chain_formats[i], "vmdk") == 0) {
+    if (gk_check_format (g, call, (*formats)[i]) == -1 ||
+        strcmp ((*formats)[i], "vmdk") == 0) {
       gk_error (g, "%s: %s: backing file %s has format %s, not taken",
-                call, d->filename, d->chain[i], d->chain_formats[i]);
+                call, filename, (*chain)[i], (*formats)[i]);
       r = -1;
     }
   return r;
+}
+
+static int
+image_file (int fd, struct stat *st)
+{
+  return fstat (fd, st) == 0 && (S_ISREG (st->st_mode) || S_ISBLK (st->st_mode));
+}
+
+/* The common case of a trusted image, the runner's overlay: a qcow2
+ * version 3 with no incompatible feature, encryption, data file or
+ * unknown extension, whose backing file is a raw regular file or block
+ * device named by an absolute path (so no protocol prefix and no
+ * directory to resolve it from).  Its chain is then known from its
+ * header, as qemu-img would report it. */
+int
+gk_header_chain (guestfs_h *g, const char *filename, const char *format,
+                 char ***chain, char ***formats)
+{
+  struct gk_qcow2 q;
+  struct stat st;
+  const char *why;
+  int fd, ok;
+
+  *chain = *formats = NULL;
+  if (strcmp (format, "qcow2") != 0 ||
+      (fd = open (filename, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+    return 0;
+  ok = image_file (fd, &st) && gk_qcow2_read (g, fd, &q, &why) == 0;
+  close (fd);
+  if (!ok)
+    return 0;
+  ok = q.version == 3 && q.incompat == 0 && q.crypt == 0 && !q.data_file &&
+       !q.other_ext && q.backing && strlen (q.backing) == q.backing_len &&
+       q.backing[0] == '/' && q.backing_format &&
+       strcmp (q.backing_format, "raw") == 0 &&
+       (fd = open (q.backing, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) >= 0;
+  if (ok) {
+    ok = image_file (fd, &st);
+    close (fd);
+  }
+  if (ok) {
+    *chain = gk_calloc (g, 3, sizeof **chain);
+    *formats = gk_calloc (g, 3, sizeof **formats);
+    (*chain)[0] = gk_strdup (g, filename);
+    (*chain)[1] = q.backing;
+    q.backing = NULL;
+    (*formats)[0] = gk_strdup (g, "qcow2");
+    (*formats)[1] = gk_strdup (g, "raw");
+  }
+  gk_qcow2_free (&q);
+  return ok;
+}
+
+/* A trusted image's backing chain: from its header when that is enough,
+ * else from qemu-img. */
+static int
+trusted_chain (guestfs_h *g, const char *call, struct gk_drive *d)
+{
+  if (gk_header_chain (g, d->filename, d->format, &d->chain, &d->chain_formats)) {
+    gk_debug (g, "%s: %s: backing chain from its qcow2 header: %s (raw)",
+              call, d->filename, d->chain[1]);
+    return 0;
+  }
+  return gk_qemu_img_chain (g, call, d->filename, d->format, &d->chain,
+                            &d->chain_formats);
 }
 
 static int
@@ -414,7 +486,7 @@ add (guestfs_h *g, const char *call, const char *filename,
 
   trusted |= allow && strcmp (allow, "1") == 0;
   if (check_image (g, call, filename, readonly) == -1 ||
-      check_format (g, call, format) == -1 ||
+      gk_check_format (g, call, format) == -1 ||
       check_references (g, call, filename, format, trusted) == -1)
     return -1;
   g->drives = gk_realloc (g, g->drives, (g->ndrives + 1) * sizeof *g->drives);
@@ -464,28 +536,26 @@ gk_impl_add_drive_ro (guestfs_h *g, const char *filename)
 }
 
 /* A new empty qcow2 file in the temp dir to take drive i's writes
- * (named NAMEi.qcow2): the
- * size of the image open at fd (raw), no backing file named in it (the
- * image is attached as its backing node by launch).  Returns its path
+ * (named NAMEi.qcow2): the size of the image open at fd (raw), no
+ * backing file named in it (the image is attached as its backing node by
+ * launch).  Written here (qcow2.c), not by qemu-img.  Returns its path
  * (caller frees), or NULL (error set). */
 char *
 gk_make_overlay (guestfs_h *g, const char *name, size_t i, int fd)
 {
   off_t size = lseek (fd, 0, SEEK_END);
   char *file = gk_asprintf (g, "%s/%s%zu.qcow2", g->tmpdir, name, i);
-  char *sz = gk_asprintf (g, "%lld", (long long) size), *err = NULL, *out;
-  const char *args[] = { "qemu-img", "create", "-q", "-f", "qcow2", file, sz, NULL };
 
-  out = size < 0 ? NULL : run_qemu_img (g, -1, args, &err);
-  free (sz);
-  if (out == NULL) {
-    gk_error (g, "launch: cannot make an overlay for drive %zu: %s", i,
-              err ? err : strerror (errno));
-    free (err);
+  if (size < 0) {
+    gk_perror (g, "launch: cannot make an overlay for drive %zu", i);
     free (file);
     return NULL;
   }
-  free (out);
+  if (gk_create_image (g, "launch: cannot make an overlay", file, "qcow2",
+                       (uint64_t) size, NULL, NULL, 1) == -1) {
+    free (file);
+    return NULL;
+  }
   return file;
 }
 

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "guestfs.h"
@@ -32,8 +33,50 @@ struct gk_drive {
   char **chain;          /* trusted: the image, then each backing file */
   char **chain_formats;  /* ... and their formats (both NULL-terminated) */
 };
-void gk_drive_free (struct gk_drive *d);     /* drives.c: its fields */
-char *gk_make_overlay (guestfs_h *g, const char *name, size_t i, int fd); /* drives.c */
+/* drives.c */
+void gk_drive_free (struct gk_drive *d);     /* its fields */
+char *gk_make_overlay (guestfs_h *g, const char *name, size_t i, int fd);
+int gk_check_format (guestfs_h *g, const char *call, const char *format);
+/* A trusted qcow2's chain [image, raw backing file] read from its header
+ * (*chain, *formats NULL-terminated, caller frees): 1; 0 when the header
+ * does not allow it (qemu-img must read the chain); -1 never. */
+int gk_header_chain (guestfs_h *g, const char *filename, const char *format,
+                     char ***chain, char ***formats);
+/* The chain as `qemu-img info --backing-chain' reports it: 0, or -1 with
+ * the error set. */
+int gk_qemu_img_chain (guestfs_h *g, const char *call, const char *filename,
+                       const char *format, char ***chain, char ***formats);
+
+/* qcow2.c: empty qcow2 images, and what a qcow2 header names */
+struct gk_qcow2 {
+  uint32_t version;      /* 2 or 3 */
+  uint32_t cluster_bits;
+  uint32_t crypt;        /* crypt_method: 0 for none */
+  uint64_t size;         /* virtual size */
+  uint64_t incompat;     /* incompatible feature bits (version 3) */
+  uint32_t backing_len;  /* length of the name in the header */
+  char *backing;         /* backing file name as stored, or NULL */
+  char *backing_format;  /* from its extension, or NULL */
+  int data_file;         /* has an external data file extension */
+  int other_ext;         /* has an extension beyond the backing format,
+                            data file and feature name table */
+};
+/* Can an image of that size (and backing) be made?  0, or -1 and *why. */
+int gk_qcow2_check (uint64_t size, const char *backing,
+                    const char *backing_format, const char **why);
+/* Write the empty image into the empty file open at fd.  0, or -1 with
+ * errno and *why (a constant). */
+int gk_qcow2_write (int fd, uint64_t size, const char *backing,
+                    const char *backing_format, const char **why);
+int gk_qcow2_read (guestfs_h *g, int fd, struct gk_qcow2 *q, const char **why);
+void gk_qcow2_free (struct gk_qcow2 *q);
+
+/* disk-create.c: a new image file (raw or qcow2), created O_EXCL (after
+ * removing an old one if replace), removed again on error.  0 or -1 with
+ * the error set, prefixed by call. */
+int gk_create_image (guestfs_h *g, const char *call, const char *file,
+                     const char *format, uint64_t size, const char *backing,
+                     const char *backing_format, int replace);
 
 #define GK_CONSOLE_TAIL 4096  /* console bytes kept for error messages */
 

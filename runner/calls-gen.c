@@ -2509,6 +2509,7 @@ static const struct rn_arg args_readdirplus[] = { { "directory", RN_ARG_PATHNAME
 static const struct rn_arg args_lstat_sha256_list[] = { { "paths", RN_ARG_STRINGLIST } };
 static const struct rn_arg args_dpkg_packages[] = { { "names", RN_ARG_STRINGLIST }, { "start", RN_ARG_INT } };
 static const struct rn_arg args_lookup_ids[] = { { "users", RN_ARG_STRINGLIST }, { "groups", RN_ARG_STRINGLIST } };
+static const struct rn_arg args_disk_create[] = { { "filename", RN_ARG_STRING }, { "format", RN_ARG_STRING }, { "size", RN_ARG_INT64 } };
 
 const struct rn_call rn_calls[] = {
   { "launch", "run", "handle", "start the appliance VM and block until its daemon has connected back", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_launch },
@@ -2798,36 +2799,38 @@ const struct rn_call rn_calls[] = {
   { "lstat_sha256_list", NULL, "files", "guestkit extension: for each path (at most 4096), one line \"MODE UID GID SIZE SHA256\" of its lstat and, for a regular file, the SHA-256 of its content (\"-\" for anything else or an unreadable file), or \"\" when the path does not exist: a tree's state in one round trip", NULL, 430, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 1, args_lstat_sha256_list, inv_lstat_sha256_list },
   { "dpkg_packages", NULL, "inspect", "guestkit extension: the packages of the guest's dpkg database (/var/lib/dpkg/status, resolved inside the guest, at most 64 MiB), parsed in the appliance without running a program: rows of 9 strings, \"P\" NAME STATE VERSION ARCH SOURCE HOMEPAGE SUMMARY DESCRIPTION per package in file order (STATE as dpkg's db:Status-Abbrev, \"ii \" for install ok installed; VERSION as dpkg-query prints ${Version}; \"\" for a missing field; a duplicate package is skipped), \"W\" MESSAGE for a warning about the file, and last \"N\" START when the reply is full (call again from START, which counts packages before names filters); names (at most 4096) keeps only those packages, empty keeps all", NULL, 432, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_dpkg_packages, inv_dpkg_packages },
   { "lookup_ids", NULL, "files", "guestkit extension: names to ids as the guest sees them, read from its /etc/passwd and /etc/group in the appliance: the uid of each of users, then the gid of each of groups (at most 1024 names each), one string a name in that order, \"\" for a name the file does not have; as getpwnam and getgrnam, the first line that names it wins and NIS lines (\"+\", \"-\") are skipped", NULL, 433, RN_CALL_DONE, RN_ST_READY, RN_RET_STRINGLIST, -1, 2, args_lookup_ids, inv_lookup_ids },
+  { "disk_create", NULL, "handle", "guestkit extension: create a new empty disk image file in the library, without an appliance or qemu-img: raw (sparse) or qcow2 (version 3, 64 KiB clusters, byte for byte what qemu-img create writes), size rounded up to 512 bytes or -1 for the backing file's; qcow2 may name a backing file (relative names from the new file's directory, no protocol prefix) with its format, which is never probed; an existing file is an error, never overwritten; preallocation off or sparse, compat 1.1 and clustersize 65536 (C only) are the only values taken", NULL, -1, RN_CALL_DONE | RN_CALL_LIB | RN_CALL_HANDWRITTEN, RN_ST_CONFIG | RN_ST_LAUNCHING | RN_ST_READY | RN_ST_BUSY, RN_RET_ERR, -1, 3, args_disk_create, NULL },
   { "prepare_launch", NULL, "handle", "guestkit extension: restore an appliance now, paused and with no drives, so that the add_drive and launch that follow only attach the drives and resume it; a no-op (launch boots as usual) where the saved-appliance path is off; refused once a drive was added", NULL, -1, RN_CALL_DONE | RN_CALL_LIB, RN_ST_CONFIG, RN_RET_ERR, -1, 0, NULL, inv_prepare_launch },
 };
-const size_t rn_ncalls = 288;
+const size_t rn_ncalls = 289;
 
 /* Indexes of rn_calls in name order, for bsearch. */
 static const unsigned short by_name[] = {
   4, 3, 6, 5, 64, 56, 55, 67, 57, 54, 59, 65,
   66, 62, 61, 60, 63, 58, 255, 260, 103, 99, 97, 102,
   98, 101, 104, 100, 95, 96, 281, 279, 280, 236, 42, 107,
-  73, 74, 89, 90, 7, 126, 127, 256, 115, 164, 165, 130,
-  106, 285, 129, 166, 147, 234, 191, 194, 132, 75, 208, 192,
-  195, 88, 254, 146, 235, 261, 123, 13, 15, 36, 32, 120,
-  122, 24, 38, 11, 25, 9, 34, 28, 22, 30, 17, 225,
-  180, 152, 190, 193, 125, 160, 161, 135, 167, 219, 223, 222,
-  218, 221, 220, 268, 264, 273, 276, 269, 266, 267, 272, 270,
-  271, 265, 263, 277, 275, 274, 278, 262, 258, 257, 259, 21,
-  19, 77, 76, 20, 18, 2, 0, 242, 181, 45, 46, 43,
-  203, 204, 205, 206, 286, 185, 44, 183, 92, 284, 243, 80,
-  87, 116, 144, 49, 52, 244, 71, 241, 72, 156, 230, 231,
-  232, 227, 228, 229, 173, 81, 226, 187, 172, 174, 175, 169,
-  170, 171, 217, 233, 39, 168, 113, 112, 114, 186, 85, 128,
-  149, 248, 249, 253, 247, 252, 250, 251, 131, 246, 287, 78,
-  118, 137, 47, 50, 282, 189, 53, 177, 283, 207, 245, 202,
-  184, 145, 68, 70, 69, 188, 153, 154, 155, 12, 14, 35,
-  31, 119, 121, 23, 37, 10, 8, 33, 27, 29, 16, 224,
-  182, 82, 178, 138, 141, 140, 139, 150, 151, 148, 91, 93,
-  133, 134, 210, 212, 214, 216, 209, 211, 213, 215, 40, 162,
-  163, 108, 109, 110, 111, 41, 238, 239, 94, 176, 84, 86,
-  105, 240, 26, 237, 143, 142, 79, 117, 48, 51, 1, 159,
-  157, 158, 83, 197, 200, 124, 136, 198, 201, 179, 196, 199,
+  73, 74, 89, 90, 7, 126, 127, 256, 115, 164, 165, 287,
+  130, 106, 285, 129, 166, 147, 234, 191, 194, 132, 75, 208,
+  192, 195, 88, 254, 146, 235, 261, 123, 13, 15, 36, 32,
+  120, 122, 24, 38, 11, 25, 9, 34, 28, 22, 30, 17,
+  225, 180, 152, 190, 193, 125, 160, 161, 135, 167, 219, 223,
+  222, 218, 221, 220, 268, 264, 273, 276, 269, 266, 267, 272,
+  270, 271, 265, 263, 277, 275, 274, 278, 262, 258, 257, 259,
+  21, 19, 77, 76, 20, 18, 2, 0, 242, 181, 45, 46,
+  43, 203, 204, 205, 206, 286, 185, 44, 183, 92, 284, 243,
+  80, 87, 116, 144, 49, 52, 244, 71, 241, 72, 156, 230,
+  231, 232, 227, 228, 229, 173, 81, 226, 187, 172, 174, 175,
+  169, 170, 171, 217, 233, 39, 168, 113, 112, 114, 186, 85,
+  128, 149, 248, 249, 253, 247, 252, 250, 251, 131, 246, 288,
+  78, 118, 137, 47, 50, 282, 189, 53, 177, 283, 207, 245,
+  202, 184, 145, 68, 70, 69, 188, 153, 154, 155, 12, 14,
+  35, 31, 119, 121, 23, 37, 10, 8, 33, 27, 29, 16,
+  224, 182, 82, 178, 138, 141, 140, 139, 150, 151, 148, 91,
+  93, 133, 134, 210, 212, 214, 216, 209, 211, 213, 215, 40,
+  162, 163, 108, 109, 110, 111, 41, 238, 239, 94, 176, 84,
+  86, 105, 240, 26, 237, 143, 142, 79, 117, 48, 51, 1,
+  159, 157, 158, 83, 197, 200, 124, 136, 198, 201, 179, 196,
+  199,
 };
 
 static int

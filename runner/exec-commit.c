@@ -3,7 +3,8 @@
  * A task that writes an image (readonly: false, atomic: true, the
  * default) never writes the image while its steps run:
  *
- *   qemu-img create -f qcow2 -F FMT -b IMAGE OVERLAY    (beside the image)
+ *   disk_create OVERLAY qcow2 backingfile=IMAGE backingformat=FMT
+ *                                   (beside the image; no qemu-img)
  *   add_drive_opts OVERLAY format=qcow2 trust_backing=1 (the image is only
  *                                    read, as the overlay's backing file)
  *   steps; umount_all; sync; close
@@ -69,40 +70,56 @@ fault (const char *what)
   return f && strcmp (f, what) == 0;
 }
 
-/* The image must not name other files (a qcow2 backing file, a data
- * file): the library's own check, on a handle that is never launched. */
+/* The overlay, made by the library on a handle that is never launched:
+ * first its own check that the image names no other file (a qcow2
+ * backing file, a data file) as add_drive_opts does for any image, then
+ * disk_create (no qemu-img) of a qcow2 whose backing file is the image
+ * (an absolute path: job.c takes images by realpath) and whose size is
+ * the image's.  A stale overlay of the same task (a run killed before
+ * 'committing') is replaced. */
 static int
-image_check (const struct rn_task *t, char **err)
+make_overlay (const struct rn_task *t, const char *overlay, char **err)
 {
   guestfs_h *g = guestfs_create ();
   struct guestfs_add_drive_opts_argv o = {
     .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_READONLY_BITMASK,
     .format = t->image->format, .readonly = 1,
   };
-  int r;
+  struct guestfs_disk_create_argv c = {
+    .bitmask = GUESTFS_DISK_CREATE_BACKINGFILE_BITMASK |
+               GUESTFS_DISK_CREATE_BACKINGFORMAT_BITMASK,
+    .backingfile = t->image_path, .backingformat = t->image->format,
+  };
+  const char *e;
 
   if (g == NULL) {
     *err = rn_strdup ("guestfs_create: out of memory");
     return -1;
   }
   guestfs_set_error_handler (g, NULL, NULL);
-  r = guestfs_add_drive_opts_argv (g, t->image_path, &o);
-  if (r == -1)
-    *err = rn_strdup (guestfs_last_error (g) ? guestfs_last_error (g) : "add_drive_opts failed");
+  if (unlink (overlay) == -1 && errno != ENOENT) {
+    *err = rn_asprintf ("%s: %s", overlay, strerror (errno));
+    guestfs_close (g);
+    return -1;
+  }
+  if (guestfs_add_drive_opts_argv (g, t->image_path, &o) == -1 ||
+      guestfs_disk_create_argv (g, overlay, "qcow2", -1, &c) == -1) {
+    e = guestfs_last_error (g);
+    *err = rn_strdup (e ? e : "disk_create failed");
+    guestfs_close (g);
+    return -1;
+  }
   guestfs_close (g);
-  return r;
+  return 0;
 }
 
 int
 rn_overlay_make (const struct rn_task *t, char **overlay, char **err)
 {
   char *p = rn_overlay_path (t);
-  char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                   t->image->format, "-b", t->image_path, p, NULL };
 
   *overlay = NULL;
-  if (image_check (t, err) == -1 || rn_run_command (argv, err) == -1) {
-    unlink (p);
+  if (make_overlay (t, p, err) == -1) {
     free (p);
     return -1;
   }

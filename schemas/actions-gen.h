@@ -291,8 +291,9 @@ enum gk_action_index {
   GK_ACTION_lstat_sha256_list = 284,
   GK_ACTION_dpkg_packages = 285,
   GK_ACTION_lookup_ids = 286,
-  GK_ACTION_prepare_launch = 287,
-  GK_ACTION_COUNT = 288
+  GK_ACTION_disk_create = 287,
+  GK_ACTION_prepare_launch = 288,
+  GK_ACTION_COUNT = 289
 };
 
 #endif /* GK_ACTIONS_GEN_H */

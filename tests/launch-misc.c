@@ -59,6 +59,58 @@ t_readonly (void)
   free (img);
 }
 
+/* Overlays made by disk_create (no qemu-img) over a sample image, added
+ * with trust_backing: one named by an absolute path (its chain is read
+ * from its header), one by a relative name (qemu-img reads its chain).
+ * The guest sees the image through both, its writes go to the overlays,
+ * the image is byte-identical afterwards and the overlays check clean. */
+static void
+t_disk_create_overlays (void)
+{
+  char *img = sample ("dc"), *abs = NULL, *ovl[2] = { NULL, NULL }, *s;
+  const char *base;
+  guestfs_h *g;
+
+  CHECK (img, "make-sample-image failed");
+  CHECK ((abs = realpath (img, NULL)) != NULL, "realpath");
+  base = strrchr (img, '/') + 1;
+  CHECK (asprintf (&ovl[0], "%s.abs.qcow2", img) > 0 &&
+         asprintf (&ovl[1], "%s.rel.qcow2", img) > 0, "asprintf");
+  CHECK (th_system ("sha256sum '%s' > '%s.sum'", img, img) == 0, "sha256sum");
+  g = guestfs_create ();
+  th_quiet (g);
+  for (int i = 0; i < 2; i++) {
+    unlink (ovl[i]);
+    CHECK (guestfs_disk_create (g, ovl[i], "qcow2", -1,
+                                GUESTFS_DISK_CREATE_BACKINGFILE, i ? base : abs,
+                                GUESTFS_DISK_CREATE_BACKINGFORMAT, "raw", -1) == 0 &&
+           guestfs_add_drive_opts (g, ovl[i], GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+                                   GUESTFS_ADD_DRIVE_OPTS_TRUST_BACKING, 1, -1) == 0,
+           "overlay %d: %s", i, guestfs_last_error (g));
+  }
+  CHECK (guestfs_launch (g) == 0, "launch: %s", guestfs_last_error (g));
+  for (int i = 0; i < 2; i++) {
+    const char *dev = i ? "/dev/sdb1" : "/dev/sda1";
+    CHECK (guestfs_mount (g, dev, "/") == 0, "mount %s: %s", dev, guestfs_last_error (g));
+    CHECK (guestfs_is_file (g, "/etc/hostname") == 1, "%s: the image's file missing", dev);
+    CHECK (guestfs_write_file (g, "/new", dev, 0) == 0, "write: %s", guestfs_last_error (g));
+    s = guestfs_cat (g, "/new");
+    CHECK (s && strcmp (s, dev) == 0, "%s: the write is not there", dev);
+    free (s);
+    CHECK (guestfs_umount_all (g) == 0, "umount_all");
+  }
+  guestfs_close (g);
+  CHECK (th_system ("sha256sum --quiet -c '%s.sum'", img) == 0, "the image changed");
+  for (int i = 0; i < 2; i++)
+    CHECK (th_system ("qemu-img check -q '%s'", ovl[i]) == 0, "qemu-img check %s", ovl[i]);
+  th_system ("rm -f '%s.sum' '%s' '%s'", img, ovl[0], ovl[1]);
+  unlink (img);
+  free (img);
+  free (abs);
+  free (ovl[0]);
+  free (ovl[1]);
+}
+
 /* An image of a filesystem that was never unmounted (as when a running
  * VM's disk is copied): a read-only drive still mounts with mount_ro. */
 static void
@@ -379,6 +431,7 @@ main (void)
 {
   th_run ("launch-readonly-drive", t_readonly);
   th_run ("launch-dirty-fs-readonly", t_dirty_readonly);
+  th_run ("launch-disk-create-overlays", t_disk_create_overlays);
   th_run ("launch-qcow2-header-in-raw-not-probed", t_qcow2_header_in_raw);
   th_run ("launch-qcow2-explicit-format", t_qcow2_explicit);
   th_run ("launch-garbage-image", t_garbage_image);

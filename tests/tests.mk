@@ -6,7 +6,7 @@
 TEST_CFLAGS := -Icore/include -Ischemas -Itests $(TIRPC_CFLAGS)
 TEST_HARNESS := tests/harness.o
 
-QUICK_C := tests/quick-handle tests/quick-wire tests/quick-vercmp tests/quick-regex-cache
+QUICK_C := tests/quick-handle tests/quick-wire tests/quick-vercmp tests/quick-regex-cache tests/quick-qcow2
 QUICK_TESTS := $(addprefix tests/bin/,$(notdir $(QUICK_C))) tests/quick-build.sh tests/quick-guestd.sh tests/quick-contract.py
 VM_C := $(patsubst %.c,%,$(wildcard tests/calls-*.c tests/launch-*.c))
 VM_TESTS := $(addprefix tests/bin/,$(notdir $(VM_C))) $(wildcard tests/launch-*.sh)
@@ -43,6 +43,13 @@ tests/quick-regex-cache.o: TEST_CFLAGS += -Iguestd
 tests/bin/quick-regex-cache: tests/quick-regex-cache.o guestd/regex-cache.o $(TEST_HARNESS) $(LIBGUESTKIT_SO)
 	@mkdir -p tests/bin
 	$(CC) $(LDFLAGS) $(GUESTD_EXPORTS) -o $@ $< guestd/regex-cache.o $(TEST_HARNESS) $(GK_LIBS)
+
+# quick-qcow2 also calls the library's internal chain readers (gk.h):
+# link the static library.
+tests/quick-qcow2.o: TEST_CFLAGS += -Icore
+tests/bin/quick-qcow2: tests/quick-qcow2.o $(TEST_HARNESS) $(LIBGUESTKIT_A)
+	@mkdir -p tests/bin
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HARNESS) $(LIBGUESTKIT_A) $(TIRPC_LIBS)
 
 quick: all $(QUICK_TESTS) $(GUESTD_TEST)
 	@tests/run-tests.sh $(QUICK_TESTS)

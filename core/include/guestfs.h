@@ -130,6 +130,50 @@ struct guestfs_add_drive_opts_argv {
 extern int guestfs_add_drive_opts_argv (guestfs_h *g, const char *filename,
                                         const struct guestfs_add_drive_opts_argv *optargs);
 
+/* Create a new, empty disk image file in the library (no appliance is
+ * needed, any state): format "raw" (a sparse file) or "qcow2" (version 3,
+ * 64 KiB clusters, as qemu-img create writes it); size in bytes, rounded
+ * up to a multiple of 512, or -1 with a backing file for its size.  The
+ * file must not exist: it is created, never overwritten, and removed
+ * again if writing it fails.  Options, (key, value) pairs ending with -1:
+ *   GUESTFS_DISK_CREATE_BACKINGFILE,    const char *  qcow2 only: the
+ *       backing file's name, written as given; relative to the new
+ *       file's directory unless absolute; it must exist (a regular file
+ *       or block device); no protocol prefix ("json:", "nbd:", ...)
+ *   GUESTFS_DISK_CREATE_BACKINGFORMAT,  const char *  its format, needed
+ *       with a backing file (never probed); size -1 reads the size of a
+ *       raw or qcow2 backing file only
+ *   GUESTFS_DISK_CREATE_PREALLOCATION,  const char *  "off" or "sparse"
+ *   GUESTFS_DISK_CREATE_COMPAT,         const char *  qcow2: "1.1" only
+ *   GUESTFS_DISK_CREATE_CLUSTERSIZE,    int           qcow2: 65536 only
+ * Other values are refused with an error that names them. */
+#define GUESTFS_DISK_CREATE_BACKINGFILE   0
+#define GUESTFS_DISK_CREATE_BACKINGFORMAT 1
+#define GUESTFS_DISK_CREATE_PREALLOCATION 2
+#define GUESTFS_DISK_CREATE_COMPAT        3
+#define GUESTFS_DISK_CREATE_CLUSTERSIZE   4
+extern int guestfs_disk_create (guestfs_h *g, const char *filename,
+                                const char *format, int64_t size, ...);
+
+/* The same, with the options in a struct; set a bit in `bitmask' for each
+ * field given.  The strings are not copied. */
+#define GUESTFS_DISK_CREATE_BACKINGFILE_BITMASK   (UINT64_C (1) << 0)
+#define GUESTFS_DISK_CREATE_BACKINGFORMAT_BITMASK (UINT64_C (1) << 1)
+#define GUESTFS_DISK_CREATE_PREALLOCATION_BITMASK (UINT64_C (1) << 2)
+#define GUESTFS_DISK_CREATE_COMPAT_BITMASK        (UINT64_C (1) << 3)
+#define GUESTFS_DISK_CREATE_CLUSTERSIZE_BITMASK   (UINT64_C (1) << 4)
+struct guestfs_disk_create_argv {
+  uint64_t bitmask;           /* which fields below are set */
+  const char *backingfile;    /* backing file name (qcow2) */
+  const char *backingformat;  /* its format: "raw", "qcow2", ... */
+  const char *preallocation;  /* "off" or "sparse" */
+  const char *compat;         /* "1.1" */
+  int clustersize;            /* 65536 */
+};
+extern int guestfs_disk_create_argv (guestfs_h *g, const char *filename,
+                                     const char *format, int64_t size,
+                                     const struct guestfs_disk_create_argv *optargs);
+
 #ifdef __cplusplus
 }
 #endif
