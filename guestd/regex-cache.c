@@ -111,9 +111,10 @@ lookup (const char *p, size_t n)
 }
 
 /* Compile p into a new entry, added to the tables; NULL (nothing
- * added) when it does not compile or there is no room. */
+ * added) when there is no memory, or when it does not compile: then
+ * *error is libc's message. */
 static struct rx *
-add (const char *p, size_t n)
+add (const char *p, size_t n, const char **error)
 {
   size_t before = mallinfo2 ().uordblks;
   struct rx *e = calloc (1, sizeof *e);
@@ -125,7 +126,7 @@ add (const char *p, size_t n)
   memcpy (e->pat, p, n);
   e->len = n;
   e->syntax = re_syntax_options;
-  if (libc_compile (p, n, &e->re) != NULL) {
+  if ((*error = libc_compile (p, n, &e->re)) != NULL) {
     libc_free (&e->re);
     free (e->pat);
     free (e);
@@ -156,10 +157,12 @@ re_compile_pattern (const char *pattern, size_t length, struct re_pattern_buffer
   if (buf->fastmap || buf->translate || length > PATTERN_MAX)
     return libc_compile (pattern, length, buf);
   if ((e = lookup (pattern, length)) == NULL) {
+    const char *error = NULL;
     if (count >= CACHE_MAX || bytes >= CACHE_BYTES ||
-        (e = add (pattern, length)) == NULL) {
+        (e = add (pattern, length, &error)) == NULL) {
       stats.passed++;
-      return libc_compile (pattern, length, buf);  /* and its error, if any */
+      /* A pattern that does not compile is not compiled twice. */
+      return error ? error : libc_compile (pattern, length, buf);
     }
     stats.compiled++;
   } else
